@@ -1,0 +1,65 @@
+"""Atomic file writing and the h5 "data" convention of the release.
+
+Every writer goes through a temporary name in the same folder and `os.replace`, so a killed
+job never leaves a half-written file under its final name.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+
+@contextlib.contextmanager
+def atomic_path(path: os.PathLike):
+    """Yield a temporary path beside `path`; rename it onto `path` only if the block succeeds."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write_text(path: os.PathLike, text: str) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(text)
+
+
+def atomic_write_bytes(path: os.PathLike, data: bytes) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
+
+
+def write_h5(path: os.PathLike, array: np.ndarray, dataset: str = "data", compress: bool = True) -> None:
+    """Write `array` as float32 dataset `data` (the release's convention), atomically."""
+    import h5py
+
+    with atomic_path(path) as tmp:
+        with h5py.File(tmp, "w") as f:
+            kwargs = {"compression": "gzip", "compression_opts": 4} if compress else {}
+            f.create_dataset(dataset, data=np.asarray(array, dtype=np.float32), **kwargs)
+
+
+def read_h5(path: os.PathLike, dataset: str = "data") -> np.ndarray:
+    """Read dataset `data` of an h5 file; errors name the file and what is wrong."""
+    import h5py
+
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"missing volume file {path}")
+    try:
+        with h5py.File(path, "r") as f:
+            if dataset not in f:
+                raise KeyError(f"{path} has no dataset {dataset!r} (found {list(f.keys())})")
+            return np.asarray(f[dataset][...], dtype=np.float32)
+    except OSError as e:
+        raise OSError(f"cannot read {path}: {e}; delete it and rebuild the model") from e

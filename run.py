@@ -1,0 +1,13 @@
+#!/usr/bin/env python3
+"""Single entry point: `python run.py <command> [options]`; `python run.py --help` lists them."""
+import sys
+
+
+def main() -> int:
+    from im2avatar_tf.cli import main as cli_main
+
+    return cli_main(sys.argv[1:])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
