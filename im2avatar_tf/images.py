@@ -1,0 +1,91 @@
+"""Image preprocessing, one implementation for training, evaluation, inference and the
+exported SavedModel (it is written in TensorFlow ops so it can live inside the serving graph).
+
+Any input (uint8 or float, gray, RGB or RGBA, any size) becomes a float32 RGB image in [0, 1]
+of the model's size: alpha is composited onto the training background, gray is repeated to
+RGB, the longer side is resized to `size` (area / antialiased) and the shorter one padded with
+the background, centered.
+"""
+from __future__ import annotations
+
+import os
+from typing import Sequence, Union
+
+import numpy as np
+
+# The released views' background: light uniform gray-white (reference section 4.1).
+BACKGROUND_RGB = (245, 245, 245)
+
+
+def background_float(background: Sequence[int] = BACKGROUND_RGB) -> np.ndarray:
+    return np.asarray(background, dtype=np.float32) / 255.0
+
+
+def preprocess(images, size: int, background: Sequence[int] = BACKGROUND_RGB):
+    """images: (H, W, C) or (N, H, W, C), C in {1, 3, 4}, uint8 (0..255) or float (0..1).
+    Returns float32 (N, size, size, 3) in [0, 1] (or (size, size, 3) for a single image)."""
+    import tensorflow as tf
+
+    images = tf.convert_to_tensor(images)
+    single = images.shape.rank == 3
+    if single:
+        images = images[None]
+    if images.shape.rank != 4:
+        raise ValueError(f"expected an image (H, W, C) or a batch (N, H, W, C), got shape {images.shape}")
+    if images.dtype == tf.uint8:
+        x = tf.cast(images, tf.float32) / 255.0
+    else:
+        x = tf.cast(images, tf.float32)
+    bg = tf.constant(background_float(background))  # (3,)
+    channels = x.shape[-1]
+    if channels == 4:
+        alpha = x[..., 3:4]
+        x = x[..., :3] * alpha + bg * (1.0 - alpha)
+    elif channels == 2:  # gray + alpha
+        alpha = x[..., 1:2]
+        x = tf.repeat(x[..., :1], 3, axis=-1) * alpha + bg * (1.0 - alpha)
+    elif channels == 1:
+        x = tf.repeat(x, 3, axis=-1)
+    elif channels != 3 and channels is not None:
+        raise ValueError(f"images must have 1, 2, 3 or 4 channels, got {channels}")
+
+    h = tf.shape(x)[1]
+    w = tf.shape(x)[2]
+    scale = tf.cast(size, tf.float32) / tf.cast(tf.maximum(h, w), tf.float32)
+    new_h = tf.maximum(1, tf.cast(tf.round(tf.cast(h, tf.float32) * scale), tf.int32))
+    new_w = tf.maximum(1, tf.cast(tf.round(tf.cast(w, tf.float32) * scale), tf.int32))
+    same = tf.logical_and(tf.equal(new_h, h), tf.equal(new_w, w))
+    x = tf.cond(same, lambda: x,
+                lambda: tf.image.resize(x, tf.stack([new_h, new_w]), method="area", antialias=True))
+    # Pad the shorter side with the background, centered.
+    top = (size - new_h) // 2
+    left = (size - new_w) // 2
+    x = x - bg
+    x = tf.pad(x, [[0, 0], [top, size - new_h - top], [left, size - new_w - left], [0, 0]])
+    x = tf.clip_by_value(x + bg, 0.0, 1.0)
+    x = tf.ensure_shape(x, [None, size, size, 3])
+    return x[0] if single else x
+
+
+def read_image(path: Union[str, os.PathLike]) -> np.ndarray:
+    """Decode PNG / JPEG / BMP / GIF to uint8 (H, W, C). A file that is not an image raises a
+    ValueError naming it."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as im:
+            im.load()
+            if im.mode in ("P", "PA", "CMYK", "YCbCr", "I", "I;16", "F", "1", "LAB", "HSV"):
+                im = im.convert("RGBA" if "A" in im.mode or "transparency" in im.info else "RGB")
+            arr = np.asarray(im)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"image not found: {path}") from None
+    except (UnidentifiedImageError, OSError, SyntaxError) as e:
+        raise ValueError(f"{path} is not a readable image ({e}); give a PNG or JPEG file") from None
+    if arr.ndim == 2:
+        arr = arr[..., None]
+    if arr.dtype != np.uint8:
+        arr = (arr.astype(np.float64) / max(1.0, float(np.iinfo(arr.dtype).max
+                                                      if arr.dtype.kind in "ui" else 1.0)) * 255)
+        arr = np.clip(arr, 0, 255).astype(np.uint8)
+    return arr
