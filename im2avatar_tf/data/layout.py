@@ -38,9 +38,10 @@ def view_azimuths(num_views: int = NUM_VIEWS) -> List[float]:
 
 
 def view_name(azimuth: float) -> str:
-    """File stem of a view as released ('1.570', '2.093', '3.140'): the release's names are
-    the azimuth computed with pi = 3.14, rounded to 3 decimals (k * 3.14 / 6)."""
-    return f"{round(azimuth * 3.14 / math.pi, 3):.3f}"
+    """File stem of a view as released ('1.570', '3.140', '5.757')."""
+    # The release computed its names with pi = 3.14, rounded to 3 decimals: k * 3.14 / 6
+    # gives all twelve (2.093, 4.187, 5.757); truncating k * 2pi / 12 does not (2.094).
+    return f"{round(azimuth / math.pi * 3.14, 3):.3f}"
 
 
 VIEW_NAMES = tuple(view_name(a) for a in view_azimuths())
