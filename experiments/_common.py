@@ -82,6 +82,7 @@ class Setup:
     verbose: bool = True
     command: str = ""
     started: float = field(default_factory=time.time)
+    n_test_models: Dict[str, int] = field(default_factory=dict)  # filled by `evaluate`
 
 
 def setup(name: str, args) -> Setup:
@@ -158,10 +159,14 @@ def evaluate(s: Setup, category: str, predictor, **kwargs):
     """Evaluate a predictor on one category's test split (EvalResult)."""
     from im2avatar_tf import evaluation
 
-    return evaluation.evaluate(
+    result = evaluation.evaluate(
         predictor, s.root, "test", [category], image_size=s.preset.model.image_size,
         resolution=s.preset.model.volume_size, max_models=s.max_test_models,
         skip_bad=s.skip_bad, progress=s.verbose, desc=f"evaluating {category}", **kwargs)
+    s.n_test_models[category] = result.n_models
+    for bad in result.skipped:
+        print(f"[{s.name}] skipped test model {bad['model']}: {bad['reason']}")
+    return result
 
 
 def model_means(records, **select):
@@ -287,9 +292,8 @@ class Results:
                              f"{c['mean_difference']:+.4f} | {c['sem']:.4f} | {c['n_models']} | "
                              f"{c['verdict']} |")
         lines += ["", "## Context", "",
-                  f"- data: {s.data_source} (`{s.root}`), test split, categories "
-                  f"{', '.join(s.categories)}; {df['n_models'].max() if len(df) else 0} test "
-                  f"models at most per category, 12 views each",
+                  f"- data: {s.data_source} (`{s.root}`), test split, 12 views per model; "
+                  "test models: " + ", ".join(f"{c} {n}" for c, n in s.n_test_models.items()),
                   f"- preset `{s.preset.name}`: {s.preset.model.image_size} px images, "
                   f"{s.preset.model.volume_size}^3 volumes, {s.preset.train.epochs} epochs, "
                   f"batch {s.preset.train.batch_size}; one network per category",

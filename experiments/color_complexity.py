@@ -53,15 +53,16 @@ class ColorComplexity:
         res = common.Results(s)
         res.add_frame(df)
         table = res.table()
-        corr = models.groupby("category").apply(
-            lambda m: m["clusters"].corr(m["iou"], method="spearman"), include_groups=False)
+        corr = {c: (m["clusters"].corr(m["iou"], method="spearman")
+                    if m["clusters"].nunique() > 1 and m["iou"].nunique() > 1 else float("nan"))
+                for c, m in models.groupby("category")}
         sections = [
             "Mean IoU at 0.8 over test models x 12 views, grouped by the number of color "
             "clusters of each model (n models in brackets).", "",
             counts_markdown(table), "",
             "Spearman correlation between cluster count and per-model IoU: " + ", ".join(
                 f"{c} {v:+.2f}" for c, v in corr.items()) +
-            " (NaN where a category's models all have one count).",
+            " (NaN where a category's cluster counts or IoUs are all equal).",
         ]
         paths = res.write(sections, plot=lambda p: scatter_plot(models, p, s), table=table)
         print(open(paths["markdown"]).read())
