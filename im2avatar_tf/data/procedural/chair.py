@@ -1,0 +1,7 @@
+from .sampling import Sampler
+
+def sample(s: Sampler) -> dict:
+    raise NotImplementedError
+
+def build(p):
+    raise NotImplementedError
