@@ -16,6 +16,7 @@ Example: python run.py bench-infer --preset paper
 """
 from __future__ import annotations
 
+import os
 import statistics
 import tempfile
 import time
@@ -82,6 +83,10 @@ def run(args) -> int:
     devices = ", ".join(d.device_type for d in tf.config.list_logical_devices()) or "CPU"
     print(f"bench-infer: {what}; {size} px -> {res}^3; devices: {devices}; "
           f"median of {args.repeats} runs, load and first call excluded")
+    load, cores = os.getloadavg()[0], os.cpu_count()
+    if load > 0.5 * cores:
+        print(f"note: load average {load:.1f} on {cores} cores before starting: other jobs "
+              f"share the CPU, so the times below are inflated")
 
     rng = np.random.default_rng(0)
     photo = rng.integers(0, 256, (size * 3 // 2, size * 2, 3), dtype=np.uint8)  # odd-sized input
