@@ -23,9 +23,9 @@ def sample(s: Sampler) -> dict:
     s.set("shape", "figure8" if kind == "acoustic" else s.choice("shape", ELECTRIC_SHAPES, [4, 3, 1, 1]))
     s.set("strings", 4 if kind == "bass" else 6)
     r = {
-        "acoustic": dict(body_length=(0.47, 0.53), half_width=(0.17, 0.21), thickness=(0.085, 0.12), neck=(0.38, 0.44), waist=(0.7, 0.82)),
-        "electric": dict(body_length=(0.4, 0.46), half_width=(0.15, 0.18), thickness=(0.038, 0.05), neck=(0.4, 0.46), waist=(0.8, 0.92)),
-        "bass": dict(body_length=(0.44, 0.5), half_width=(0.16, 0.19), thickness=(0.04, 0.05), neck=(0.6, 0.7), waist=(0.8, 0.92)),
+        "acoustic": dict(body_length=(0.47, 0.53), half_width=(0.17, 0.21), thickness=(0.085, 0.12), neck=(0.38, 0.44), waist=(0.72, 0.85)),
+        "electric": dict(body_length=(0.4, 0.46), half_width=(0.15, 0.18), thickness=(0.038, 0.05), neck=(0.4, 0.46), waist=(0.95, 1.1)),
+        "bass": dict(body_length=(0.44, 0.5), half_width=(0.16, 0.19), thickness=(0.04, 0.05), neck=(0.6, 0.7), waist=(0.95, 1.1)),
     }[kind]
     for key, rng in r.items():
         s.uniform(key, *rng)
@@ -51,14 +51,17 @@ def sample(s: Sampler) -> dict:
 
 
 def _bouts(length: float, half_width: float, upper: float, waist: float):
-    """Half-width of a two-bout body along its length (0 = bottom end), soft-max of two ellipses."""
+    """Half-width along a two-bout body (t = 0 at the bottom end): the union of a lower and an upper
+    ellipse, filled in between the bout centres up to ``waist`` x the upper bout's width."""
     rl, ru = 0.29 * length, 0.23 * length
-    k = 2 + 10 * (1 - waist)  # small k: shallow waist; the max-like union grows with k
 
     def f(t):
         lo = half_width * np.sqrt(np.clip(1 - ((t - rl) / rl) ** 2, 0, 1))
         up = upper * half_width * np.sqrt(np.clip(1 - ((t - (length - ru)) / ru) ** 2, 0, 1))
-        return (lo**k + up**k) ** (1 / k)
+        between = np.clip((t - rl) / (length - ru - rl), 0, 1)
+        fill = waist * upper * half_width * np.where((t > rl) & (t < length - ru), 1.0, 0.0)
+        fill = fill * (1 - 0.15 * np.sin(np.pi * between))  # the waist's curve
+        return np.maximum.reduce([lo, up, fill])
 
     return f
 
@@ -126,10 +129,10 @@ def build(p: dict) -> Assembly:
         add_body("body", _bouts(BL, hw, p["upper_bout"] if shape != "round" else 0.95, waist), BL)
         horns = {"double_cutaway": (-1, 1), "single_cutaway": (1,)}.get(shape, ())
         for sgn in horns:
-            hl = (0.42 if sgn > 0 else 0.33) * BL
-            horn = lambda t, hl=hl: 0.055 * np.sqrt(np.clip(1 - ((t - hl / 2) / (hl / 2)) ** 2, 0, 1)) * 1.0
-            x = -sgn * (nw / 2 + 0.035)  # horn on the bass side is the longer one (viewer's left)
-            add_body("horn", horn, hl, angle=np.pi / 2 - sgn * 0.12, offset=(x, 0.62 * BL))
+            hl = (0.5 if sgn > 0 else 0.4) * BL
+            horn = lambda t, hl=hl: 0.05 * np.sqrt(np.clip(1 - ((t - hl / 2) / (hl / 2)) ** 2, 0, 1))
+            x = -sgn * (nw / 2 + 0.05)  # the horn on the bass side (viewer's left) is the longer one
+            add_body("horn", horn, hl, angle=np.pi / 2 - sgn * 0.1, offset=(x, 0.66 * BL))
 
     # neck, fretboard, headstock
     neck_y0 = (0.85 if kind == "acoustic" else 0.7) * BL

@@ -157,6 +157,7 @@ def slab(half_width, length_range, thickness, axis: str = "y", n: int = 48, base
     """
     a = np.linspace(length_range[0], length_range[1], n)
     w = np.maximum(half_width(a), 0.0)
+    w[w < 1e-6] = 0.0  # pinch exactly: no sliver faces at pointed ends
     return prism(np.stack([a, -w], -1), np.stack([a, w], -1), (base, base + thickness), axis=axis)
 
 
