@@ -11,9 +11,10 @@ point falls in pixel (floor(v * size), floor(u * size)): the convention of the r
 volumes (reference section 4.1).
 
 Defaults (the authors never published theirs, reference 4.3): elevation 20 deg (slightly from
-above), distance 2.5, vertical field of view 35 deg. A sphere of radius 0.75 around the origin
-(every chair, table, car and guitar normalized to a longest side of 1) stays inside the frame
-from every azimuth, and such objects fill about 70-85 % of it.
+above), distance 2.5, vertical field of view 35 deg. A sphere of radius 0.7 around the origin
+stays inside the frame from every azimuth; chairs, tables, cars and guitars normalized to a
+longest side of 1 fit in it (a 1 x 0.6 x 0.6 box has a radius of 0.66) and fill about 60-80 %
+of the frame.
 """
 from __future__ import annotations
 

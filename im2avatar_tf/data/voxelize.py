@@ -10,6 +10,9 @@ edges are at most `spacing` (a third of a voxel by default), plus points along i
 so every triangle, however thin or small, marks the voxels it passes through (vertices and
 edges included) up to corners it clips by less than the spacing. Lattices are anchored at the
 vertex opposite the longest edge, so slivers cost few points. Deterministic: no random samples.
+Each sample carries its triangle's area / sample count, so colors are area-weighted means; where
+several faces share a voxel over less than a few sampling steps (a box corner) their weights are
+only approximately their areas.
 """
 from __future__ import annotations
 
