@@ -128,3 +128,15 @@ def test_mirrored_strategy_on_two_logical_cpus(tmp_path):
                          timeout=300, env={**os.environ, "CUDA_VISIBLE_DEVICES": ""})
     assert "MIRRORED_OK" in out.stdout, out.stderr[-3000:]
     assert (tmp_path / "shape.keras").exists()
+
+
+def test_mixed_bfloat16_training_runs_and_keeps_float32_outputs(tmp_path):
+    import keras
+
+    preset = get_preset("tiny").replace(train={"epochs": 1, "batch_size": 4,
+                                               "mixed_precision": "mixed_bfloat16"})
+    net = train(preset, "color", _dataset_fn(_batch_data(preset, 4), 4), tmp_path, verbose=0)
+    assert keras.config.dtype_policy().name == "float32"  # the global policy is restored
+    out = net(_batch_data(preset, 1)["image"])
+    assert out["regressed"].dtype == "float32" and out["flow"].dtype == "float32"
+    assert np.isfinite(np.genfromtxt(tmp_path / "log_color.csv", delimiter=",", names=True)["loss"])
