@@ -106,12 +106,7 @@ def setup(name: str, args) -> Setup:
 
 
 def _data_root(args, preset) -> Path:
-    if getattr(args, "data", None):
-        root = Path(args.data)
-        if not root.is_dir():
-            raise FileNotFoundError(f"--data {root} is not a folder in the released layout")
-        return root
-    from im2avatar_tf.commands._common import resolve_data  # builds the procedural dataset
+    from im2avatar_tf.commands._common import resolve_data  # --data, or the procedural set
 
     return Path(resolve_data(args, preset))
 

@@ -98,6 +98,16 @@ def brute_force_nearest(points: np.ndarray, gt_points: np.ndarray, chunk: int = 
     return out
 
 
+class BruteForceNearest(NearestSurface):
+    """`NearestSurface` with the released O(P K) search, to check and time the fast one."""
+
+    def query(self, points: np.ndarray) -> np.ndarray:
+        points = np.asarray(points, dtype=np.float64)
+        if len(points) == 0:
+            return np.zeros(0, np.int64)
+        return brute_force_nearest(points, self.points)
+
+
 def color_cluster_count(colors: np.ndarray, max_k: int = 8, tolerance: float = 0.05,
                         seed: int = 0) -> int:
     """How many colors a model has: the smallest k (1..max_k) whose k-means clustering of its
