@@ -133,7 +133,8 @@ def map_category(name: str, catalog_category: str) -> Optional[str]:
 
 
 def sweethome3d_jobs(categories: Sequence[str], limit: Optional[int] = None) -> List:
-    """Build jobs for the catalogue models of `categories` (at most `limit` per category)."""
+    """Build jobs for the catalogue models of `categories` (at most `limit` per category).
+    People (`human`) go in the human layout, clothes folder `sweethome3d`."""
     from .builder import Job
 
     jobs, counts = [], {}
@@ -142,7 +143,7 @@ def sweethome3d_jobs(categories: Sequence[str], limit: Optional[int] = None) -> 
             continue
         counts[entry.category] = counts.get(entry.category, 0) + 1
         jobs.append(Job(entry.category, entry.model_id, functools.partial(CatalogEntry.load, entry),
-                        entry.source()))
+                        entry.source(), group="sweethome3d"))
     return jobs
 
 
