@@ -311,7 +311,7 @@ def train(preset: Preset, network: str, dataset_fn: DatasetFn, run_dir: os.PathL
         data = dataset_fn(epoch)
         steps = steps_per_epoch or (int(data.cardinality()) if int(data.cardinality()) > 0 else None)
         history = trainer.fit(
-            data, epochs=1, verbose=0, steps_per_epoch=steps_per_epoch,
+            data, epochs=1, verbose=0, steps_per_epoch=steps_per_epoch, shuffle=False,
             callbacks=[bn_callback, EpochProgress(epoch, cfg.epochs, steps, verbose)])
         logs = {k: float(v[-1]) for k, v in history.history.items()}
         samples = int(optimizer.iterations.numpy()) * cfg.batch_size

@@ -19,7 +19,7 @@ class ScheduledBatchNorm(layers.BatchNormalization):
     def build(self, input_shape):
         super().build(input_shape)
         self._decay = self.add_weight(
-            shape=(), name="decay", trainable=False,
+            shape=(), name="decay", trainable=False, dtype="float32", autocast=False,
             initializer=keras.initializers.Constant(self._momentum_value))
 
     @property
