@@ -127,11 +127,25 @@ def test_reconstruct_command_end_to_end(model_dir, tmp_path, capsys):
     (images / "notes.png").write_bytes(b"definitely not a png")
     out = tmp_path / "out"
     code = cli.main(["reconstruct", str(images), "--model", str(model_dir), "--out", str(out),
-                     "--format", "ply", "--threshold", "0.5", "--no-preview"])
+                     "--format", "ply", "--threshold", "0.5", "--views", "2"])
     printed = capsys.readouterr().out
     assert code == 0
     assert "reconstructed 2 of 3" in printed and "notes.png is not a readable image" in printed
     for name in ("wide", "cutout"):
         assert (out / f"{name}.ply").stat().st_size > 0
         assert (out / f"{name}_input.png").exists()
+        preview = np.asarray(Image.open(out / f"{name}_preview.png"))
+        assert preview.shape == (128, 3 * 128, 3)  # the input, then 2 turntable views
+        assert (preview[:, 128:] != preview[0, -1]).any()  # the renders show something
     assert not any(p.name.endswith(".tmp") for p in out.iterdir())  # atomic writes
+
+
+def test_reconstruct_reports_empty_predictions_and_keeps_the_input(model_dir, tmp_path, capsys):
+    Image.fromarray(_photo(64, 64)).save(tmp_path / "cup.jpg")
+    out = tmp_path / "out"
+    code = cli.main(["reconstruct", str(tmp_path / "cup.jpg"), "--model", str(model_dir),
+                     "--out", str(out), "--threshold", "0.999999", "--no-preview"])
+    printed = capsys.readouterr().out
+    assert code == 1  # nothing reconstructed
+    assert "empty predictions: 1" in printed and "lower the threshold" in printed
+    assert (out / "cup_input.png").exists() and not (out / "cup.glb").exists()
