@@ -14,8 +14,11 @@ from im2avatar_tf.meshing import EmptyPredictionError
 
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory):
+    import keras
+
     from im2avatar_tf.models import build_color_model, build_shape_model
 
+    keras.utils.set_random_seed(0)
     preset = get_preset("tiny")
     folder = tmp_path_factory.mktemp("tiny_model")
     (folder / "config.json").write_text(preset.to_json())
@@ -48,7 +51,9 @@ def test_a_batch_matches_images_one_by_one(rec):
     for photo, result in zip(photos, batch):
         single = rec.predict(photo)
         np.testing.assert_allclose(result.occupancy, single.occupancy, atol=1e-5)
-        np.testing.assert_allclose(result.blended, single.blended, atol=1e-5)
+        np.testing.assert_allclose(result.regressed, single.regressed, atol=1e-5)
+        np.testing.assert_allclose(result.flow, single.flow, atol=1e-5)  # (blended is not
+        # continuous in the flow: the sampler's floor can flip on float noise; test_export)
 
 
 def test_rgba_grayscale_and_odd_sizes_are_preprocessed_like_training(rec):
