@@ -122,8 +122,9 @@ def _build_one(task):
 
 def build_human(out: Path, bodies: int = 40, styles: int = 16, pairs: int = 367, seed: int = 0,
                 options=None, workers: int = 1, progress: bool = True,
-                mesh_dir: Optional[Path] = None) -> dict:
-    """Plan, generate and build the human set into `out`; returns a summary dict."""
+                mesh_dir: Optional[Path] = None, plan: Optional[plan_mod.Plan] = None) -> dict:
+    """Plan, generate and build the human set into `out`; returns a summary dict.
+    `plan` overrides the planned pairs and split (tests pin exact pairs this way)."""
     from tqdm import tqdm
 
     from .builder import BuildOptions, is_complete
@@ -134,7 +135,8 @@ def build_human(out: Path, bodies: int = 40, styles: int = 16, pairs: int = 367,
     options = options or BuildOptions(background=WHITE)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    plan = plan_mod.make_plan(bodies, styles, pairs, seed)
+    plan = plan or plan_mod.make_plan(bodies, styles, pairs, seed)
+    bodies = max(bodies, plan.bodies)
     atomic_write_text(out / "human_plan.json", json.dumps(plan.to_dict(), indent=1))
     mesh_dir = Path(mesh_dir or REPO / "cache" / "human" / f"meshes-seed{seed}")
 

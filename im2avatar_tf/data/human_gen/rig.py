@@ -64,6 +64,7 @@ class Rig:
 
         self.anny_version = anny.__version__
         self.model = anny.Anny().to(dtype=torch.float64)
+        prune_build_cache()
         self.model.eval()
         m = self.model
         self.bone_labels: List[str] = list(m.bone_labels)
@@ -122,6 +123,21 @@ class Rig:
 
     def identity(self) -> torch.Tensor:
         return torch.eye(4, dtype=torch.float64).repeat(1, len(self.bone_labels), 1, 1)
+
+
+def prune_build_cache() -> None:
+    """Delete anny's intermediate build caches once the compact model data is cached.
+
+    `Anny()` caches three stages (loaded MakeHuman data 560 MB, full model data 215 MB, the
+    compact model 51 MB on anny 0.6.2) but loads only the last one afterwards: keeping 51 MB
+    instead of 790 MB. A missing stage is rebuilt by anny only if the compact one goes."""
+    from anny.paths import get_anny_cache_path
+
+    root = get_anny_cache_path()
+    for folder in root.glob("v*"):
+        if any(folder.glob("build_compact_model_data_*")):
+            for stale in (*folder.glob("load_data_*"), *folder.glob("build_model_data_*")):
+                stale.unlink(missing_ok=True)
 
 
 def anny_age(years: float) -> float:
