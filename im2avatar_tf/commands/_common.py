@@ -20,3 +20,26 @@ def add_data_argument(parser: argparse.ArgumentParser) -> None:
 
 def preset_from_args(args: argparse.Namespace):
     return get_preset(args.preset)
+
+
+def default_data_root(preset) -> "Path":
+    """Where the procedural dataset of a preset is built and cached by default."""
+    from pathlib import Path
+
+    return Path("data") / f"procedural-{preset.name}"
+
+
+def resolve_data(args: argparse.Namespace, preset) -> "Path":
+    """--data if given (must exist), else the preset's procedural dataset, built on first use."""
+    from pathlib import Path
+
+    if getattr(args, "data", None):
+        root = Path(args.data)
+        if not root.is_dir():
+            raise FileNotFoundError(f"--data {root} is not a folder: build a dataset with "
+                                    f"`python run.py build-dataset` or point --data at one in "
+                                    f"the released layout")
+        return root
+    from ..data.builder import ensure_dataset
+
+    return Path(ensure_dataset(preset.data, preset.model.volume_size, default_data_root(preset)))

@@ -38,9 +38,10 @@ def view_azimuths(num_views: int = NUM_VIEWS) -> List[float]:
 
 
 def view_name(azimuth: float) -> str:
-    """File stem of a view as released: radians truncated to 3 decimals ('1.570', '3.140')."""
-    # The release truncates (pi/2 -> 1.570, pi -> 3.140), it does not round.
-    return f"{math.floor(azimuth * 1000 + 1e-9) / 1000:.3f}"
+    """File stem of a view as released ('1.570', '3.140', '5.757')."""
+    # The release computed its names with pi = 3.14, rounded to 3 decimals: k * 3.14 / 6
+    # gives all twelve (2.093, 4.187, 5.757); truncating k * 2pi / 12 does not (2.094).
+    return f"{round(azimuth / math.pi * 3.14, 3):.3f}"
 
 
 VIEW_NAMES = tuple(view_name(a) for a in view_azimuths())

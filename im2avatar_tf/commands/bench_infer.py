@@ -1,0 +1,143 @@
+"""Measure inference speed on this machine's CPU (or GPU, if TensorFlow sees one).
+
+Reports, with model loading and the first (tracing) call excluded:
+- single-image latency, split into preprocessing, the network forward pass (shape + color) and
+  mesh extraction (final colors + marching cubes + vertex colors);
+- batch throughput of the forward pass (images/s at --batch);
+- the exported SavedModel's size on disk and its `serving_default` latency (preprocessing
+  included).
+Without --model it uses randomly initialised networks of --preset (said in the output): the
+network timings are those of a trained model; random networks predict noise, so the mesh is
+then extracted from a synthetic sphere shell about as large as a real prediction (a surface
+shell of ~10k voxels at 64^3) with the networks' color volumes. Voxel and triangle counts are
+reported, since mesh time grows with them.
+
+Example: python run.py bench-infer --preset paper
+"""
+from __future__ import annotations
+
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from ._common import add_preset_argument
+
+HELP = "time single-image inference (network vs mesh extraction), batch throughput, export size"
+
+
+def add_arguments(parser) -> None:
+    add_preset_argument(parser, default="tiny")
+    parser.add_argument("--model", default=None,
+                        help="a model folder to time instead of random networks of --preset")
+    parser.add_argument("--repeats", type=int, default=10,
+                        help="timed repetitions per figure (the median is reported). Default: 10")
+    parser.add_argument("--batch", type=int, default=8, help="batch size for throughput. Default: 8")
+    parser.add_argument("--threshold", type=float, default=0.8,
+                        help="occupancy threshold for the mesh. Default: 0.8")
+    parser.add_argument("--no-export", action="store_true", help="skip the SavedModel figures")
+
+
+def _median_seconds(fn, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def sphere_shell(resolution: int):
+    """Occupancy probability (R, R, R) of a sphere shell about 2 voxels thick and of radius
+    0.35 R: about as many surface voxels as a real prediction (~10k at 64^3)."""
+    import numpy as np
+
+    axis = np.arange(resolution) + 0.5 - resolution / 2
+    radius = np.sqrt(sum(a ** 2 for a in np.meshgrid(axis, axis, axis, indexing="ij")))
+    return np.exp(-((radius - 0.35 * resolution) / 1.6) ** 2).astype(np.float32)
+
+
+def run(args) -> int:
+    import numpy as np
+    import tensorflow as tf
+
+    from ..export import write_saved_model
+    from ..images import preprocess
+    from ..inference import Reconstructor, Result
+
+    if args.model:
+        from ..models import load_model_dir
+
+        preset, shape_model, color_model = load_model_dir(args.model)
+        what = f"trained model {args.model}"
+    else:
+        from ..config import get_preset
+        from ..models import build_color_model, build_shape_model
+
+        preset = get_preset(args.preset)
+        shape_model, color_model = build_shape_model(preset.model), build_color_model(preset.model)
+        what = f"RANDOMLY INITIALISED networks of preset {preset.name!r} (no --model given)"
+    rec = Reconstructor.from_models(preset, shape_model, color_model)
+    size, res = rec.image_size, rec.volume_size
+    devices = ", ".join(d.device_type for d in tf.config.list_logical_devices()) or "CPU"
+    print(f"bench-infer: {what}; {size} px -> {res}^3; devices: {devices}; "
+          f"median of {args.repeats} runs, load and first call excluded")
+    load, cores = os.getloadavg()[0], os.cpu_count()
+    if load > 0.5 * cores:
+        print(f"note: load average {load:.1f} on {cores} cores before starting: other jobs "
+              f"share the CPU, so the times below are inflated")
+
+    rng = np.random.default_rng(0)
+    photo = rng.integers(0, 256, (size * 3 // 2, size * 2, 3), dtype=np.uint8)  # odd-sized input
+    one = np.asarray(preprocess(photo, size))[None]  # (1, S, S, 3)
+    batch = np.repeat(one, args.batch, axis=0)  # (B, S, S, 3)
+
+    rec.forward(one), rec.forward(batch)  # trace both shapes
+    t_pre = _median_seconds(lambda: preprocess(photo, size), args.repeats)
+    t_net = _median_seconds(lambda: rec.forward(one), args.repeats)
+    t_batch = _median_seconds(lambda: rec.forward(batch), args.repeats)
+
+    out = rec.forward(one)
+    occupancy = out["occupancy"][0, ..., 0] if args.model else sphere_shell(res)
+    threshold = args.threshold
+
+    def make_result():  # a fresh Result, so the cached final colors are recomputed
+        return Result(image=one[0], occupancy=occupancy, regressed=out["regressed"][0],
+                      confidence=out["confidence"][0], flow=out["flow"][0],
+                      blended=out["blended"][0], threshold=threshold)
+
+    occupied = int(make_result().occupied.sum())
+    source = "predicted" if args.model else "synthetic-shell"
+    if occupied:
+        mesh = make_result().to_mesh()
+        t_mesh = _median_seconds(lambda: make_result().to_mesh(), args.repeats)
+        t_vox = _median_seconds(lambda: make_result().to_voxel_mesh(), args.repeats)
+        mesh_line = (f"{t_mesh * 1e3:8.1f} ms  mesh extraction (final colors + marching cubes; "
+                     f"{occupied} {source} voxels >= {threshold:g}, {len(mesh.faces)} "
+                     f"triangles)\n"
+                     f"  {t_vox * 1e3:8.1f} ms  voxel mesh instead (one cube per voxel)")
+    else:
+        mesh_line = f"     n/a    mesh extraction: nothing >= threshold {threshold:g}"
+
+    print("single image:")
+    print(f"  {t_pre * 1e3:8.1f} ms  preprocessing ({photo.shape[1]}x{photo.shape[0]} uint8 -> {size} px)")
+    print(f"  {t_net * 1e3:8.1f} ms  networks forward (shape + color)")
+    print(f"  {mesh_line}")
+    print(f"batch of {args.batch}: {t_batch * 1e3:.1f} ms -> {args.batch / t_batch:.1f} images/s "
+          f"(networks forward)")
+
+    if not args.no_export:
+        with tempfile.TemporaryDirectory(prefix="bench_infer_") as tmp:
+            path = Path(tmp) / "saved_model"
+            start = time.perf_counter()
+            write_saved_model(preset, shape_model, color_model, path)
+            t_export = time.perf_counter() - start
+            megabytes = sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 2**20
+            serve = tf.saved_model.load(str(path)).signatures["serving_default"]
+            images = tf.constant(photo[None])
+            serve(images=images)
+            t_serve = _median_seconds(lambda: serve(images=images), args.repeats)
+        print(f"SavedModel: {megabytes:.1f} MiB on disk (exported in {t_export:.1f} s); "
+              f"serving_default {t_serve * 1e3:.1f} ms per image (preprocessing included)")
+    return 0

@@ -1,0 +1,40 @@
+"""Export a trained model for serving.
+
+Writes under --out: saved_model/ (a SavedModel: `serving_default` takes uint8 images
+[N, H, W, 3] of any H, W, runs the training preprocessing in the graph, and returns occupancy
+probabilities, blended and regressed colors, confidence, flow and the preprocessed image),
+im2avatar.keras (both networks in one Keras model, preprocessed images in) and config.json.
+`Reconstructor.from_dir(OUT)` and `reconstruct --model OUT` load the export.
+
+Example: python run.py export --model runs/chair/model --out exported/chair
+"""
+from __future__ import annotations
+
+HELP = "export a model as one SavedModel (any-size uint8 images in) and one .keras file"
+
+USAGE = """\
+serve it:
+  import tensorflow as tf
+  model = tf.saved_model.load("{saved_model}")
+  out = model.signatures["serving_default"](images=tf.constant(uint8_images))  # (N, H, W, 3)
+  out["occupancy"]  # (N, {r}, {r}, {r}, 1) probabilities; also blended, regressed, confidence, flow, image"""
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--model", required=True,
+                        help="model folder: config.json + shape.keras + color.keras (from `train`)")
+    parser.add_argument("--out", required=True, help="output folder (created if missing)")
+
+
+def run(args) -> int:
+    from ..export import export_models
+    from ..models import load_model_dir
+
+    preset, shape_model, color_model = load_model_dir(args.model)
+    paths = export_models(preset, shape_model, color_model, args.out)
+    size = sum(f.stat().st_size for f in paths.saved_model.rglob("*") if f.is_file())
+    print(f"SavedModel: {paths.saved_model}/ ({size / 2**20:.1f} MiB)")
+    print(f"Keras file: {paths.keras_file} ({paths.keras_file.stat().st_size / 2**20:.1f} MiB)")
+    print(f"config:     {paths.config}")
+    print(USAGE.format(saved_model=paths.saved_model, r=preset.model.volume_size))
+    return 0

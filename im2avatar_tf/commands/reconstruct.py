@@ -1,0 +1,135 @@
+"""Reconstruct colored 3D models from images with a trained or exported model.
+
+For each image NAME it writes, under --out:
+  NAME.FORMAT        the colored model (.ply / .obj / .glb), or NAME_shape.h5 + NAME_color.h5
+                     (the released prediction volumes) for --format h5
+  NAME_input.png     the preprocessed input: exactly what the networks saw
+  NAME_preview.png   the input beside turntable renders of the model (unless --no-preview)
+Files that are not images are skipped and listed at the end, as are empty predictions (no
+voxel reaches --threshold: lower it, or try --crop).
+
+Example: python run.py reconstruct photos/ chair.png --model runs/chair/model --out out/ --format glb
+"""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Dict, List
+
+HELP = "reconstruct colored 3D models from images (glb, ply, obj or the released h5 volumes)"
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("inputs", nargs="+", metavar="IMAGE_OR_DIR",
+                        help="image files, or folders whose images (png, jpg, ...) are all used")
+    parser.add_argument("--model", required=True,
+                        help="a model folder (config.json + shape.keras + color.keras from "
+                             "`train`) or a folder made by `export`")
+    parser.add_argument("--out", required=True, help="output folder (created if missing)")
+    parser.add_argument("--format", default="glb", choices=("glb", "ply", "obj", "h5"),
+                        help="glb opens colored in Blender and web viewers; ply and obj carry "
+                             "vertex colors for MeshLab; h5 writes the released volumes. "
+                             "Default: glb")
+    parser.add_argument("--geometry", default="mesh", choices=("mesh", "voxels", "points"),
+                        help="mesh: smooth surface (marching cubes); voxels: one cube per "
+                             "occupied voxel; points: voxel centers. Default: mesh")
+    parser.add_argument("--threshold", type=float, default=0.8,
+                        help="occupancy probability for a voxel to count (the evaluation's "
+                             "0.8 by default); lower it for fuller, noisier models")
+    parser.add_argument("--crop", action="store_true",
+                        help="crop each image to its foreground (alpha, or what differs from "
+                             "the border color) before the usual resize and pad")
+    parser.add_argument("--crop-margin", type=float, default=0.1,
+                        help="margin kept around the foreground by --crop, as a fraction of "
+                             "its longer side. Default: 0.1")
+    parser.add_argument("--batch-size", type=int, default=8,
+                        help="images per forward pass. Default: 8")
+    parser.add_argument("--views", type=int, default=4,
+                        help="turntable views in each preview. Default: 4")
+    parser.add_argument("--no-preview", action="store_true", help="do not render previews")
+
+
+def collect_images(inputs: List[str]) -> List[Path]:
+    """Files as given (checked later, when read) and the images inside folders, sorted."""
+    paths = []
+    for item in map(Path, inputs):
+        if item.is_dir():
+            found = sorted(p for p in item.iterdir()
+                           if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+            if not found:
+                print(f"warning: no images ({', '.join(IMAGE_SUFFIXES)}) in folder {item}")
+            paths.extend(found)
+        else:
+            paths.append(item)
+    return paths
+
+
+def unique_names(paths: List[Path]) -> Dict[Path, str]:
+    """Output name per input: its stem, with _2, _3, ... where two inputs share a stem."""
+    names, used = {}, set()
+    for path in paths:
+        name, n = path.stem, 1
+        while name in used:
+            n += 1
+            name = f"{path.stem}_{n}"
+        used.add(name)
+        names[path] = name
+    return names
+
+
+def run(args) -> int:
+    from tqdm import tqdm
+
+    from ..images import read_image
+    from ..inference import Reconstructor, save_png
+    from ..meshing import EmptyPredictionError
+
+    if args.batch_size < 1:
+        raise ValueError("--batch-size must be at least 1")
+    paths = collect_images(args.inputs)
+    if not paths:
+        raise FileNotFoundError("no images to reconstruct: give image files or folders with images")
+    names = unique_names(paths)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    reconstructor = Reconstructor.from_dir(args.model)
+    print(f"{reconstructor}; {len(paths)} image(s) -> {out}/ as .{args.format}")
+
+    done: List[str] = []
+    skipped: List[str] = []
+    empty: List[str] = []
+    with tqdm(total=len(paths), unit="image", desc="reconstruct") as bar:
+        for start in range(0, len(paths), args.batch_size):
+            batch, images = [], []
+            for path in paths[start:start + args.batch_size]:
+                try:
+                    images.append(read_image(path))
+                    batch.append(path)
+                except (ValueError, FileNotFoundError) as e:
+                    skipped.append(str(e))
+                    bar.update(1)
+            if not images:
+                continue
+            results = reconstructor.predict(images, threshold=args.threshold, crop=args.crop,
+                                            batch_size=args.batch_size)
+            for path, result in zip(batch, results):
+                name = names[path]
+                result = dataclasses.replace(result, name=name)
+                try:
+                    result.save(out / f"{name}.{args.format}", geometry=args.geometry)
+                    done.append(name)
+                except EmptyPredictionError as e:
+                    result.save_input(out / f"{name}_input.png")
+                    empty.append(f"{path}: {e}")
+                if not args.no_preview:
+                    save_png(out / f"{name}_preview.png", result.preview(views=args.views))
+                bar.update(1)
+
+    print(f"reconstructed {len(done)} of {len(paths)} image(s) into {out}/")
+    for title, items in (("skipped (not readable images)", skipped), ("empty predictions", empty)):
+        if items:
+            print(f"{title}: {len(items)}")
+            for line in items:
+                print(f"  {line}")
+    return 0 if done else 1

@@ -1,0 +1,322 @@
+"""Build datasets in the released layout: one model (`build_model`) or many (`build_dataset`).
+
+Per model: normalize, voxelize the colored shell, render the views, compute one flow volume per
+view, write `meta.json` LAST. Every file is written atomically, so a model is complete iff its
+meta.json (matching resolution and image size) and all its files exist: a killed build resumes
+where it stopped. Broken meshes are skipped with a one-line reason in `build_report.json`.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+import zlib
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from ..camera import DEFAULT_DISTANCE, DEFAULT_ELEVATION, DEFAULT_FOV, Camera
+from ..images import BACKGROUND_RGB
+from .io import atomic_path, atomic_write_text, write_h5
+from .layout import ModelPaths, shapenet_model, view_azimuths, view_name, write_split
+
+META_FORMAT = "im2avatar_tf-build/1"
+SPLIT_FRACTIONS = (0.7, 0.1, 0.2)  # train, val, test
+REPORT_NAME = "build_report.json"
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    """How a model is built; the defaults are the released format (64^3, 12 views of 128 px)."""
+
+    resolution: int = 64
+    image_size: int = 128
+    views: int = 12
+    shading: str = "lambert"  # or "flat" (unshaded albedo)
+    background: Tuple[int, int, int] = BACKGROUND_RGB  # the human set uses (255, 255, 255)
+    elevation_deg: float = DEFAULT_ELEVATION
+    distance: float = DEFAULT_DISTANCE
+    fov_deg: float = DEFAULT_FOV
+    normalize: bool = True
+    up: str = "y"  # the input mesh's up axis (see meshes.UP_ROTATIONS)
+    sample_spacing: float = 1.0 / 3.0  # voxelizer lattice step, in voxels
+    similar_color: float = 0.1  # flow: RGB distance for "similar color"
+
+    @classmethod
+    def from_args(cls, args, resolution: int) -> "BuildOptions":
+        """Options from `build-dataset`-style arguments (absent or None ones keep defaults)."""
+        given = {"image_size": getattr(args, "image_size", None),
+                 "views": getattr(args, "views", None),
+                 "shading": getattr(args, "shading", None),
+                 "elevation_deg": getattr(args, "elevation", None),
+                 "distance": getattr(args, "distance", None),
+                 "fov_deg": getattr(args, "fov", None),
+                 "up": getattr(args, "up", None)}
+        background = getattr(args, "background", None)
+        if background is not None:
+            given["background"] = parse_background(background)
+        return cls(resolution=resolution, **{k: v for k, v in given.items() if v is not None})
+
+    def cameras(self) -> List[Camera]:
+        return [Camera.turntable(a, self.elevation_deg, self.distance, self.fov_deg,
+                                 self.image_size) for a in view_azimuths(self.views)]
+
+    def view_names(self) -> List[str]:
+        return [view_name(a) for a in view_azimuths(self.views)]
+
+
+def parse_background(text: str) -> Tuple[int, int, int]:
+    """'white', 'gray' (the released 245) or 'R,G,B' with 0..255 integers."""
+    named = {"white": (255, 255, 255), "gray": tuple(BACKGROUND_RGB), "grey": tuple(BACKGROUND_RGB)}
+    if text.lower() in named:
+        return named[text.lower()]
+    try:
+        rgb = tuple(int(v) for v in text.split(","))
+    except ValueError:
+        rgb = ()
+    if len(rgb) != 3 or not all(0 <= v <= 255 for v in rgb):
+        raise ValueError(f"background {text!r} must be 'white', 'gray' or R,G,B with 0..255 values")
+    return rgb
+
+
+def build_model(mesh, paths: ModelPaths, options: BuildOptions = BuildOptions(),
+                source: Optional[dict] = None) -> dict:
+    """Build one model into `paths` (ShapeNet- or human-style) and return its meta.json dict.
+    `mesh`: Trimesh, Scene or Surface. Raises MeshError for an unusable mesh."""
+    from ..render import render
+    from ..surface import as_surface
+    from .flow import flow_volume
+    from .meshes import check_surface, describe, normalization
+    from .voxelize import colored_shell
+
+    if paths.resolution != options.resolution:
+        raise ValueError(f"paths are for {paths.resolution}^3 but options.resolution is "
+                         f"{options.resolution}; make them agree")
+    seconds = {"voxelize": 0.0, "render": 0.0, "flow": 0.0, "write": 0.0}
+    clock = time.perf_counter()
+
+    def lap(key: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        seconds[key] += now - clock
+        clock = now
+
+    surface = as_surface(mesh)
+    check_surface(surface, paths.model_id)
+    matrix = normalization(surface, options.up) if options.normalize else np.eye(4)
+    surface = surface.transformed(matrix)
+    paths.meta.unlink(missing_ok=True)  # a model being rewritten is not complete
+    shell = colored_shell(surface, options.resolution, options.sample_spacing)
+    lap("voxelize")
+    write_h5(paths.color, shell.color)
+    lap("write")
+    views = []
+    for name, camera in zip(options.view_names(), options.cameras()):
+        view = render(surface, camera, options.shading, options.background)
+        lap("render")
+        flow = flow_volume(shell.color, camera, view, options.similar_color)
+        lap("flow")
+        _write_png(paths.view(name), view.rgb)
+        write_h5(paths.flow(name), flow)
+        lap("write")
+        views.append({"name": name, "azimuth": camera.azimuth, "camera": camera.to_dict()})
+    meta = {
+        "format": META_FORMAT,
+        "model_id": paths.model_id,
+        "style": paths.style,
+        "resolution": options.resolution,
+        "image_size": options.image_size,
+        "options": _jsonable(asdict(options)),
+        "views": views,
+        "normalization": matrix.tolist(),
+        "occupied_voxels": int(shell.occupied.sum()),
+        "mesh": describe(surface),
+        "source": _jsonable(source or {}),
+        "seconds": {k: round(v, 4) for k, v in seconds.items()},
+    }
+    atomic_write_text(paths.meta, json.dumps(meta, indent=1))
+    return meta
+
+
+def is_complete(paths: ModelPaths, options: BuildOptions = BuildOptions()) -> bool:
+    """True iff meta.json matches the options' resolution and image size and every file exists."""
+    try:
+        meta = json.loads(paths.meta.read_text())
+    except (OSError, ValueError):
+        return False
+    if meta.get("resolution") != options.resolution or meta.get("image_size") != options.image_size:
+        return False
+    return all(p.exists() for p in paths.required_files(options.view_names()))
+
+
+# -- many models -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Job:
+    """One mesh to build: where it goes and how to load it (picklable, for worker processes)."""
+
+    category: str  # category name ("car") or id
+    model_id: str
+    load: Callable[[], object]  # -> Trimesh / Scene / Surface; raises MeshError when broken
+    source: dict = field(default_factory=dict)  # goes into meta.json (name, creator, licence)
+    up: str = "y"
+
+
+@dataclass
+class BuildReport:
+    built: List[Tuple[str, str]] = field(default_factory=list)  # (category, model_id)
+    reused: List[Tuple[str, str]] = field(default_factory=list)
+    skipped: List[dict] = field(default_factory=list)  # category, model_id, source, reason
+    seconds: Dict[str, float] = field(default_factory=dict)  # summed over built models
+
+    def summary(self) -> str:
+        per_model = ""
+        if self.built:
+            total = sum(self.seconds.values()) / len(self.built)
+            parts = ", ".join(f"{k} {v / len(self.built):.2f}" for k, v in self.seconds.items())
+            per_model = f"; {total:.2f} s per model ({parts})"
+        return (f"built {len(self.built)}, reused {len(self.reused)}, skipped "
+                f"{len(self.skipped)}{per_model}")
+
+
+def build_dataset(jobs: Sequence[Job], root: os.PathLike, options: BuildOptions = BuildOptions(),
+                  workers: int = 1, seed: int = 0, progress: bool = True,
+                  splits: bool = True) -> BuildReport:
+    """Build every job into `root` (ShapeNet-style), skipping complete models, then write the
+    split lists (0.7/0.1/0.2, shuffled by `seed`) and `build_report.json`."""
+    from tqdm import tqdm
+
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    _check_unique(jobs)
+    report = BuildReport(seconds={"voxelize": 0.0, "render": 0.0, "flow": 0.0, "write": 0.0})
+    todo = []
+    for job in jobs:
+        if is_complete(_paths(root, job, options), options):
+            report.reused.append((job.category, job.model_id))
+        else:
+            todo.append(job)
+    tasks = [(job, str(root), options) for job in todo]
+    bar = tqdm(total=len(todo), desc=f"building {root.name}", unit="model", disable=not progress)
+    try:
+        for job, result in _run(tasks, workers):
+            if isinstance(result, dict):
+                report.built.append((job.category, job.model_id))
+                for k, v in result["seconds"].items():
+                    report.seconds[k] = report.seconds.get(k, 0.0) + v
+            else:
+                report.skipped.append({"category": job.category, "model_id": job.model_id,
+                                       "source": job.source, "reason": result})
+                bar.write(f"skipped {job.category}/{job.model_id}: {result}")
+            bar.update(1)
+    finally:
+        bar.close()
+        _write_report(root, report, options)
+    if splits:
+        complete = report.built + report.reused
+        for category in sorted({c for c, _ in complete}):
+            ids = sorted(m for c, m in complete if c == category)
+            for split, members in zip(("train", "val", "test"), split_ids(ids, seed, category)):
+                write_split(root, split, category, members)
+    return report
+
+
+def split_ids(ids: Sequence[str], seed: int, category: str = "") -> Tuple[List[str], ...]:
+    """Shuffle sorted ids with (seed, category) and cut 0.7/0.1/0.2 (train, val, test);
+    with 3 or more models, val and test get at least one each."""
+    ids = sorted(ids)
+    rng = np.random.default_rng([seed, zlib.crc32(category.encode())])
+    order = [ids[i] for i in rng.permutation(len(ids))]
+    n = len(order)
+    n_val = int(round(SPLIT_FRACTIONS[1] * n))
+    n_test = int(round(SPLIT_FRACTIONS[2] * n))
+    if n >= 3:
+        n_val, n_test = max(1, n_val), max(1, n_test)
+    n_train = n - n_val - n_test
+    return order[:n_train], order[n_train:n_train + n_val], order[n_train + n_val:]
+
+
+def _paths(root: os.PathLike, job: Job, options: BuildOptions) -> ModelPaths:
+    return shapenet_model(root, job.category, job.model_id, options.resolution)
+
+
+def _check_unique(jobs: Iterable[Job]) -> None:
+    seen = set()
+    for job in jobs:
+        key = (job.category, job.model_id)
+        if key in seen:
+            raise ValueError(f"two inputs map to the same model {job.category}/{job.model_id}; "
+                             f"rename one of them")
+        seen.add(key)
+
+
+def _build_job(task) -> Tuple[Job, object]:
+    """Worker: build one job; returns (job, meta dict) or (job, one-line skip reason)."""
+    from .meshes import MeshError
+
+    job, root, options = task
+    try:
+        mesh = job.load()
+        options_job = options if job.up == options.up else _replace(options, up=job.up)
+        return job, build_model(mesh, _paths(root, job, options), options_job, job.source)
+    except MeshError as e:
+        return job, str(e)
+    except MemoryError:
+        return job, "out of memory (mesh too large)"
+    except Exception as e:  # a broken mesh must not stop the build; the reason is reported
+        return job, f"{type(e).__name__}: {e}"
+
+
+def _run(tasks, workers: int):
+    """Yield (job, result) as jobs finish; `workers` > 1 uses spawned processes."""
+    if workers <= 1 or len(tasks) <= 1:
+        for task in tasks:
+            yield _build_job(task)
+        return
+    import multiprocessing
+
+    # spawn, not fork: embree's threads do not survive a fork of a process that used them.
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(min(workers, len(tasks))) as pool:
+        yield from pool.imap_unordered(_build_job, tasks, chunksize=1)
+
+
+def _write_report(root: Path, report: BuildReport, options: BuildOptions) -> None:
+    data = {
+        "summary": report.summary(),
+        "options": _jsonable(asdict(options)),
+        "built": len(report.built),
+        "reused": len(report.reused),
+        "seconds_per_model": {k: round(v / max(1, len(report.built)), 4)
+                              for k, v in report.seconds.items()},
+        "skipped": report.skipped,
+    }
+    atomic_write_text(root / REPORT_NAME, json.dumps(_jsonable(data), indent=1))
+
+
+def _write_png(path: Path, rgb: np.ndarray) -> None:
+    from PIL import Image
+
+    with atomic_path(path) as tmp:
+        Image.fromarray(rgb).save(tmp, format="PNG")
+
+
+def _replace(options: BuildOptions, **changes) -> BuildOptions:
+    import dataclasses
+
+    return dataclasses.replace(options, **changes)
+
+
+def _jsonable(obj):
+    """Tuples -> lists, numpy scalars -> Python, callables -> names (for json.dumps)."""
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return str(obj)
+    return obj

@@ -1,0 +1,273 @@
+"""The tf.data training input: one random view per model per epoch, as released.
+
+    pipe = InputPipeline.for_preset(preset, root, split="train")   # opens / builds the cache
+    for batch in pipe(epoch):   # pipe is the trainer's `dataset_fn(epoch) -> tf.data.Dataset`
+        batch["image"]       # float32 (B, S, S, 3) in [0, 1], `images.preprocess`ed to size S
+        batch["occupancy"]   # float32 (B, R, R, R, 1) in {0, 1}: GT color channel 0 > -0.5
+        batch["color"]       # float32 (B, R, R, R, 3), -1 where empty
+        batch["flow"]        # float32 (B, R, R, R, 2) of the drawn view, -1 where empty
+        batch["view"]        # int32 (B,) index into layout.VIEW_NAMES
+        batch["model_id"]    # string (B,) "<category folder>/<model folder>" (unique, also for
+                             # the human layout where mesh names repeat across clothes)
+
+Epoch e shuffles the models and draws one view per model from `default_rng([seed, e])`, so
+an epoch's batches are a pure function of (data, seed, epoch): resuming at epoch e replays it.
+An epoch has floor(N / B) batches (the last partial batch is dropped, as released).
+
+Stages: per-sample reads (parallel, order kept) from either the raw files or the compact
+cache (`data/cache.py`), then `ragged_batch` of the sparse volumes and one scatter per batch
+to dense volumes, then prefetch. Missing or corrupt files raise an error naming the file;
+with `skip_bad` the model is dropped with a warning (at cache build time, or at read time
+without a cache) and listed in `skipped`.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from .cache import DEFAULT_CACHE_DIR, CompactSplit, ensure_cache
+from .layout import VIEW_NAMES, ModelPaths, detect_style, read_split
+from .samples import (BAD_FILE_ERRORS, BadModelError, at_resolution, load_color, load_flow,
+                      source_resolution, sparse_sample)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """One model of a split: its paths, its category name and a unique key."""
+
+    paths: ModelPaths
+    category: str
+    key: str  # "<category folder>/<model folder>", e.g. "02958343/1a2b..." or "clothes3/mesh7_new"
+
+
+def resolve_categories(root: Path, categories: Optional[Sequence[str]]) -> Tuple[str, ...]:
+    """The categories to read: ('human',) for a human-style root, else those given."""
+    if detect_style(root) == "human":
+        return ("human",)
+    if not categories:
+        raise ValueError("no categories given for a ShapeNet-style dataset")
+    return tuple(categories)
+
+
+def list_models(root: Path, split: str, categories: Sequence[str], resolution: int,
+                views: Sequence[str] = VIEW_NAMES, skip_bad: bool = False
+                ) -> Tuple[List[ModelEntry], List[dict]]:
+    """Models of a split whose files all exist (a cheap stat per file, no decoding).
+
+    Returns (entries, skipped). A missing file raises BadModelError naming it, or with
+    `skip_bad` the model is skipped with a warning and listed in `skipped`."""
+    root = Path(root)
+    entries, skipped = [], []
+    for category in categories:
+        for paths in read_split(root, split, category):
+            key = paths.root.relative_to(root).as_posix()
+            try:
+                src = at_resolution(paths, source_resolution(paths, resolution))
+                for f in src.required_files(views):
+                    if not f.exists():
+                        raise FileNotFoundError(f"missing file {f}")
+            except FileNotFoundError as e:
+                if not skip_bad:
+                    raise BadModelError(key, e) from None
+                log.warning("skipping model %s: %s", key, e)
+                skipped.append({"model": key, "reason": str(e)})
+                continue
+            entries.append(ModelEntry(paths, category, key))
+    if not entries:
+        raise ValueError(f"no usable {split} models for {list(categories)} under {root}")
+    return entries, skipped
+
+
+def epoch_plan(num_models: int, epoch: int, seed: int, num_views: int = len(VIEW_NAMES)
+               ) -> Tuple[np.ndarray, np.ndarray]:
+    """The visiting order (N,) of the models and the view (N,) drawn for each position."""
+    rng = np.random.default_rng([seed, epoch])
+    order = rng.permutation(num_models)
+    views = rng.integers(0, num_views, size=num_models)
+    return order.astype(np.int64), views.astype(np.int64)
+
+
+class _RawReader:
+    """Reads samples straight from the released files (decodes PNG + two h5 per sample)."""
+
+    def __init__(self, entries: Sequence[ModelEntry], views: Sequence[str], resolution: int):
+        self.entries, self.views, self.resolution = list(entries), tuple(views), resolution
+
+    def read(self, i: int, view: int):
+        from ..images import read_image
+
+        m = self.entries[i].paths
+        v = self.views[view]
+        image = read_image(m.view(v))  # (H, W, C) uint8, any size
+        voxels, colors, flows = sparse_sample(load_color(m, self.resolution),
+                                              [load_flow(m, v, self.resolution)])
+        return image, voxels, colors, flows[0]
+
+
+class _CacheReader:
+    """Reads samples from one compact cache per category (memory-mapped)."""
+
+    def __init__(self, caches: Sequence[CompactSplit]):
+        self.caches = list(caches)
+        self.starts = np.cumsum([0] + [len(c) for c in self.caches])
+
+    def read(self, i: int, view: int):
+        c = int(np.searchsorted(self.starts, i, side="right") - 1)
+        return self.caches[c].read(i - int(self.starts[c]), view)
+
+
+@dataclass
+class InputPipeline:
+    """Training batches of one split (see the module docstring). Call it with an epoch."""
+
+    root: Path
+    split: str
+    entries: List[ModelEntry]
+    image_size: int
+    resolution: int
+    batch_size: int
+    seed: int = 0
+    views: Tuple[str, ...] = VIEW_NAMES
+    skip_bad: bool = False
+    reader: object = None
+    skipped: List[dict] = field(default_factory=list)
+
+    @classmethod
+    def open(cls, root, split: str, categories: Optional[Sequence[str]], image_size: int,
+             resolution: int, batch_size: int, seed: int = 0, cache: bool = True,
+             skip_bad: bool = False, cache_root: Path = DEFAULT_CACHE_DIR,
+             rebuild_cache: bool = False, progress: bool = True) -> "InputPipeline":
+        """List the split's models and open (building once if needed) the compact cache."""
+        root = Path(root)
+        if not root.is_dir():
+            raise FileNotFoundError(f"dataset folder {root} not found: build one with "
+                                    f"`python run.py build-dataset` or fix --data")
+        cats = resolve_categories(root, categories)
+        entries, skipped = list_models(root, split, cats, resolution, skip_bad=skip_bad)
+        if cache:
+            caches = []
+            for cat in cats:
+                mine = [e for e in entries if e.category == cat]
+                caches.append(ensure_cache(
+                    root, split, cat, [e.paths for e in mine], [e.key for e in mine],
+                    VIEW_NAMES, image_size, resolution, skip_bad=skip_bad,
+                    cache_root=cache_root, rebuild=rebuild_cache, progress=progress))
+            keys = {k for c in caches for k in c.keys}
+            skipped += [s for c in caches for s in c.skipped]
+            entries = [e for e in entries if e.key in keys]  # same order as the caches
+            reader = _CacheReader(caches)
+        else:
+            reader = _RawReader(entries, VIEW_NAMES, resolution)
+        return cls(root, split, entries, image_size, resolution, batch_size, seed,
+                   skip_bad=skip_bad, reader=reader, skipped=skipped)
+
+    @classmethod
+    def for_preset(cls, preset, root, split: str = "train",
+                   categories: Optional[Sequence[str]] = None, **kwargs) -> "InputPipeline":
+        """The pipeline a preset trains on (its image size, volume size, batch, seed)."""
+        return cls.open(root, split, categories or preset.data.categories,
+                        preset.model.image_size, preset.model.volume_size,
+                        preset.train.batch_size, seed=preset.train.seed, **kwargs)
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    @property
+    def steps_per_epoch(self) -> int:
+        """Batches per epoch (floor(N / B); fewer if `skip_bad` drops models at read time)."""
+        return len(self.entries) // self.batch_size
+
+    def __call__(self, epoch: int):
+        return self.dataset(epoch)
+
+    def dataset(self, epoch: int):
+        """The batches of one epoch, as a tf.data.Dataset (deterministic under seed, epoch)."""
+        import tensorflow as tf
+
+        from ..images import preprocess
+
+        order, views = epoch_plan(len(self.entries), epoch, self.seed, len(self.views))
+        keys = tf.constant([e.key for e in self.entries])
+        read = self._read_fn()
+        S, R = self.image_size, self.resolution
+
+        def read_sample(i, v):
+            image, voxels, colors, flow, ok = tf.numpy_function(
+                read, [i, v], [tf.uint8, tf.int32, tf.float32, tf.float32, tf.bool],
+                stateful=False)
+            return {"image": tf.ensure_shape(image, [None, None, None]),
+                    "voxels": tf.ensure_shape(voxels, [None]),
+                    "color": tf.ensure_shape(colors, [None, 3]),
+                    "flow": tf.ensure_shape(flow, [None, 2]),
+                    "view": tf.cast(v, tf.int32), "model_id": tf.gather(keys, i),
+                    "ok": tf.ensure_shape(ok, [])}
+
+        def finish_sample(s):
+            s = dict(s)
+            s.pop("ok")
+            s["image"] = preprocess(s["image"], S)  # (S, S, 3) float32
+            return s
+
+        ds = tf.data.Dataset.from_tensor_slices((order, views))
+        ds = ds.map(read_sample, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        if self.skip_bad:
+            ds = ds.filter(lambda s: s["ok"])
+        ds = ds.map(finish_sample, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        ds = ds.ragged_batch(self.batch_size, drop_remainder=True)
+        ds = ds.map(lambda b: densify(b, R), num_parallel_calls=tf.data.AUTOTUNE,
+                    deterministic=True)
+        return ds.prefetch(tf.data.AUTOTUNE)
+
+    def _read_fn(self) -> Callable:
+        reader, skip_bad, entries, views = self.reader, self.skip_bad, self.entries, self.views
+        warned = set()
+
+        def read(i, v):
+            i, v = int(i), int(v)
+            try:
+                image, voxels, colors, flow = reader.read(i, v)
+            except BAD_FILE_ERRORS as e:
+                key = f"{entries[i].key} view {views[v]}"
+                if not skip_bad:
+                    raise BadModelError(key, e) from e
+                if key not in warned:
+                    warned.add(key)
+                    log.warning("skipping %s: %s", key, e)
+                return (np.zeros((1, 1, 3), np.uint8), np.zeros(0, np.int32),
+                        np.zeros((0, 3), np.float32), np.zeros((0, 2), np.float32), np.bool_(False))
+            return (image, voxels.astype(np.int32), colors.astype(np.float32),
+                    flow.astype(np.float32), np.bool_(True))
+
+        return read
+
+
+def densify(batch, resolution: int):
+    """Ragged sparse volumes of a batch -> the dense training batch (module docstring)."""
+    import tensorflow as tf
+
+    R = resolution
+    voxels = batch["voxels"]  # ragged (B, None) int32
+    b = tf.shape(voxels.row_splits, out_type=tf.int64)[0] - 1
+    flat = voxels.value_rowids() * R ** 3 + tf.cast(voxels.flat_values, tf.int64)  # (M,)
+
+    def scatter(values, channels):  # (M, C) -> (B, R, R, R, C), -1 where no value
+        dense = tf.tensor_scatter_nd_update(
+            tf.fill(tf.stack([b * R ** 3, channels]), -1.0), flat[:, None], values)
+        return tf.reshape(dense, [-1, R, R, R, channels])
+
+    color = scatter(batch["color"].flat_values, 3)
+    out = {
+        "image": batch["image"],
+        "occupancy": tf.cast(color[..., :1] > -0.5, tf.float32),
+        "color": color,
+        "flow": scatter(batch["flow"].flat_values, 2),
+        "view": batch["view"],
+        "model_id": batch["model_id"],
+    }
+    return out

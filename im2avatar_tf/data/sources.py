@@ -1,0 +1,115 @@
+"""Where meshes come from: the procedural generator and folders of mesh files.
+
+Each source turns into a list of `builder.Job`s (category, model id, a picklable loader).
+The SweetHome3D catalogue has its own module (`sweethome3d.py`).
+"""
+from __future__ import annotations
+
+import csv
+import functools
+import json
+import os
+import re
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence
+
+from ..config import CATEGORY_IDS
+from .builder import Job
+from .meshes import MESH_SUFFIXES, load_mesh
+
+# File stems that name the format, not the model (ShapeNet v1 "model.obj", v2 "model_normalized.obj").
+_GENERIC_STEMS = {"model", "model_normalized", "mesh", "scene"}
+
+
+# -- procedural --------------------------------------------------------------------------------
+def procedural_model_id(index: int, seed: int = 0) -> str:
+    return f"proc{seed}_{index:05d}"
+
+
+def procedural_jobs(categories: Sequence[str], count: int, seed: int = 0) -> List[Job]:
+    """`count` generated models per category (deterministic in (category, index, seed))."""
+    unknown = [c for c in categories if c not in CATEGORY_IDS]
+    if unknown:
+        raise ValueError(f"procedural categories must be among {sorted(CATEGORY_IDS)}, "
+                         f"got {unknown}")
+    return [Job(c, procedural_model_id(i, seed), functools.partial(procedural_mesh, c, i, seed),
+                {"source": "procedural", "category": c, "index": i, "seed": seed})
+            for c in categories for i in range(count)]
+
+
+def procedural_mesh(category: str, index: int, seed: int = 0):
+    """One generated mesh (`im2avatar_tf.data.procedural.generate`, imported lazily)."""
+    try:
+        from .procedural import generate
+    except ModuleNotFoundError as e:
+        if e.name and e.name.startswith("im2avatar_tf.data.procedural"):
+            raise ModuleNotFoundError(
+                "the procedural shape generator (im2avatar_tf.data.procedural) is not in this "
+                "checkout; build from meshes instead: --source folder DIR or --source "
+                "sweethome3d") from None
+        raise
+    return generate(category, index, seed=seed)
+
+
+# -- folder ------------------------------------------------------------------------------------
+def folder_jobs(root: os.PathLike, mapping: Optional[os.PathLike] = None,
+                up: str = "y") -> List[Job]:
+    """Meshes under `root`: one subfolder per category (a name such as `chair` or a ShapeNet
+    id), searched recursively; or, with `mapping`, a CSV / JSON file of (path, category)."""
+    root = Path(root).resolve()
+    if not root.is_dir():
+        raise FileNotFoundError(f"mesh folder {root} not found; give a folder of meshes with "
+                                f"one subfolder per category")
+    entries = _read_mapping(root, Path(mapping)) if mapping else _scan_categories(root)
+    if not entries:
+        raise ValueError(f"no meshes ({', '.join(MESH_SUFFIXES)}) found under {root}; put them "
+                         f"in one subfolder per category (e.g. {root}/chair/x.obj) or pass --mapping")
+    jobs = []
+    for path, category, rel in entries:
+        jobs.append(Job(category, folder_model_id(rel), functools.partial(load_mesh, path),
+                        {"source": "folder", "path": str(path)}, up))
+    return jobs
+
+
+def folder_model_id(rel: Path) -> str:
+    """Model id from a mesh's path below its category folder: `a/b.obj` -> `a_b`; ShapeNet-style
+    `<id>/models/model_normalized.obj` or `<id>/model.obj` -> `<id>`."""
+    parts = list(rel.with_suffix("").parts)
+    if parts[-1].lower() in _GENERIC_STEMS and len(parts) > 1:
+        parts = parts[:1]
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", "_".join(parts)).strip("_") or "model"
+
+
+def _scan_categories(root: Path):
+    entries = []
+    for folder in sorted(p for p in root.iterdir() if p.is_dir()):
+        for path in sorted(folder.rglob("*")):
+            if path.suffix.lower() in MESH_SUFFIXES and path.is_file():
+                entries.append((path, _category_name(folder.name), path.relative_to(folder)))
+    return entries
+
+
+def _category_name(name: str) -> str:
+    """Folder name -> category name ('03001627' -> 'chair'); other names are kept."""
+    by_id: Dict[str, str] = {v: k for k, v in CATEGORY_IDS.items()}
+    return by_id.get(name, name)
+
+
+def _read_mapping(root: Path, mapping: Path):
+    """CSV rows `path,category` (a header row is allowed) or a JSON object {path: category}."""
+    if not mapping.is_file():
+        raise FileNotFoundError(f"mapping file {mapping} not found")
+    if mapping.suffix.lower() == ".json":
+        items = json.loads(mapping.read_text()).items()
+    else:
+        with open(mapping, newline="") as f:
+            items = [row[:2] for row in csv.reader(f) if len(row) >= 2
+                     and not row[0].startswith("#")]
+        if items and items[0][0].strip().lower() == "path":
+            items = items[1:]
+    entries = []
+    for p, c in items:
+        rel = Path(p.strip())
+        path = rel if rel.is_absolute() else root / rel
+        entries.append((path, _category_name(c.strip()), Path(rel.name) if rel.is_absolute() else rel))
+    return entries

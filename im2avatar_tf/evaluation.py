@@ -1,0 +1,300 @@
+"""The released evaluation protocol (reference section 5), for any method's predictions.
+
+For every test model, all V = 12 views go through the networks as one batch; each
+(model, view) is scored against the model's ground truth at the network's resolution R:
+
+- IoU: occupied iff probability > threshold (0.8 as released, plus a list), against the
+  surface-shell ground truth (color channel 0 > -0.5).
+- Surface PSNR: predicted voxels P = probability >= 0.8; each gets its color by a *coloring*
+  and is compared with the color of its nearest ground-truth surface voxel (metrics.py), on
+  the 0-255 scale, in RGB and YCbCr. Colorings of a color network's output (colors.py recipe,
+  the flow color sampled from the view image at its own resolution):
+      regression   the regressed color (w = 1)
+      flow         the image color at the predicted flow, background repaired (w = 0)
+      blend@t      the release's final color with re-weighting threshold t (0.2 released;
+                   t = 1 is the plain training blend w * regressed + (1 - w) * sampled)
+  and `direct` for methods that predict final colors (adapted 3D-R2N2).
+  (As released: IoU uses `>` and PSNR `>=` at the threshold.)
+
+Empty predictions, stated rule: a view whose prediction has no voxel at the PSNR threshold
+has no PSNR (the released script divides by zero); it is left out of the PSNR means and
+counted (`n_empty`). Its IoU is 0 (nothing intersects a non-empty ground truth) and it stays
+in the IoU mean. A model with an empty ground truth is skipped and reported.
+
+Output: a tidy per-(model, view) table (`EvalResult.records`) and `summarize` means per
+category with counts. Predictions can be written in the released format (`save_prediction`)
+and evaluated back (`PredictionFiles`), so third-party evaluators and ours read the same files.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from .colors import final_colors, split_color_prediction
+from .data.layout import VIEW_NAMES
+from .data.pipeline import ModelEntry, list_models, resolve_categories
+from .data.samples import BAD_FILE_ERRORS, BadModelError, load_color, occupancy_from_color
+from .metrics import NearestSurface, surface_psnr, voxel_iou
+
+log = logging.getLogger(__name__)
+
+IOU_THRESHOLD = 0.8  # released
+IOU_THRESHOLDS = (0.8, 0.3, 0.4, 0.5)  # 0.8 first; the others reported alongside
+PSNR_THRESHOLD = 0.8  # released
+BLEND_TS = (0.2,)  # released re-weighting threshold
+
+
+@dataclass
+class Prediction:
+    """A method's outputs for all V views of one model."""
+
+    probs: np.ndarray  # (V, R, R, R) occupancy probability
+    color9: Optional[np.ndarray] = None  # (V, R, R, R, 9) [regressed 3, w 1, flow 2, blended 3]
+    colors: Optional[np.ndarray] = None  # (V, R, R, R, 3) final colors (methods without flow)
+
+    def __post_init__(self):
+        if self.probs.ndim == 5 and self.probs.shape[-1] == 1:
+            self.probs = self.probs[..., 0]
+        if self.probs.ndim != 4:
+            raise ValueError(f"probs must be (V, R, R, R), got {self.probs.shape}")
+        for name in ("color9", "colors"):
+            arr = getattr(self, name)
+            if arr is not None and arr.shape[:4] != self.probs.shape:
+                raise ValueError(f"{name} {arr.shape} does not match probs {self.probs.shape}")
+
+
+@dataclass
+class GroundTruth:
+    """One model's surface: occupancy (R, R, R) bool, its points (K, 3) in C order, their
+    colors (K, 3) and the nearest-point index over them."""
+
+    occupancy: np.ndarray
+    points: np.ndarray
+    colors: np.ndarray
+    nearest: NearestSurface
+
+    @classmethod
+    def from_color(cls, color: np.ndarray) -> "GroundTruth":
+        occ = occupancy_from_color(color)
+        points = np.argwhere(occ)
+        return cls(occ, points, color[occ].astype(np.float64), NearestSurface(points))
+
+
+def colorings(pred: Prediction, view: int, where: Tuple[np.ndarray, ...], image: np.ndarray,
+              blend_ts: Sequence[float]) -> Dict[Tuple[str, float], np.ndarray]:
+    """Colors (P, 3) of the voxels `where` (index arrays) in view `view`, one per coloring,
+    keyed (name, t) with t = NaN where it does not apply. image: (H, W, 3) float in [0, 1]."""
+    out = {}
+    if pred.colors is not None:
+        out[("direct", math.nan)] = pred.colors[view][where]
+    if pred.color9 is not None:
+        parts = split_color_prediction(pred.color9[view][where])  # each (P, C)
+        reg, w, flow = parts["regressed"], parts["confidence"], parts["flow"]
+        out[("regression", math.nan)] = reg
+        out[("flow", math.nan)] = final_colors(reg, np.zeros_like(w), flow, image)
+        for t in blend_ts:
+            out[("blend", float(t))] = final_colors(reg, w, flow, image, t=t)
+    return out
+
+
+def score_model(gt: GroundTruth, pred: Prediction, images: Sequence[np.ndarray],
+                view_names: Sequence[str] = VIEW_NAMES,
+                iou_thresholds: Sequence[float] = IOU_THRESHOLDS,
+                psnr_threshold: float = PSNR_THRESHOLD,
+                blend_ts: Sequence[float] = BLEND_TS) -> List[dict]:
+    """Tidy rows (view, metric, threshold, coloring, t, value, n_points) for all views."""
+    rows = []
+    for v, name in enumerate(view_names):
+        probs = pred.probs[v]  # (R, R, R)
+        if probs.shape != gt.occupancy.shape:
+            raise ValueError(f"prediction {probs.shape} and ground truth "
+                             f"{gt.occupancy.shape} differ in resolution")
+        for thr in iou_thresholds:
+            pred_occ = probs > thr
+            rows.append(dict(view=name, metric="iou", threshold=float(thr), coloring="",
+                             t=math.nan, value=voxel_iou(pred_occ, gt.occupancy),
+                             n_points=int(np.count_nonzero(pred_occ))))
+        if pred.color9 is None and pred.colors is None:
+            continue
+        where = np.nonzero(probs >= psnr_threshold)
+        n = len(where[0])
+        gt_colors = gt.colors[gt.nearest.query(np.stack(where, axis=1))] if n else None
+        for (coloring, t), colors in colorings(pred, v, where, images[v], blend_ts).items():
+            rgb, ycc = surface_psnr(colors, gt_colors) if n else (math.nan, math.nan)
+            for metric, value in (("psnr_rgb", rgb), ("psnr_ycbcr", ycc)):
+                rows.append(dict(view=name, metric=metric, threshold=float(psnr_threshold),
+                                 coloring=coloring, t=t, value=value, n_points=n))
+    return rows
+
+
+@dataclass
+class TestModel:
+    """What evaluation reads of one test model."""
+
+    entry: ModelEntry
+    inputs: np.ndarray  # (V, S, S, 3) float32: the network inputs, `images.preprocess`ed
+    images: List[np.ndarray]  # V x (H, W, 3) float in [0, 1] at the view's own resolution
+    gt: GroundTruth
+
+
+def read_test_model(entry: ModelEntry, image_size: int, resolution: int,
+                    view_names: Sequence[str] = VIEW_NAMES) -> TestModel:
+    from .images import preprocess, read_image
+
+    raw = [read_image(entry.paths.view(v)) for v in view_names]
+    inputs = np.stack([preprocess(im, image_size).numpy() for im in raw])
+    full = [preprocess(im, max(im.shape[:2])).numpy() for im in raw]
+    color = load_color(entry.paths, resolution)
+    if not occupancy_from_color(color).any():
+        raise ValueError(f"{entry.paths.color} has no occupied voxel at {resolution}^3")
+    return TestModel(entry, inputs, full, GroundTruth.from_color(color))
+
+
+def iter_test_models(root, split: str, categories: Optional[Sequence[str]], image_size: int,
+                     resolution: int, max_models: Optional[int] = None, skip_bad: bool = False,
+                     skipped: Optional[list] = None) -> Iterator[TestModel]:
+    """Test models in split order (the first `max_models` of each category)."""
+    cats = resolve_categories(Path(root), categories)
+    entries, bad = list_models(Path(root), split, cats, resolution, skip_bad=skip_bad)
+    if skipped is not None:
+        skipped.extend(bad)
+    if max_models:
+        entries = [e for c in cats for e in [x for x in entries if x.category == c][:max_models]]
+    for entry in entries:
+        try:
+            yield read_test_model(entry, image_size, resolution)
+        except BAD_FILE_ERRORS as e:
+            if not skip_bad:
+                raise BadModelError(entry.key, e) from e
+            log.warning("skipping test model %s: %s", entry.key, e)
+            if skipped is not None:
+                skipped.append({"model": entry.key, "reason": str(e)})
+
+
+# A predictor maps (entry, inputs (V, S, S, 3)) to a Prediction.
+Predictor = Callable[[ModelEntry, np.ndarray], Prediction]
+
+
+@dataclass
+class EvalResult:
+    records: "object"  # pandas.DataFrame, one row per (model, view, metric, threshold, coloring, t)
+    skipped: List[dict] = field(default_factory=list)
+    seconds_predict: float = 0.0
+    seconds_score: float = 0.0
+
+    @property
+    def n_models(self) -> int:
+        return int(self.records["model_id"].nunique()) if len(self.records) else 0
+
+
+def evaluate(predict: Predictor, root, split: str = "test",
+             categories: Optional[Sequence[str]] = None, *, image_size: int, resolution: int,
+             iou_thresholds: Sequence[float] = IOU_THRESHOLDS,
+             psnr_threshold: float = PSNR_THRESHOLD, blend_ts: Sequence[float] = BLEND_TS,
+             max_models: Optional[int] = None, skip_bad: bool = False,
+             save_predictions: Optional[Path] = None, progress: bool = True,
+             desc: str = "evaluating") -> EvalResult:
+    """Predict and score every (test model, view). See the module docstring."""
+    import pandas as pd
+    from tqdm import tqdm
+
+    skipped: list = []
+    rows, t_pred, t_score = [], 0.0, 0.0
+    models = iter_test_models(root, split, categories, image_size, resolution, max_models,
+                              skip_bad, skipped)
+    for tm in tqdm(models, desc=desc, unit="model", disable=not progress, leave=False):
+        t0 = time.perf_counter()
+        pred = predict(tm.entry, tm.inputs)
+        t1 = time.perf_counter()
+        if save_predictions is not None:
+            save_prediction(save_predictions, tm.entry.key, pred)
+        for row in score_model(tm.gt, pred, tm.images, VIEW_NAMES, iou_thresholds,
+                               psnr_threshold, blend_ts):
+            rows.append(dict(category=tm.entry.category, model_id=tm.entry.key, **row))
+        t_pred += t1 - t0
+        t_score += time.perf_counter() - t1
+    columns = ["category", "model_id", "view", "metric", "threshold", "coloring", "t", "value",
+               "n_points"]
+    return EvalResult(pd.DataFrame(rows, columns=columns), skipped, t_pred, t_score)
+
+
+def summarize(records, by: Sequence[str] = ("category",), add_mean: bool = True):
+    """Means over (model, view) per group, metric, threshold, coloring and t, with counts:
+    n_models, n_views (scored (model, view) pairs) and n_empty (views without a PSNR).
+    With `add_mean`, a category 'mean' row per metric is the mean of the category means
+    (as the paper's mean column)."""
+    import pandas as pd
+
+    keys = list(by) + ["metric", "threshold", "coloring", "t"]
+    r = records.copy()
+    r["t"] = r["t"].fillna(-1.0)  # groupby drops NaN keys; -1 stands for "not applicable"
+    g = r.groupby(keys, sort=False)
+    out = g["value"].mean().rename("value").to_frame()
+    out["n_models"] = g["model_id"].nunique()
+    out["n_views"] = g["value"].count()
+    out["n_empty"] = g["value"].apply(lambda s: int(s.isna().sum()))
+    out = out.reset_index()
+    if add_mean and "category" in by and out["category"].nunique() > 1:
+        rest = [k for k in keys if k != "category"]
+        m = out.groupby(rest, sort=False).agg(value=("value", "mean"), n_models=("n_models", "sum"),
+                                              n_views=("n_views", "sum"),
+                                              n_empty=("n_empty", "sum")).reset_index()
+        m["category"] = "mean"
+        out = pd.concat([out, m[out.columns]], ignore_index=True)
+    out["t"] = out["t"].where(out["t"] >= 0, np.nan)
+    return out
+
+
+# ---------------------------------------------------------------- released prediction files
+
+def prediction_paths(out_dir: Path, key: str, view: str) -> Tuple[Path, Path]:
+    """Where the release's inference scripts put one view's outputs:
+    output_shape/<category folder>/<model>/<view>.h5 and output_color/... (same names)."""
+    out_dir = Path(out_dir)
+    return (out_dir / "output_shape" / key / f"{view}.h5",
+            out_dir / "output_color" / key / f"{view}.h5")
+
+
+def save_prediction(out_dir: Path, key: str, pred: Prediction,
+                    view_names: Sequence[str] = VIEW_NAMES) -> None:
+    """Write a prediction in the released format: shape (R, R, R, 1) probabilities, color
+    (R, R, R, 9) = [regressed, w, flow, blended]. Direct colors are written as regressed and
+    blended with w = 1 and flow = 0, which the released recipe turns back into those colors."""
+    from .data.io import write_h5
+
+    color9 = pred.color9
+    if color9 is None and pred.colors is not None:
+        c = pred.colors
+        color9 = np.concatenate([c, np.ones_like(c[..., :1]), np.zeros_like(c[..., :2]), c], -1)
+    for v, name in enumerate(view_names):
+        shape_path, color_path = prediction_paths(out_dir, key, name)
+        write_h5(shape_path, pred.probs[v][..., None])
+        if color9 is not None:
+            write_h5(color_path, color9[v])
+
+
+class PredictionFiles:
+    """A predictor that reads saved predictions (ours or anyone's, released format)."""
+
+    def __init__(self, out_dir: Path, view_names: Sequence[str] = VIEW_NAMES):
+        self.out_dir, self.view_names = Path(out_dir), tuple(view_names)
+
+    def __call__(self, entry: ModelEntry, inputs=None) -> Prediction:
+        from .data.io import read_h5
+
+        probs, color9 = [], []
+        for name in self.view_names:
+            shape_path, color_path = prediction_paths(self.out_dir, entry.key, name)
+            probs.append(read_h5(shape_path))
+            if color_path.exists():
+                color9.append(read_h5(color_path))
+        if color9 and len(color9) != len(probs):
+            raise FileNotFoundError(f"{self.out_dir / 'output_color' / entry.key} lacks some "
+                                    f"views' color predictions")
+        return Prediction(np.stack(probs), np.stack(color9) if color9 else None)

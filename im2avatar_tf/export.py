@@ -1,0 +1,165 @@
+"""Export the shape + color networks for serving: one SavedModel and one `.keras` file.
+
+    <out>/saved_model/            SavedModel (TF Serving, `tf.saved_model.load`) + config.json
+    <out>/im2avatar.keras         both networks in one Keras model (preprocessed images in)
+    <out>/config.json             the Preset, so `Reconstructor.from_dir(<out>)` needs no flags
+
+SavedModel signatures (all outputs float32):
+- `serving_default(images)`: uint8 (N, H, W, 3), ANY H and W; the training preprocessing
+  (`images.preprocess`: aspect-preserving resize, pad with the background) runs in the graph.
+- `from_preprocessed(images)`: float32 (N, S, S, 3) in [0, 1], already preprocessed.
+Both return {"occupancy": (N, R, R, R, 1) probability, "blended": (N, R, R, R, 3),
+"regressed": (N, R, R, R, 3), "confidence": (N, R, R, R, 1) weight of the regressed color,
+"flow": (N, R, R, R, 2) (x = column, y = row) into "image", "image": (N, S, S, 3) the
+preprocessed input}; "image" is what the flow indexes, needed for the final colors.
+
+Every file and folder appears under its final name only once it is complete.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional, Tuple
+
+from .config import Preset
+from .data.io import atomic_write_text
+
+SAVED_MODEL_DIR = "saved_model"
+KERAS_FILE = "im2avatar.keras"
+CONFIG_FILE = "config.json"
+COLOR_KEYS = ("regressed", "confidence", "flow", "blended")
+
+
+@dataclass(frozen=True)
+class ExportPaths:
+    saved_model: Path
+    keras_file: Path
+    config: Path
+
+
+def export_models(preset: Preset, shape_model, color_model, out_dir: os.PathLike) -> ExportPaths:
+    """Write the SavedModel, the `.keras` file and config.json under `out_dir`."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = ExportPaths(out_dir / SAVED_MODEL_DIR, out_dir / KERAS_FILE, out_dir / CONFIG_FILE)
+    with _atomic_dir(paths.saved_model) as tmp:
+        write_saved_model(preset, shape_model, color_model, tmp)
+    write_keras_file(preset, shape_model, color_model, paths.keras_file)
+    atomic_write_text(paths.config, preset.to_json())
+    return paths
+
+
+def write_saved_model(preset: Preset, shape_model, color_model, path: os.PathLike) -> None:
+    """SavedModel with `serving_default` (uint8, any size) and `from_preprocessed` at `path`."""
+    import tensorflow as tf
+    from keras.export import ExportArchive
+
+    from .images import preprocess
+
+    size = preset.model.image_size
+
+    def outputs(images):  # float32 (N, S, S, 3) -> dict
+        color = color_model(images, training=False)
+        out = {"occupancy": tf.sigmoid(shape_model(images, training=False)), "image": images}
+        out.update({key: color[key] for key in COLOR_KEYS})
+        return out
+
+    def serve(images):  # uint8 (N, H, W, 3), any H, W
+        return outputs(preprocess(images, size))
+
+    archive = ExportArchive()
+    archive.track(shape_model)
+    archive.track(color_model)
+    archive.add_endpoint("serving_default", serve,
+                         [tf.TensorSpec((None, None, None, 3), tf.uint8, name="images")])
+    archive.add_endpoint("from_preprocessed", outputs,
+                         [tf.TensorSpec((None, size, size, 3), tf.float32, name="images")])
+    archive.write_out(str(path), verbose=False)
+    atomic_write_text(Path(path) / CONFIG_FILE, preset.to_json())
+
+
+def combined_model(preset: Preset, shape_model, color_model):
+    """One Keras model: preprocessed image (N, S, S, 3) -> dict of "occupancy" (probability),
+    "regressed", "confidence", "flow", "blended" (the SavedModel's outputs but "image")."""
+    import keras
+
+    size = preset.model.image_size
+    image = keras.Input((size, size, 3), name="image")
+    color = color_model(image)
+    outputs = {"occupancy": keras.layers.Activation("sigmoid", name="occupancy")(shape_model(image))}
+    outputs.update({key: keras.layers.Identity(name=key)(color[key]) for key in COLOR_KEYS})
+    return keras.Model(image, outputs, name="im2avatar")
+
+
+def write_keras_file(preset: Preset, shape_model, color_model, path: os.PathLike) -> None:
+    path = Path(path)
+    model = combined_model(preset, shape_model, color_model)
+    # Keras insists on the `.keras` suffix, so the temporary name keeps it.
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".keras", dir=path.parent)
+    os.close(fd)
+    try:
+        model.save(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+# Loading ---------------------------------------------------------------------------------------
+def find_saved_model(path: os.PathLike) -> Optional[Path]:
+    """The SavedModel folder at `path` or at `path/saved_model`, else None."""
+    path = Path(path)
+    for candidate in (path, path / SAVED_MODEL_DIR):
+        if (candidate / "saved_model.pb").exists():
+            return candidate
+    return None
+
+
+def load_saved_model(path: os.PathLike) -> Tuple[Preset, object]:
+    """-> (preset, the object `tf.saved_model.load` returns) for an exported SavedModel."""
+    import tensorflow as tf
+
+    path = Path(path)
+    return _read_preset(path / CONFIG_FILE), tf.saved_model.load(str(path))
+
+
+def load_keras_file(path: os.PathLike) -> Tuple[Preset, object]:
+    """-> (preset, the combined Keras model) for an exported `.keras` file (config.json beside)."""
+    import keras
+
+    from . import models  # noqa: F401  (registers the custom layers)
+
+    path = Path(path)
+    return _read_preset(path.parent / CONFIG_FILE), keras.saving.load_model(path, compile=False)
+
+
+def _read_preset(path: Path) -> Preset:
+    if not path.exists():
+        raise FileNotFoundError(f"{path} not found: an exported model keeps its config.json "
+                                f"beside it; export again with `python run.py export`")
+    return Preset.from_dict(json.loads(path.read_text()))
+
+
+@contextlib.contextmanager
+def _atomic_dir(path: Path):
+    """Yield a temporary folder beside `path`; swap it in for `path` only if the block succeeds."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    old = None
+    if path.exists():
+        old = path.with_name(f".{path.name}.old-{os.getpid()}")
+        os.rename(path, old)
+    os.rename(tmp, path)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)

@@ -1,0 +1,389 @@
+"""Python API: one picture (or many) in, a colored 3D model out.
+
+    from im2avatar_tf.inference import Reconstructor
+    rec = Reconstructor.from_dir("runs/car/model")   # a model folder, or an `export` folder
+    result = rec.predict("photo.png")                # a Result; a list or batch -> a list
+    result.save("car.glb")                           # also writes car_input.png beside it
+
+The input goes through `images.preprocess`, the very preprocessing of training (and of the
+exported SavedModel); `crop=True` first crops the picture to its foreground, for photos where
+the object is small. Colors come from `colors.final_colors`, the release's evaluation recipe,
+so a saved mesh shows the colors that evaluation scores.
+"""
+from __future__ import annotations
+
+import dataclasses
+import functools
+import os
+from pathlib import Path
+from typing import Callable, Dict, List, Tuple, Union
+
+import numpy as np
+
+from . import meshing
+from .colors import final_colors
+from .config import Preset
+from .data.io import atomic_path, write_h5
+from .images import preprocess, read_image
+
+ImageLike = Union[str, os.PathLike, np.ndarray]
+DEFAULT_THRESHOLD = 0.8  # the evaluation's occupancy threshold (reference 5.3)
+EVAL_COLOR_T = 0.2  # re-mapping threshold of the evaluation color recipe (reference 5.2)
+OUTPUT_NAMES = ("occupancy", "regressed", "confidence", "flow", "blended")
+
+
+# --------------------------------------------------------------------------------------------
+# Inputs
+# --------------------------------------------------------------------------------------------
+def crop_to_foreground(image: np.ndarray, margin: float = 0.1, tolerance: float = 0.05) -> np.ndarray:
+    """Crop an image (H, W, C) to the bounding box of its foreground, grown by `margin` times
+    the box's longer side on every side (clipped to the image).
+
+    Foreground: alpha > 0 where the image has alpha (C = 2 or 4); otherwise pixels that differ
+    from the background color (the median of the border pixels) by more than `tolerance`
+    (in [0, 1] units) on some channel. An image with no foreground, or only foreground, is
+    returned unchanged. The result still goes through `preprocess` (resize + pad).
+    """
+    if image.ndim != 3:
+        raise ValueError(f"crop_to_foreground takes one image (H, W, C), got shape {image.shape}")
+    x = image.astype(np.float32) / (255.0 if image.dtype == np.uint8 else 1.0)
+    channels = x.shape[-1]
+    if channels in (2, 4):
+        foreground = x[..., -1] > 0
+    else:
+        border = np.concatenate([x[0], x[-1], x[:, 0], x[:, -1]])  # (2H + 2W, C)
+        background = np.median(border, axis=0)
+        foreground = np.any(np.abs(x - background) > tolerance, axis=-1)  # (H, W)
+    if not foreground.any() or foreground.all():
+        return image
+    rows = np.flatnonzero(foreground.any(axis=1))
+    cols = np.flatnonzero(foreground.any(axis=0))
+    pad = int(round(margin * max(rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1)))
+    top, bottom = max(rows[0] - pad, 0), min(rows[-1] + 1 + pad, image.shape[0])
+    left, right = max(cols[0] - pad, 0), min(cols[-1] + 1 + pad, image.shape[1])
+    return image[top:bottom, left:right]
+
+
+def _as_image_list(images) -> Tuple[List[ImageLike], bool]:
+    """Normalize the accepted inputs to a list; also say whether a single image was given."""
+    if isinstance(images, (str, os.PathLike)):
+        return [images], True
+    if isinstance(images, np.ndarray) or hasattr(images, "numpy"):
+        array = np.asarray(images)
+        if array.ndim == 3:
+            return [array], True
+        if array.ndim == 4:
+            return list(array), False
+        if array.ndim == 2:  # gray without a channel axis
+            return [array[..., None]], True
+        raise ValueError(f"an image array must be (H, W[, C]) or (N, H, W, C), got {array.shape}")
+    return list(images), False
+
+
+def _image_name(item: ImageLike, index: int) -> str:
+    return Path(item).stem if isinstance(item, (str, os.PathLike)) else f"image_{index:03d}"
+
+
+# --------------------------------------------------------------------------------------------
+# Result
+# --------------------------------------------------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class Result:
+    """The prediction for one image. Volumes are indexed (x, y, z), R = the preset's size.
+
+    Colors are defined on occupied voxels (occupancy >= threshold) only; `colors` holds the
+    final colors (evaluation recipe) there and zeros elsewhere.
+    """
+
+    image: np.ndarray  # (S, S, 3) float32 in [0, 1]: the preprocessed input the networks saw
+    occupancy: np.ndarray  # (R, R, R) occupancy probability
+    regressed: np.ndarray  # (R, R, R, 3) regressed color in (0, 1)
+    confidence: np.ndarray  # (R, R, R, 1) w, the weight of the regressed color
+    flow: np.ndarray  # (R, R, R, 2) where in `image` the color is: (x = column, y = row) in (0, 1)
+    blended: np.ndarray  # (R, R, R, 3) the training-time blend w * regressed + (1 - w) * sampled
+    threshold: float = DEFAULT_THRESHOLD
+    name: str = "image"
+
+    def __post_init__(self):
+        _check_threshold(self.threshold)
+        res = self.occupancy.shape[0]
+        expected = {"occupancy": (res,) * 3, "regressed": (res,) * 3 + (3,),
+                    "confidence": (res,) * 3 + (1,), "flow": (res,) * 3 + (2,),
+                    "blended": (res,) * 3 + (3,)}
+        for key, shape in expected.items():
+            if getattr(self, key).shape != shape:
+                raise ValueError(f"Result.{key} must have shape {shape}, got {getattr(self, key).shape}")
+
+    @property
+    def resolution(self) -> int:
+        return self.occupancy.shape[0]
+
+    def with_threshold(self, threshold: float) -> "Result":
+        """The same prediction read at another occupancy threshold."""
+        return dataclasses.replace(self, threshold=threshold)
+
+    @functools.cached_property
+    def occupied(self) -> np.ndarray:
+        """(R, R, R) bool: occupancy >= threshold, as in the evaluation."""
+        return self.occupancy >= self.threshold
+
+    @functools.cached_property
+    def colors(self) -> np.ndarray:
+        """(R, R, R, 3) final colors by the evaluation recipe on occupied voxels, 0 elsewhere."""
+        out = np.zeros(self.regressed.shape, dtype=np.float32)
+        mask = self.occupied
+        if mask.any():
+            out[mask] = final_colors(self.regressed[mask], self.confidence[mask],
+                                     self.flow[mask], self.image, t=EVAL_COLOR_T)
+        return out
+
+    # Geometry ---------------------------------------------------------------------------
+    def to_points(self):
+        """`trimesh.PointCloud`: one colored point per occupied voxel, at its center."""
+        self._require_occupied()
+        return meshing.to_points(self.occupied, self.colors)
+
+    def to_voxel_mesh(self):
+        """`trimesh.Trimesh`: one cube per occupied voxel (shared vertices, face colors)."""
+        self._require_occupied()
+        return meshing.to_voxel_mesh(self.occupied, self.colors)
+
+    def to_mesh(self):
+        """`trimesh.Trimesh`: smooth closed surface (marching cubes at the threshold), vertex
+        colors from the nearest occupied voxel."""
+        self._require_occupied()
+        return meshing.to_surface_mesh(self.occupancy, self.threshold, self.occupied, self.colors)
+
+    def _require_occupied(self) -> None:
+        meshing.require_occupied(self.occupied, self.occupancy, self.threshold)
+
+    # The released prediction format -----------------------------------------------------------
+    def shape_prediction(self) -> np.ndarray:
+        """(R, R, R, 1) occupancy probabilities, the release's shape output."""
+        return self.occupancy[..., None].astype(np.float32)
+
+    def color_prediction(self) -> np.ndarray:
+        """(R, R, R, 9) = [regressed 3, w 1, flow 2, blended 3], the release's color output."""
+        return np.concatenate([self.regressed, self.confidence, self.flow, self.blended],
+                              axis=-1).astype(np.float32)
+
+    # Files ------------------------------------------------------------------------------------
+    def save(self, path: Union[str, os.PathLike], geometry: str = "mesh",
+             save_input: bool = True) -> List[Path]:
+        """Write the result; the suffix picks the format. Returns the paths written.
+
+        - `.ply`, `.obj`, `.glb`: colored geometry; `geometry` = "mesh" (marching cubes),
+          "voxels" (cubes) or "points". Raises `EmptyPredictionError` if nothing is occupied.
+        - `.h5`: the released prediction volumes, `<stem>_shape.h5` (R^3 x 1) and
+          `<stem>_color.h5` (R^3 x 9), dataset "data" each.
+        With `save_input`, the preprocessed input is written beside it as `<stem>_input.png`.
+        """
+        from .mesh_io import MESH_FORMATS, write_geometry
+
+        path = Path(path)
+        suffix = path.suffix.lower()
+        builders = {"mesh": self.to_mesh, "voxels": self.to_voxel_mesh, "points": self.to_points}
+        if suffix not in MESH_FORMATS + (".h5",):
+            raise ValueError(f"cannot save {path.name}: the suffix must be one of "
+                             f"{', '.join(MESH_FORMATS + ('.h5',))}")
+        if geometry not in builders:
+            raise ValueError(f"geometry must be one of {sorted(builders)}, got {geometry!r}")
+        written = []
+        if suffix == ".h5":
+            for kind, volume in (("shape", self.shape_prediction()), ("color", self.color_prediction())):
+                target = path.with_name(f"{path.stem}_{kind}.h5")
+                write_h5(target, volume)
+                written.append(target)
+        else:
+            written.append(write_geometry(builders[geometry](), path))
+        if save_input:
+            written.append(self.save_input(path.with_name(f"{path.stem}_input.png")))
+        return written
+
+    def save_input(self, path: Union[str, os.PathLike]) -> Path:
+        """The preprocessed input as a PNG: exactly what the networks saw."""
+        return save_png(path, self.image)
+
+    def preview(self, views: int = 4, size: int = 128) -> np.ndarray:
+        """uint8 (size, (views + 1) * size, 3): the input beside turntable renders of the
+        mesh (or, for an empty prediction, beside blank tiles)."""
+        from PIL import Image
+
+        from .render import turntable
+
+        tile = np.asarray(Image.fromarray(_to_uint8(self.image)).resize((size, size), Image.BILINEAR))
+        try:
+            renders = turntable(self.to_mesh(), views=views, size=size)
+        except meshing.EmptyPredictionError:
+            renders = [np.full((size, size, 3), 255, np.uint8)] * views
+        return np.concatenate([tile] + [np.asarray(r)[..., :3] for r in renders], axis=1)
+
+
+def save_png(path: Union[str, os.PathLike], image: np.ndarray) -> Path:
+    """Write a float [0, 1] or uint8 image (H, W, 3) as PNG, atomically."""
+    from PIL import Image
+
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        Image.fromarray(_to_uint8(image)).save(tmp, format="PNG")
+    return path
+
+
+def _to_uint8(image: np.ndarray) -> np.ndarray:
+    if image.dtype == np.uint8:
+        return image
+    return np.round(np.clip(image, 0.0, 1.0) * 255.0).astype(np.uint8)
+
+
+def _check_threshold(threshold: float) -> None:
+    if not 0.0 < threshold < 1.0:
+        raise ValueError(f"threshold must be strictly between 0 and 1 (an occupancy "
+                         f"probability), got {threshold}")
+
+
+# --------------------------------------------------------------------------------------------
+# Reconstructor
+# --------------------------------------------------------------------------------------------
+Forward = Callable[[np.ndarray], Dict[str, np.ndarray]]
+
+
+class Reconstructor:
+    """Runs the shape and color networks on images. Build it with `from_dir` (a model folder
+    from training, an `export` folder, a SavedModel folder or the exported `.keras` file) or
+    `from_models` (Keras models in memory).
+
+    `forward` maps preprocessed images float32 (N, S, S, 3) in [0, 1] to numpy arrays
+    {"occupancy": (N, R, R, R, 1), "regressed": (N, R, R, R, 3), "confidence": (N, R, R, R, 1),
+    "flow": (N, R, R, R, 2), "blended": (N, R, R, R, 3)}.
+    """
+
+    def __init__(self, preset: Preset, forward: Forward, source: str = "memory"):
+        self.preset = preset
+        self._forward = forward
+        self.source = source
+
+    @property
+    def image_size(self) -> int:
+        return self.preset.model.image_size
+
+    @property
+    def volume_size(self) -> int:
+        return self.preset.model.volume_size
+
+    def __repr__(self) -> str:
+        return (f"Reconstructor(preset={self.preset.name!r}, {self.image_size} px -> "
+                f"{self.volume_size}^3, from {self.source})")
+
+    # Construction ------------------------------------------------------------------------------
+    @classmethod
+    def from_models(cls, preset: Preset, shape_model, color_model, source: str = "memory") -> "Reconstructor":
+        return cls(preset, keras_forward(shape_model, color_model), source)
+
+    @classmethod
+    def from_dir(cls, path: Union[str, os.PathLike]) -> "Reconstructor":
+        """Load from a model folder (config.json + shape.keras + color.keras), an `export`
+        output folder, a SavedModel folder, or the exported `.keras` file."""
+        from . import export
+
+        path = Path(path)
+        if not path.exists():
+            raise FileNotFoundError(f"model not found: {path}")
+        if path.is_file() and path.suffix == ".keras":
+            preset, model = export.load_keras_file(path)
+            return cls(preset, combined_forward(model), str(path))
+        saved_model = export.find_saved_model(path)
+        if saved_model is not None:
+            preset, loaded = export.load_saved_model(saved_model)
+            return cls(preset, saved_model_forward(loaded), str(saved_model))
+        if (path / "shape.keras").exists() or (path / "color.keras").exists():
+            from .models import load_model_dir
+
+            preset, shape_model, color_model = load_model_dir(path)
+            return cls.from_models(preset, shape_model, color_model, str(path))
+        raise FileNotFoundError(
+            f"{path} is not a model: expected a folder with config.json + shape.keras + "
+            f"color.keras (from `train`), or one made by `python run.py export`")
+
+    # Prediction --------------------------------------------------------------------------------
+    def preprocess(self, images, crop: bool = False, crop_margin: float = 0.1) -> Tuple[np.ndarray, List[str]]:
+        """Images or paths -> (float32 (N, S, S, 3) in [0, 1], names). Paths are read with
+        `images.read_image` (a non-image raises a ValueError naming the file)."""
+        items, _ = _as_image_list(images)
+        batch, names = [], []
+        for index, item in enumerate(items):
+            image = read_image(item) if isinstance(item, (str, os.PathLike)) else np.asarray(item)
+            if image.ndim == 2:
+                image = image[..., None]
+            if crop:
+                image = crop_to_foreground(image, margin=crop_margin)
+            batch.append(np.asarray(preprocess(image, self.image_size)))  # (S, S, 3)
+            names.append(_image_name(item, index))
+        if not batch:
+            raise ValueError("no images given")
+        return np.stack(batch).astype(np.float32), names
+
+    def forward(self, batch: np.ndarray) -> Dict[str, np.ndarray]:
+        """Preprocessed float32 (N, S, S, 3) -> the network outputs (see the class docstring)."""
+        size = self.image_size
+        if batch.ndim != 4 or batch.shape[1:] != (size, size, 3):
+            raise ValueError(f"forward takes preprocessed images (N, {size}, {size}, 3), "
+                             f"got {batch.shape}; use predict() for raw images")
+        return self._forward(np.asarray(batch, dtype=np.float32))
+
+    def predict(self, images, threshold: float = DEFAULT_THRESHOLD, crop: bool = False,
+                batch_size: int = 8) -> Union[Result, List[Result]]:
+        """Reconstruct one image or many.
+
+        images: a path, an image array (H, W[, C]) uint8 or float in [0, 1] with 1-4 channels,
+        a batch (N, H, W, C), or a list of paths / arrays of any sizes. A single image gives a
+        `Result`, anything else a list of them, in order.
+        threshold: occupancy probability for a voxel to count as occupied (evaluation: 0.8).
+        crop: crop each image to its foreground first (for photos with a small object).
+        """
+        _check_threshold(threshold)
+        items, single = _as_image_list(images)
+        results = []
+        for start in range(0, len(items), batch_size):
+            chunk = items[start:start + batch_size]
+            batch, _ = self.preprocess(chunk, crop=crop)
+            outputs = self.forward(batch)
+            for i in range(len(chunk)):
+                results.append(Result(
+                    image=batch[i],
+                    occupancy=outputs["occupancy"][i, ..., 0],
+                    regressed=outputs["regressed"][i], confidence=outputs["confidence"][i],
+                    flow=outputs["flow"][i], blended=outputs["blended"][i],
+                    threshold=threshold, name=_image_name(chunk[i], start + i),
+                ))
+        return results[0] if single else results
+
+
+# --------------------------------------------------------------------------------------------
+# Backends: every one returns the same dict of numpy arrays
+# --------------------------------------------------------------------------------------------
+def keras_forward(shape_model, color_model) -> Forward:
+    """Forward pass through the two Keras models (inference mode), traced once per shape."""
+    import tensorflow as tf
+
+    @tf.function(reduce_retracing=True)
+    def run(images):
+        logits = shape_model(images, training=False)  # (N, R, R, R, 1)
+        color = color_model(images, training=False)
+        out = {"occupancy": tf.sigmoid(logits)}
+        out.update({key: color[key] for key in OUTPUT_NAMES[1:]})
+        return out
+
+    return lambda batch: {k: v.numpy() for k, v in run(tf.constant(batch)).items()}
+
+
+def saved_model_forward(loaded) -> Forward:
+    """Forward pass through an exported SavedModel's `from_preprocessed` signature."""
+    import tensorflow as tf
+
+    fn = loaded.signatures["from_preprocessed"]
+    return lambda batch: {k: v.numpy() for k, v in fn(images=tf.constant(batch)).items()}
+
+
+def combined_forward(model) -> Forward:
+    """Forward pass through the exported single `.keras` model (dict outputs)."""
+    return lambda batch: {k: np.asarray(v) for k, v in model(batch, training=False).items()}

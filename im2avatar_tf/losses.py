@@ -1,0 +1,175 @@
+"""Losses of Im2Avatar (reference section 2) as serializable `keras.losses.Loss` classes, and
+the per-network objective that the trainer minimises.
+
+- `MSFCEL`: mean-squared false cross-entropy, FPE^2 + FNE^2 (shape network).
+- `MaskedColorLoss`: L1 (released) or L2 over valid ground-truth elements (> -0.5).
+- `network_objective(network, loss_cfg)`: batch + outputs -> (total, named parts).
+
+Every loss returns one scalar pooled over the whole batch, as the released code does. Where
+the released code divides by zero (no occupied voxel, no valid color or flow), the default
+`safe_division=True` divides by max(count, 1), so the term is 0 with finite gradients;
+`safe_division=False` restores the released NaN.
+"""
+from __future__ import annotations
+
+from typing import Callable, Dict, Tuple
+
+import keras
+from keras import ops
+
+from .config import LossConfig
+
+
+def _divide(total, count, safe: bool):
+    return total / (ops.maximum(count, 1.0) if safe else count)
+
+
+@keras.saving.register_keras_serializable(package="im2avatar")
+class MSFCEL(keras.losses.Loss):
+    """Mean-squared false cross-entropy loss: L = FPE^2 + FNE^2.
+
+    With per-voxel CE_v = sigmoid cross-entropy(logit_v, y_v): FPE = mean of CE_v over empty
+    voxels (y_v = 0), FNE = mean over occupied voxels (y_v = 1). `reduction_mode="batch"` pools
+    the means over the whole batch (released); "sample" averages per-sample losses.
+
+    >>> MSFCEL()(occupancy, logits)   # occupancy (B, R, R, R, 1) in {0, 1}; logits alike
+    """
+
+    def __init__(self, reduction_mode: str = "batch", safe_division: bool = True,
+                 name: str = "msfcel", **kwargs):
+        super().__init__(name=name, **kwargs)
+        if reduction_mode not in ("batch", "sample"):
+            raise ValueError(f"reduction_mode must be 'batch' or 'sample', got {reduction_mode!r}")
+        self.reduction_mode = reduction_mode
+        self.safe_division = safe_division
+
+    def call(self, y_true, y_pred):
+        y = ops.cast(y_true, "float32")
+        logits = ops.cast(y_pred, "float32")
+        ce = ops.binary_crossentropy(y, logits, from_logits=True)  # (B, R, R, R, 1)
+        axes = None if self.reduction_mode == "batch" else tuple(range(1, len(ce.shape)))
+        fpe = _divide(ops.sum(ce * (1.0 - y), axis=axes), ops.sum(1.0 - y, axis=axes), self.safe_division)
+        fne = _divide(ops.sum(ce * y, axis=axes), ops.sum(y, axis=axes), self.safe_division)
+        return ops.mean(ops.square(fpe) + ops.square(fne))
+
+    def get_config(self):
+        return {**super().get_config(), "reduction_mode": self.reduction_mode,
+                "safe_division": self.safe_division}
+
+
+@keras.saving.register_keras_serializable(package="im2avatar")
+class SigmoidCrossEntropy(keras.losses.Loss):
+    """Plain mean sigmoid cross-entropy over all voxels (the paper's ablation baseline)."""
+
+    def __init__(self, name: str = "bce", **kwargs):
+        super().__init__(name=name, **kwargs)
+
+    def call(self, y_true, y_pred):
+        ce = ops.binary_crossentropy(ops.cast(y_true, "float32"), ops.cast(y_pred, "float32"),
+                                     from_logits=True)
+        return ops.mean(ce)
+
+
+@keras.saving.register_keras_serializable(package="im2avatar")
+class MaskedColorLoss(keras.losses.Loss):
+    """sum over M |pred - gt|^p / |M| with M = elements where gt > -0.5 (valid surface voxels;
+    empty voxels hold -1). p = 1 ("l1", the released code) or 2 ("l2", the paper's text).
+
+    >>> MaskedColorLoss()(gt_color, regressed)   # (B, R, R, R, 3) each
+    """
+
+    def __init__(self, norm: str = "l1", safe_division: bool = True, name: str = "masked_l1",
+                 **kwargs):
+        super().__init__(name=name, **kwargs)
+        if norm not in ("l1", "l2"):
+            raise ValueError(f"norm must be 'l1' or 'l2', got {norm!r}")
+        self.norm = norm
+        self.safe_division = safe_division
+
+    def call(self, y_true, y_pred):
+        gt = ops.cast(y_true, "float32")
+        pred = ops.cast(y_pred, "float32")
+        mask = ops.cast(gt > -0.5, "float32")
+        diff = pred - gt
+        err = ops.abs(diff) if self.norm == "l1" else ops.square(diff)
+        # where() keeps masked-out garbage (e.g. inf) out of the sum and of the gradient.
+        err = ops.where(mask > 0, err, ops.zeros_like(err))
+        return _divide(ops.sum(err), ops.sum(mask), self.safe_division)
+
+    def get_config(self):
+        return {**super().get_config(), "norm": self.norm, "safe_division": self.safe_division}
+
+
+@keras.saving.register_keras_serializable(package="im2avatar")
+class R2N2VolumeLoss(keras.losses.Loss):
+    """Adapted 3D-R2N2 objective: mean squared error over ALL voxels between the predicted
+    3-channel volume and the target (RGB on surface voxels, -0.5 on empty ones)."""
+
+    def __init__(self, name: str = "r2n2_l2", **kwargs):
+        super().__init__(name=name, **kwargs)
+
+    def call(self, y_true, y_pred):
+        return ops.mean(ops.square(ops.cast(y_pred, "float32") - ops.cast(y_true, "float32")))
+
+
+R2N2_EMPTY = -0.5
+
+
+def r2n2_target(color):
+    """GT color volume (B, R, R, R, 3) with -1 on empty voxels -> the R2N2 target, -0.5 there."""
+    return ops.where(color > -0.5, color, ops.full_like(color, R2N2_EMPTY))
+
+
+def shape_loss(cfg: LossConfig) -> keras.losses.Loss:
+    if cfg.shape_loss == "msfcel":
+        return MSFCEL(cfg.msfcel_reduction, cfg.safe_division)
+    if cfg.shape_loss == "bce":
+        return SigmoidCrossEntropy()
+    raise ValueError(f"shape_loss must be 'msfcel' or 'bce', got {cfg.shape_loss!r}")
+
+
+Objective = Callable[[dict, object], Tuple[object, Dict[str, object]]]
+
+
+def network_objective(network: str, cfg: LossConfig) -> Objective:
+    """The loss a network is trained with: f(batch, outputs) -> (total, {part: value}).
+
+    batch holds "occupancy" (B, R, R, R, 1), "color" (B, R, R, R, 3), "flow" (B, R, R, R, 2).
+    The L1 weight penalty is not included here: the trainer adds the model's own losses.
+    """
+    def color_parts(batch, out):
+        color = MaskedColorLoss(cfg.color_norm, cfg.safe_division, name="reg")
+        flow = MaskedColorLoss(cfg.color_norm, cfg.safe_division, name="flow")
+        w_reg, w_blend, w_flow = cfg.color_weights
+        parts = {
+            "reg": color(batch["color"], out["regressed"]),
+            "blend": color(batch["color"], out["blended"]),
+            "flow": flow(batch["flow"], out["flow"]),
+        }
+        total = w_reg * parts["reg"] + w_blend * parts["blend"] + w_flow * parts["flow"]
+        return total, parts
+
+    if network == "shape":
+        loss = shape_loss(cfg)
+
+        def objective(batch, out):
+            value = loss(batch["occupancy"], out)
+            return value, {cfg.shape_loss: value}
+    elif network == "color":
+        objective = color_parts
+    elif network == "r2n2":
+        loss = R2N2VolumeLoss()
+
+        def objective(batch, out):
+            value = loss(r2n2_target(batch["color"]), out)
+            return value, {"l2": value}
+    elif network == "unified":
+        loss = shape_loss(cfg)
+
+        def objective(batch, out):
+            total, parts = color_parts(batch, out)
+            parts[cfg.shape_loss] = loss(batch["occupancy"], out["shape"])
+            return total + parts[cfg.shape_loss], parts
+    else:
+        raise ValueError(f"unknown network {network!r}")
+    return objective

@@ -1,0 +1,43 @@
+"""Networks of Im2Avatar and its baselines, and the model-dir format (config + .keras files).
+
+A model dir holds `config.json` (the Preset) beside `shape.keras` and `color.keras`; loading
+needs no flags repeated.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Tuple
+
+from .layers import Blend, ImageSampler, ScheduledBatchNorm  # noqa: F401  (registers them)
+from .networks import (BUILDERS, build_color_model, build_model, build_r2n2_model,  # noqa: F401
+                       build_shape_model, build_unified_model)
+
+
+def load_network(path: os.PathLike):
+    """Load one saved network (`.keras`); the custom layers are registered serializables."""
+    import keras
+
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no saved network at {path}: train it with `python run.py train`")
+    return keras.saving.load_model(path, compile=False)
+
+
+def load_preset(model_dir: os.PathLike):
+    """The Preset a model dir was trained with (its config.json)."""
+    from ..config import Preset
+
+    path = Path(model_dir) / "config.json"
+    if not path.exists():
+        raise FileNotFoundError(f"{path} not found: a model dir holds config.json, shape.keras "
+                                f"and color.keras (written by `python run.py train`)")
+    return Preset.from_dict(json.loads(path.read_text()))
+
+
+def load_model_dir(model_dir: os.PathLike) -> Tuple[object, object, object]:
+    """-> (preset, shape_model, color_model) from a model dir."""
+    model_dir = Path(model_dir)
+    preset = load_preset(model_dir)
+    return preset, load_network(model_dir / "shape.keras"), load_network(model_dir / "color.keras")

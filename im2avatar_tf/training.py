@@ -1,0 +1,337 @@
+"""Training with the released schedule (reference section 3), resumable and distributable.
+
+- Adam(3e-4, 0.9, 0.999, 1e-8), staircase decay x0.7 every 20,000 samples, floor 1e-5.
+- BatchNorm decay min(0.99, 1 - 0.5 * 0.5^floor(samples / 20000)): 0.5, 0.75, ... 0.99.
+- One epoch = the batches `dataset_fn(epoch)` yields (one random view per model, drop
+  remainder); the data of an epoch depend only on (seed, epoch), so resuming at an epoch
+  boundary replays exactly what an uninterrupted run would have seen.
+- Checkpoints (network weights + optimizer state + epoch) every `checkpoint_every` epochs and
+  at the end, written atomically; `resume=True` continues from the newest one.
+
+A run dir holds config.json, run.json (command, git revision, date), `<network>.keras`,
+checkpoints/, log.csv and tensorboard/.
+"""
+from __future__ import annotations
+
+import contextlib
+import csv
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Callable, Optional
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import ops
+from keras.src.losses.loss import scale_loss_for_distribution
+
+from .config import Preset, TrainConfig
+from .data.io import atomic_path, atomic_write_text
+from .losses import network_objective
+from .models import build_model, load_network
+from .models.layers import ScheduledBatchNorm
+
+DatasetFn = Callable[[int], tf.data.Dataset]
+
+
+# --------------------------------------------------------------------------- schedules
+@keras.saving.register_keras_serializable(package="im2avatar")
+class StaircaseDecay(keras.optimizers.schedules.LearningRateSchedule):
+    """lr(step) = max(floor, lr0 * rate ^ floor(step * batch / decay_samples))."""
+
+    def __init__(self, initial_learning_rate: float, batch_size: int, decay_rate: float = 0.7,
+                 decay_samples: int = 20000, floor: float = 1e-5):
+        self.initial_learning_rate = float(initial_learning_rate)
+        self.batch_size = int(batch_size)
+        self.decay_rate = float(decay_rate)
+        self.decay_samples = int(decay_samples)
+        self.floor = float(floor)
+
+    def __call__(self, step):
+        samples = ops.cast(step, "float32") * self.batch_size
+        exponent = ops.floor(samples / self.decay_samples)
+        lr = self.initial_learning_rate * ops.power(self.decay_rate, exponent)
+        return ops.maximum(lr, self.floor)
+
+    def get_config(self):
+        return {"initial_learning_rate": self.initial_learning_rate, "batch_size": self.batch_size,
+                "decay_rate": self.decay_rate, "decay_samples": self.decay_samples,
+                "floor": self.floor}
+
+
+def bn_decay(samples: int, cfg: TrainConfig) -> float:
+    """Released BN decay: min(max, 1 - (1 - start) * 0.5^floor(samples / decay_samples))."""
+    k = samples // cfg.lr_decay_samples
+    return min(cfg.bn_decay_max, 1.0 - (1.0 - cfg.bn_decay_start) * 0.5 ** k)
+
+
+def learning_rate(samples: int, cfg: TrainConfig) -> float:
+    """The staircase learning rate after `samples` training samples (for logs and tests)."""
+    return max(cfg.lr_floor, cfg.learning_rate * cfg.lr_decay ** (samples // cfg.lr_decay_samples))
+
+
+def make_optimizer(cfg: TrainConfig) -> keras.optimizers.Optimizer:
+    schedule = StaircaseDecay(cfg.learning_rate, cfg.batch_size, cfg.lr_decay,
+                              cfg.lr_decay_samples, cfg.lr_floor)
+    return keras.optimizers.Adam(schedule, beta_1=0.9, beta_2=0.999, epsilon=1e-8)
+
+
+# --------------------------------------------------------------------------- the trainer model
+class NetworkTrainer(keras.Model):
+    """Wraps one network for `fit`: feeds it `batch["image"]` and minimises the network's
+    objective on the rest of the batch, plus the network's L1 kernel penalty. Only the wrapped
+    network is ever saved."""
+
+    def __init__(self, network: keras.Model, objective, part_names, **kwargs):
+        super().__init__(**kwargs)
+        self.network = network
+        self.objective = objective
+        self.part_trackers = [keras.metrics.Mean(name=n) for n in part_names]
+
+    def call(self, batch, training=False):
+        image = batch["image"] if isinstance(batch, dict) else batch
+        return self.network(image, training=training)
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        total, parts = self.objective(x, y_pred)
+        for tracker in self.part_trackers:
+            tracker.update_state(parts[tracker.name])
+        total = scale_loss_for_distribution(total)
+        for penalty in self.losses:  # L1 kernel penalties of the network
+            total = total + self._aggregate_additional_loss(penalty)
+        return total
+
+
+def _part_names(network: str, preset: Preset):
+    shape = preset.loss.shape_loss
+    return {"shape": [shape], "color": ["reg", "blend", "flow"], "r2n2": ["l2"],
+            "unified": ["reg", "blend", "flow", shape]}[network]
+
+
+# --------------------------------------------------------------------------- checkpoints
+def _checkpoint_dirs(run_dir: Path, network: str):
+    root = run_dir / "checkpoints" / network
+    if not root.exists():
+        return []
+    return sorted(p for p in root.iterdir() if p.is_dir() and p.name.startswith("epoch_")
+                  and (p / "state.json").exists())
+
+
+def save_checkpoint(run_dir: Path, network_name: str, network: keras.Model,
+                    optimizer: keras.optimizers.Optimizer, epoch: int, keep: int = 2) -> Path:
+    """Write weights + optimizer variables + epoch into checkpoints/<network>/epoch_XXXX/,
+    via a temporary folder renamed at the end (a killed save leaves no complete-looking one)."""
+    root = run_dir / "checkpoints" / network_name
+    root.mkdir(parents=True, exist_ok=True)
+    final = root / f"epoch_{epoch:05d}"
+    tmp = root / f".tmp_epoch_{epoch:05d}_{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    network.save_weights(tmp / "network.weights.h5")
+    np.savez(tmp / "optimizer.npz", *[np.asarray(v) for v in optimizer.variables])
+    (tmp / "state.json").write_text(json.dumps({"epoch": epoch}))
+    shutil.rmtree(final, ignore_errors=True)
+    os.replace(tmp, final)
+    for old in _checkpoint_dirs(run_dir, network_name)[:-keep]:
+        shutil.rmtree(old, ignore_errors=True)
+    return final
+
+
+def restore_checkpoint(ckpt: Path, network: keras.Model, optimizer: keras.optimizers.Optimizer) -> int:
+    """Load a checkpoint written by `save_checkpoint`; returns the number of finished epochs."""
+    network.load_weights(ckpt / "network.weights.h5")
+    optimizer.build(network.trainable_variables)
+    with np.load(ckpt / "optimizer.npz") as data:
+        values = [data[f"arr_{i}"] for i in range(len(data.files))]
+    if len(values) != len(optimizer.variables):
+        raise ValueError(f"checkpoint {ckpt} does not match this network/optimizer "
+                         f"({len(values)} vs {len(optimizer.variables)} optimizer variables); "
+                         f"use a new run dir")
+    for var, value in zip(optimizer.variables, values):
+        var.assign(value)
+    return int(json.loads((ckpt / "state.json").read_text())["epoch"])
+
+
+# --------------------------------------------------------------------------- callbacks
+class BNDecaySchedule(keras.callbacks.Callback):
+    """Moves every ScheduledBatchNorm's decay along the released schedule, by samples seen."""
+
+    def __init__(self, network: keras.Model, cfg: TrainConfig):
+        super().__init__()
+        self.layers = [l for l in network._flatten_layers() if isinstance(l, ScheduledBatchNorm)]
+        self.cfg = cfg
+        self.current = None
+
+    def on_train_batch_begin(self, batch, logs=None):
+        samples = int(self.model.optimizer.iterations.numpy()) * self.cfg.batch_size
+        value = bn_decay(samples, self.cfg)
+        if value != self.current:
+            for layer in self.layers:
+                layer.set_decay(value)
+            self.current = value
+
+
+class EpochProgress(keras.callbacks.Callback):
+    """A Keras progress bar per epoch titled 'epoch k/E' (fit is called once per epoch)."""
+
+    def __init__(self, epoch: int, epochs: int, steps: Optional[int], verbose: int):
+        super().__init__()
+        self.epoch, self.epochs, self.steps, self.verbose = epoch, epochs, steps, verbose
+        self.bar = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if self.verbose:
+            print(f"epoch {self.epoch + 1}/{self.epochs}", flush=True)
+            self.bar = keras.utils.Progbar(self.steps, stateful_metrics=None, verbose=self.verbose)
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.bar is not None:
+            self.bar.update(batch + 1, [(k, float(v)) for k, v in (logs or {}).items()])
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.bar is not None and self.bar.target is None:
+            self.bar.target = self.bar._seen_so_far
+            self.bar.update(self.bar._seen_so_far, [(k, float(v)) for k, v in (logs or {}).items()],
+                            finalize=True)
+
+
+# --------------------------------------------------------------------------- strategy & precision
+def make_strategy(name: Optional[str]) -> tf.distribute.Strategy:
+    """`None`/"default" (one device), "mirrored" (all local GPUs, or logical CPUs) or
+    "multiworker" (TF_CONFIG cluster)."""
+    if name in (None, "default", "none"):
+        return tf.distribute.get_strategy()
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    if name == "multiworker":
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    raise ValueError(f"strategy must be default, mirrored or multiworker, got {name!r}")
+
+
+@contextlib.contextmanager
+def precision_policy(name: Optional[str]):
+    """Set Keras' global dtype policy for the block (e.g. mixed_bfloat16), then restore it."""
+    previous = keras.config.dtype_policy()
+    if name:
+        keras.config.set_dtype_policy(name)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
+# --------------------------------------------------------------------------- run metadata
+def git_revision() -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                             text=True, cwd=Path(__file__).resolve().parent, timeout=5)
+        return out.stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def _write_run_files(run_dir: Path, preset: Preset) -> None:
+    run_dir.mkdir(parents=True, exist_ok=True)
+    config_path = run_dir / "config.json"
+    if config_path.exists():
+        existing = json.loads(config_path.read_text())
+        if existing != json.loads(preset.to_json()):
+            raise ValueError(f"{run_dir} was made with a different configuration "
+                             f"(see {config_path}); use a new --out folder or delete it")
+    else:
+        atomic_write_text(config_path, preset.to_json())
+    atomic_write_text(run_dir / "run.json", json.dumps({
+        "command": " ".join(sys.argv), "git_revision": git_revision(),
+        "date": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "tensorflow": tf.__version__, "keras": keras.__version__,
+    }, indent=2))
+
+
+def _append_log(path: Path, row: dict) -> None:
+    new = not path.exists()
+    with open(path, "a", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(row))
+        if new:
+            writer.writeheader()
+        writer.writerow(row)
+
+
+# --------------------------------------------------------------------------- train
+def train(preset: Preset, network: str, dataset_fn: DatasetFn, run_dir: os.PathLike,
+          resume: bool = True, strategy: Optional[str] = None, verbose: int = 1,
+          steps_per_epoch: Optional[int] = None) -> keras.Model:
+    """Train `network` ("shape", "color", "r2n2" or "unified") for `preset.train.epochs` and
+    save `<run_dir>/<network>.keras`. Returns the trained network.
+
+    dataset_fn(epoch) -> tf.data.Dataset of batch dicts (see data/pipeline.py) for that epoch.
+    A finished run is reused; an interrupted one continues from its newest checkpoint when
+    `resume` (else it starts over).
+    """
+    run_dir = Path(run_dir)
+    cfg = preset.train
+    final_path = run_dir / f"{network}.keras"
+    _write_run_files(run_dir, preset)
+    done_marker = run_dir / "checkpoints" / network / "finished.json"
+    if resume and final_path.exists() and done_marker.exists():
+        if verbose:
+            print(f"{final_path} is already trained ({cfg.epochs} epochs); reusing it")
+        return load_network(final_path)
+
+    keras.utils.set_random_seed(cfg.seed)
+    dist = make_strategy(strategy)
+    with precision_policy(cfg.mixed_precision), dist.scope():
+        net = build_model(network, preset.model)
+        trainer = NetworkTrainer(net, network_objective(network, preset.loss),
+                                 _part_names(network, preset), name=f"{network}_trainer")
+        optimizer = make_optimizer(cfg)
+        trainer.compile(optimizer=optimizer, jit_compile=False)
+
+    start = 0
+    log_path = run_dir / f"log_{network}.csv"
+    checkpoints = _checkpoint_dirs(run_dir, network)
+    if resume and checkpoints:
+        with dist.scope():
+            start = restore_checkpoint(checkpoints[-1], net, optimizer)
+        if verbose:
+            print(f"resuming {network} from {checkpoints[-1]} (epoch {start}/{cfg.epochs})")
+    else:  # a fresh start: forget any earlier attempt of this network in this run dir
+        shutil.rmtree(run_dir / "checkpoints" / network, ignore_errors=True)
+        log_path.unlink(missing_ok=True)
+
+    writer = tf.summary.create_file_writer(str(run_dir / "tensorboard" / network))
+    bn_callback = BNDecaySchedule(net, cfg)
+    for epoch in range(start, cfg.epochs):
+        t0 = time.time()
+        data = dataset_fn(epoch)
+        steps = steps_per_epoch or (int(data.cardinality()) if int(data.cardinality()) > 0 else None)
+        history = trainer.fit(
+            data, epochs=1, verbose=0, steps_per_epoch=steps_per_epoch, shuffle=False,
+            callbacks=[bn_callback, EpochProgress(epoch, cfg.epochs, steps, verbose)])
+        logs = {k: float(v[-1]) for k, v in history.history.items()}
+        samples = int(optimizer.iterations.numpy()) * cfg.batch_size
+        row = {"epoch": epoch + 1, "samples": samples, **logs,
+               "learning_rate": learning_rate(samples, cfg), "bn_decay": bn_decay(samples, cfg),
+               "seconds": round(time.time() - t0, 3)}
+        if not all(math.isfinite(v) for v in logs.values()):
+            raise FloatingPointError(f"non-finite loss at epoch {epoch + 1}: {logs}")
+        _append_log(log_path, row)
+        with writer.as_default(step=epoch + 1):
+            for k, v in row.items():
+                if k != "epoch":
+                    tf.summary.scalar(k, v)
+        if (epoch + 1) % cfg.checkpoint_every == 0 or epoch + 1 == cfg.epochs:
+            save_checkpoint(run_dir, network, net, optimizer, epoch + 1)
+    writer.flush()
+
+    with atomic_path(final_path) as tmp:
+        keras_tmp = tmp.with_name(tmp.name + ".keras")
+        net.save(keras_tmp)
+        os.replace(keras_tmp, tmp)
+    atomic_write_text(done_marker, json.dumps({"epochs": cfg.epochs}))
+    return net

@@ -1,0 +1,204 @@
+"""Evaluation metrics against independent brute-force implementations written here."""
+from __future__ import annotations
+
+import math
+
+import h5py
+import numpy as np
+import pytest
+
+from im2avatar_tf import evaluation as ev
+from im2avatar_tf.data import layout
+from im2avatar_tf.metrics import NearestSurface, brute_force_nearest, rgb_to_ycbcr, voxel_iou
+from tests._toy_data import write_toy_dataset
+
+R = 16
+
+
+# ------------------------------------------------------------- independent reference code
+
+def ref_nearest(points, gt_points):
+    """First GT point (in order) at the minimal squared distance: the full integer distance
+    matrix (exact) and argmin (first on ties)."""
+    d2 = ((np.asarray(points, np.int64)[:, None, :] - np.asarray(gt_points, np.int64)[None]) ** 2)
+    return np.argmin(d2.sum(-1), axis=1)
+
+
+def ref_repair(image):
+    """Every background pixel (== top-left within 1e-3) -> nearest foreground pixel, brute force.
+    (Ties between differently colored pixels would make any choice valid; the test images are
+    two uniform blobs and the fixed cases sample no pixel equidistant to both.)"""
+    bg = image[0, 0]
+    fg = [(r, c) for r in range(image.shape[0]) for c in range(image.shape[1])
+          if np.any(np.abs(image[r, c] - bg) >= 1e-3)]
+    out = image.copy()
+    for r in range(image.shape[0]):
+        for c in range(image.shape[1]):
+            if (r, c) not in fg:
+                d = [(r - a) ** 2 + (c - b) ** 2 for a, b in fg]
+                a, b = fg[int(np.argmin(d))]
+                out[r, c] = image[a, b]
+    return out
+
+
+def ref_view_psnr(probs, color9, gt_color, image, t, coloring):
+    """The released eval_surface_psnr.py algorithm, rewritten from the reference text."""
+    pts = np.argwhere(probs >= 0.8)
+    if len(pts) == 0:
+        return math.nan, math.nan
+    gt_pts = np.argwhere(gt_color[..., 0] > -0.5)
+    gt = np.array([gt_color[tuple(gt_pts[i])] for i in ref_nearest(pts, gt_pts)])
+    d = np.array([color9[tuple(p)] for p in pts])
+    reg, w, flow = d[:, :3], d[:, 3], d[:, 4:6]
+    H, W = image.shape[:2]
+    rep = ref_repair(image)
+    sampled = np.array([rep[min(int(y * H), H - 1), min(int(x * W), W - 1)] for x, y in flow])
+    if coloring == "regression":
+        pred = reg
+    elif coloring == "flow":
+        pred = sampled
+    else:
+        c = 1 - w
+        c = np.where(c > t, 1.0, c / t)[:, None]
+        pred = reg * (1 - c) + sampled * c
+    p, g = pred * 255.0, gt * 255.0
+
+    def ycc(x):
+        r, gg, b = x[:, 0], x[:, 1], x[:, 2]
+        return np.stack([0.299 * r + 0.587 * gg + 0.114 * b,
+                         128 - 0.168736 * r - 0.331264 * gg + 0.5 * b,
+                         128 + 0.5 * r - 0.418688 * gg - 0.081312 * b], 1)
+
+    def to_psnr(a, b):
+        return 20 * math.log10(255) - 10 * math.log10(np.sum((a - b) ** 2) / len(a) / 3)
+
+    return to_psnr(p, g), to_psnr(ycc(p), ycc(g))
+
+
+# --------------------------------------------------------------------------------- tests
+
+def test_nearest_surface_equals_brute_force_including_ties():
+    rng = np.random.default_rng(0)
+    gt = np.argwhere(rng.random((12, 12, 12)) < 0.05)
+    # Queries on the lattice and at the centre of symmetric shells (> 8 equidistant points).
+    queries = np.concatenate([np.argwhere(rng.random((12, 12, 12)) < 0.2), [[6, 6, 6]]])
+    shell = np.array([[6 + a, 6 + b, 6 + c] for a in (-2, 0, 2) for b in (-2, 0, 2)
+                      for c in (-2, 0, 2) if (a, b, c) != (0, 0, 0) and abs(a) + abs(b) + abs(c) == 4])
+    for g in (gt, shell):
+        expected = ref_nearest(queries, g)
+        np.testing.assert_array_equal(NearestSurface(g).query(queries), expected)
+        np.testing.assert_array_equal(brute_force_nearest(queries, g), expected)
+    assert len(shell) == 12  # twelve points tie for the centre query
+
+
+def test_ycbcr_is_the_jpeg_conversion():
+    rgb = np.array([[255.0, 255, 255], [0, 0, 0], [255, 0, 0]])
+    expected = np.array([[255, 128, 128], [0, 128, 128],
+                         [0.299 * 255, 128 - 0.168736 * 255, 128 + 0.5 * 255]])
+    np.testing.assert_allclose(rgb_to_ycbcr(rgb), expected, atol=1e-9)
+
+
+def test_iou_matches_set_arithmetic_and_both_empty_is_nan():
+    rng = np.random.default_rng(1)
+    a, b = rng.random((8, 8, 8)) < 0.3, rng.random((8, 8, 8)) < 0.3
+    sa, sb = set(map(tuple, np.argwhere(a))), set(map(tuple, np.argwhere(b)))
+    assert voxel_iou(a, b) == pytest.approx(len(sa & sb) / len(sa | sb), abs=1e-12)
+    assert math.isnan(voxel_iou(np.zeros_like(a), np.zeros_like(a)))
+
+
+def random_case(rng, views=3):
+    """A ground truth, a noisy prediction and view images with a background (ties in the image
+    repair are avoided by isolated foreground blobs)."""
+    gt = np.full((R, R, R, 3), -1.0)
+    occ = rng.random((R, R, R)) < 0.08
+    gt[occ] = rng.random((occ.sum(), 3))
+    probs = np.clip(occ * 0.9 + rng.normal(0, 0.25, (views, R, R, R)), 0, 1)
+    color9 = rng.random((views, R, R, R, 9))
+    images = []
+    for _ in range(views):
+        img = np.full((12, 12, 3), 245 / 255.0)
+        img[2:4, 2:4] = rng.random(3)
+        img[8:11, 7:9] = rng.random(3)
+        images.append(img)
+    return gt, ev.Prediction(probs, color9), images
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_score_model_equals_brute_force_to_1e6(seed):
+    rng = np.random.default_rng(seed)
+    gt, pred, images = random_case(rng)
+    names = layout.VIEW_NAMES[:3]
+    rows = ev.score_model(ev.GroundTruth.from_color(gt), pred, images, names,
+                          iou_thresholds=(0.8, 0.5), blend_ts=(0.2, 0.5))
+    psnr_rows = [r for r in rows if r["metric"].startswith("psnr")]
+    assert len(psnr_rows) == 3 * 4 * 2  # views x (regression, flow, blend 0.2, blend 0.5) x 2
+    for r in psnr_rows:
+        v = names.index(r["view"])
+        rgb, ycc = ref_view_psnr(pred.probs[v], pred.color9[v], gt, images[v], r["t"],
+                                 r["coloring"])
+        assert r["value"] == pytest.approx(rgb if r["metric"] == "psnr_rgb" else ycc, abs=1e-6)
+    for r in (r for r in rows if r["metric"] == "iou"):
+        v = names.index(r["view"])
+        p, g = pred.probs[v] > r["threshold"], gt[..., 0] > -0.5
+        assert r["value"] == pytest.approx((p & g).sum() / (p | g).sum(), abs=1e-12)
+
+
+def test_empty_prediction_counts_as_empty_and_iou_zero():
+    rng = np.random.default_rng(2)
+    gt, pred, images = random_case(rng, views=2)
+    pred.probs[1] = 0.5  # nothing reaches 0.8
+    rows = ev.score_model(ev.GroundTruth.from_color(gt), pred, images, layout.VIEW_NAMES[:2],
+                          iou_thresholds=(0.8,))
+    import pandas as pd
+    df = pd.DataFrame(rows).assign(category="car", model_id="m")
+    s = ev.summarize(df)
+    iou = s[s.metric == "iou"].iloc[0]
+    assert iou.n_views == 2 and iou.n_empty == 0
+    v0 = [r["value"] for r in rows if r["metric"] == "iou" and r["view"] == layout.VIEW_NAMES[0]][0]
+    assert iou.value == pytest.approx((v0 + 0.0) / 2)
+    p = s[(s.metric == "psnr_rgb") & (s.coloring == "regression")].iloc[0]
+    assert p.n_views == 1 and p.n_empty == 1
+    v0 = [r["value"] for r in rows if r["metric"] == "psnr_rgb" and r["coloring"] == "regression"
+          and r["view"] == layout.VIEW_NAMES[0]][0]
+    assert p.value == pytest.approx(v0)
+
+
+@pytest.fixture(scope="module")
+def toy(tmp_path_factory):
+    return write_toy_dataset(tmp_path_factory.mktemp("toy"), resolution=R,
+                             split_sizes={"test": 2})
+
+
+def oracle(err):
+    """A predictor with the true shape and regressed colors off by `err` (w = 1)."""
+    def predict(entry, inputs):
+        from im2avatar_tf.data.samples import load_color
+        color = load_color(entry.paths, R)
+        occ = (color[..., 0] > -0.5).astype(np.float32)
+        reg = np.where(occ[..., None] > 0, color + err, 0.0)
+        c9 = np.concatenate([reg, np.ones_like(reg[..., :1]), np.zeros_like(reg[..., :2]), reg], -1)
+        V = len(inputs)
+        return ev.Prediction(np.repeat(occ[None], V, 0), np.repeat(c9[None], V, 0))
+    return predict
+
+
+def test_evaluate_end_to_end_with_an_oracle_and_saved_predictions_round_trip(toy, tmp_path):
+    kw = dict(image_size=32, resolution=R, progress=False)
+    res = ev.evaluate(oracle(0.1), toy, "test", ["car", "chair"], save_predictions=tmp_path, **kw)
+    s = ev.summarize(res.records)
+    assert res.n_models == 4
+    iou = s[(s.metric == "iou") & (s.threshold == 0.8)].set_index("category")["value"]
+    assert set(iou.index) == {"car", "chair", "mean"} and np.allclose(iou, 1.0)
+    reg = s[(s.metric == "psnr_rgb") & (s.coloring == "regression")].set_index("category")
+    np.testing.assert_allclose(reg["value"], 20 * np.log10(1 / 0.1), atol=1e-4)  # MSE = 25.5^2
+    assert (reg["n_views"] == [24, 24, 48]).all()
+    # Released file layout: output_shape/<category id>/<model>/<view>.h5, "data" (R, R, R, 1).
+    f = tmp_path / "output_shape" / "02958343" / "car_test_000" / "0.523.h5"
+    with h5py.File(f, "r") as h:
+        assert h["data"].shape == (R, R, R, 1)
+    with h5py.File(tmp_path / "output_color" / "02958343" / "car_test_000" / "0.523.h5", "r") as h:
+        assert h["data"].shape == (R, R, R, 9)
+    back = ev.evaluate(ev.PredictionFiles(tmp_path), toy, "test", ["car", "chair"], **kw)
+    a = res.records.sort_values(list(res.records.columns[:7])).reset_index(drop=True)
+    b = back.records.sort_values(list(back.records.columns[:7])).reset_index(drop=True)
+    np.testing.assert_allclose(a["value"], b["value"], atol=1e-6)

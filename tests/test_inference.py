@@ -1,0 +1,137 @@
+"""The Python API and the `reconstruct` command on a tiny, randomly initialised model dir
+(the `load_model_dir` format: config.json + shape.keras + color.keras; nothing is trained)."""
+import h5py
+import numpy as np
+import pytest
+from PIL import Image
+
+from im2avatar_tf import cli
+from im2avatar_tf.config import get_preset
+from im2avatar_tf.images import BACKGROUND_RGB
+from im2avatar_tf.inference import Reconstructor, Result
+from im2avatar_tf.meshing import EmptyPredictionError
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory):
+    from im2avatar_tf.models import build_color_model, build_shape_model
+
+    preset = get_preset("tiny")
+    folder = tmp_path_factory.mktemp("tiny_model")
+    (folder / "config.json").write_text(preset.to_json())
+    build_shape_model(preset.model).save(folder / "shape.keras")
+    build_color_model(preset.model).save(folder / "color.keras")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def rec(model_dir):
+    return Reconstructor.from_dir(model_dir)
+
+
+def _photo(h, w, seed=0):
+    return np.random.default_rng(seed).integers(0, 256, (h, w, 3), dtype=np.uint8)
+
+
+def test_single_image_gives_a_result_with_the_documented_shapes(rec):
+    result = rec.predict(_photo(64, 64), threshold=0.5)
+    r, s = rec.volume_size, rec.image_size
+    assert isinstance(result, Result)
+    assert result.image.shape == (s, s, 3) and result.occupancy.shape == (r, r, r)
+    assert result.color_prediction().shape == (r, r, r, 9)
+    assert 0.0 <= result.occupancy.min() and result.occupancy.max() <= 1.0
+
+
+def test_a_batch_matches_images_one_by_one(rec):
+    photos = [_photo(64, 64, seed) for seed in range(3)]
+    batch = rec.predict(np.stack(photos))
+    for photo, result in zip(photos, batch):
+        single = rec.predict(photo)
+        np.testing.assert_allclose(result.occupancy, single.occupancy, atol=1e-5)
+        np.testing.assert_allclose(result.blended, single.blended, atol=1e-5)
+
+
+def test_rgba_grayscale_and_odd_sizes_are_preprocessed_like_training(rec):
+    background = np.asarray(BACKGROUND_RGB) / 255.0
+    transparent = np.zeros((40, 40, 4), np.uint8)  # fully transparent: all background
+    gray = np.full((33, 33), 90, np.uint8)  # (H, W), no channel axis
+    odd = np.full((37, 91, 3), 10, np.uint8)  # wide: padded above and below
+    r_transparent, r_gray, r_odd = rec.predict([transparent, gray, odd])
+    np.testing.assert_allclose(r_transparent.image, np.broadcast_to(background, (64, 64, 3)), atol=1e-6)
+    np.testing.assert_allclose(r_gray.image, 90 / 255.0, atol=1e-6)  # gray -> equal RGB
+    # 91 -> 64 wide, 37 -> 26 rows tall, centered: 19 background rows on top.
+    np.testing.assert_allclose(r_odd.image[:19], np.broadcast_to(background, (19, 64, 3)), atol=1e-6)
+    np.testing.assert_allclose(r_odd.image[20:44], 10 / 255.0, atol=1e-6)
+
+
+def test_a_file_that_is_not_an_image_gives_the_clear_error(rec, tmp_path):
+    garbage = tmp_path / "photo.png"
+    garbage.write_bytes(np.random.default_rng(0).bytes(500))
+    with pytest.raises(ValueError, match="photo.png is not a readable image"):
+        rec.predict(garbage)
+
+
+def test_final_colors_follow_the_evaluation_recipe():
+    """c = 1 - w re-mapped with t = 0.2 (c' = c / t below t), image color at the flow pixel,
+    background pixels replaced by the nearest foreground pixel (reference 5.2)."""
+    res = 4
+    image = np.full((8, 8, 3), 0.9, np.float32)  # background: the top-left color
+    image[2, 5] = (0.1, 0.2, 0.3)
+    image[6, 6] = (0.7, 0.1, 0.1)
+    occupancy = np.zeros((res,) * 3, np.float32)
+    regressed = np.full((res,) * 3 + (3,), 0.5, np.float32)
+    confidence = np.zeros((res,) * 3 + (1,), np.float32)
+    flow = np.zeros((res,) * 3 + (2,), np.float32)  # (x = column, y = row) in [0, 1)
+    a, b, c = (1, 1, 1), (2, 2, 2), (3, 3, 3)
+    occupancy[a] = occupancy[b] = occupancy[c] = 0.9
+    confidence[a], flow[a] = 0.9, (6.5 / 8, 6.5 / 8)  # c' = 0.1 / 0.2: half and half
+    confidence[b], flow[b] = 0.0, (0.0, 0.0)  # the image color; pixel (0, 0) is background
+    confidence[c] = 1.0  # the regressed color
+    result = Result(image=image, occupancy=occupancy, regressed=regressed, confidence=confidence,
+                    flow=flow, blended=regressed, threshold=0.8)
+    np.testing.assert_allclose(result.colors[a], (0.6, 0.3, 0.3), atol=1e-6)
+    np.testing.assert_allclose(result.colors[b], (0.1, 0.2, 0.3), atol=1e-6)  # nearest: (2, 5)
+    np.testing.assert_allclose(result.colors[c], (0.5, 0.5, 0.5), atol=1e-6)
+    assert result.occupied.sum() == 3 and not result.colors[0, 0, 0].any()
+
+
+def test_h5_is_the_released_prediction_format(rec, tmp_path):
+    result = rec.predict(_photo(50, 70))
+    written = result.save(tmp_path / "car.h5")
+    assert {p.name for p in written} == {"car_shape.h5", "car_color.h5", "car_input.png"}
+    with h5py.File(tmp_path / "car_shape.h5", "r") as f:
+        np.testing.assert_array_equal(f["data"][...][..., 0], result.occupancy)
+    with h5py.File(tmp_path / "car_color.h5", "r") as f:
+        color = f["data"][...]
+    r = rec.volume_size
+    assert color.shape == (r, r, r, 9)
+    for channels, volume in ((slice(0, 3), result.regressed), (slice(3, 4), result.confidence),
+                             (slice(4, 6), result.flow), (slice(6, 9), result.blended)):
+        np.testing.assert_array_equal(color[..., channels], volume)
+    saved_input = np.asarray(Image.open(tmp_path / "car_input.png"))
+    np.testing.assert_array_equal(saved_input, np.round(result.image * 255))
+
+
+def test_an_empty_prediction_is_a_clear_error_not_a_crash(rec, tmp_path):
+    result = rec.predict(_photo(64, 64)).with_threshold(0.999999)
+    with pytest.raises(EmptyPredictionError, match="lower the threshold"):
+        result.save(tmp_path / "x.glb")
+
+
+def test_reconstruct_command_end_to_end(model_dir, tmp_path, capsys):
+    images = tmp_path / "images"
+    images.mkdir()
+    Image.fromarray(_photo(48, 80)).save(images / "wide.png")
+    rgba = np.dstack([_photo(60, 60, 1), np.full((60, 60), 255, np.uint8)])
+    Image.fromarray(rgba, "RGBA").save(images / "cutout.png")
+    (images / "notes.png").write_bytes(b"definitely not a png")
+    out = tmp_path / "out"
+    code = cli.main(["reconstruct", str(images), "--model", str(model_dir), "--out", str(out),
+                     "--format", "ply", "--threshold", "0.5", "--no-preview"])
+    printed = capsys.readouterr().out
+    assert code == 0
+    assert "reconstructed 2 of 3" in printed and "notes.png is not a readable image" in printed
+    for name in ("wide", "cutout"):
+        assert (out / f"{name}.ply").stat().st_size > 0
+        assert (out / f"{name}_input.png").exists()
+    assert not any(p.name.endswith(".tmp") for p in out.iterdir())  # atomic writes

@@ -1,0 +1,142 @@
+"""The trainer: released schedules, over-fitting a fixed batch, exact resume, mirrored strategy."""
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from im2avatar_tf.config import get_preset
+from im2avatar_tf.training import StaircaseDecay, bn_decay, learning_rate, train
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_learning_rate_schedule_is_the_released_staircase():
+    cfg = get_preset("paper").train  # lr 3e-4, x0.7 every 20k samples, floor 1e-5, batch 60
+    sched = StaircaseDecay(cfg.learning_rate, cfg.batch_size, cfg.lr_decay, cfg.lr_decay_samples, cfg.lr_floor)
+    steps_per_decay = 20000 / 60
+    for step in (0, 333, 334, 1000, 3333, 3334, 20000):
+        k = np.floor(step * 60 / 20000)
+        expected = max(1e-5, 3e-4 * 0.7 ** k)
+        assert float(sched(step)) == pytest.approx(expected, rel=1e-5), step
+        assert learning_rate(step * 60, cfg) == pytest.approx(expected, rel=1e-9)
+    # The floor is reached after 10 decays (200k samples): 3e-4 * 0.7^10 = 8.5e-6 < 1e-5.
+    assert float(sched(int(10 * steps_per_decay) + 1)) == pytest.approx(1e-5)
+
+
+def test_bn_decay_schedule():
+    cfg = get_preset("paper").train
+    values = [bn_decay(k * 20000, cfg) for k in range(8)]
+    assert values[:4] == [0.5, 0.75, 0.875, 0.9375]
+    assert values[-1] == 0.99 and max(values) == 0.99
+    assert bn_decay(19999, cfg) == 0.5
+
+
+def _batch_data(preset, n=8, seed=0):
+    rng = np.random.default_rng(seed)
+    r, s = preset.model.volume_size, preset.model.image_size
+    # A blob-shaped object so the shape target is learnable, with colors and flows.
+    grid = np.stack(np.meshgrid(*[np.linspace(-1, 1, r)] * 3, indexing="ij"), -1)
+    occ = np.zeros((n, r, r, r, 1), np.float32)
+    for i in range(n):
+        radius = 0.4 + 0.3 * rng.random()
+        d = np.linalg.norm(grid, axis=-1)
+        occ[i, ..., 0] = np.abs(d - radius) < 2.0 / r  # a spherical shell
+    color = np.where(occ > 0, rng.random((n, 1, 1, 1, 3)), -1).astype(np.float32)
+    flow = np.where(occ > 0, (grid[None, ..., :2] + 1) / 2 * 0.99, -1).astype(np.float32)
+    image = np.repeat(rng.random((n, 1, 1, 3)), s, 1).repeat(s, 2).astype(np.float32)
+    return {"image": image, "occupancy": occ, "color": color, "flow": flow}
+
+
+def _dataset_fn(data, batch, fail_at=None):
+    def fn(epoch):
+        if fail_at is not None and epoch == fail_at:
+            raise KeyboardInterrupt("simulated kill")
+        ds = tf.data.Dataset.from_tensor_slices(data)
+        return ds.shuffle(len(data["image"]), seed=epoch).batch(batch, drop_remainder=True)
+    return fn
+
+
+def test_overfits_a_fixed_batch(tmp_path):
+    preset = get_preset("tiny").replace(train={"epochs": 40, "batch_size": 4, "checkpoint_every": 40,
+                                               "learning_rate": 1e-3})
+    data = _batch_data(preset, n=4)
+    train(preset, "shape", _dataset_fn(data, 4), tmp_path, verbose=0)
+    log = np.genfromtxt(tmp_path / "log_shape.csv", delimiter=",", names=True)
+    first, last = float(log["msfcel"][0]), float(log["msfcel"][-1])
+    assert last < first / 3, (first, last)  # the stated factor: at least 3x in 40 steps
+    assert (tmp_path / "shape.keras").exists()
+    assert json.loads((tmp_path / "config.json").read_text())["name"] == "tiny"
+
+
+def _weights(model):
+    return [np.asarray(w) for w in model.weights]
+
+
+def test_resume_after_interruption_equals_uninterrupted_run(tmp_path):
+    tf.config.experimental.enable_op_determinism()
+    preset = get_preset("tiny").replace(train={"epochs": 4, "batch_size": 4, "checkpoint_every": 2})
+    data = _batch_data(preset, n=8, seed=1)
+    full = train(preset, "color", _dataset_fn(data, 4), tmp_path / "full", verbose=0)
+
+    with pytest.raises(KeyboardInterrupt):  # killed during epoch 3: the epoch-2 checkpoint remains
+        train(preset, "color", _dataset_fn(data, 4, fail_at=2), tmp_path / "cut", verbose=0)
+    assert not (tmp_path / "cut" / "color.keras").exists()
+    resumed = train(preset, "color", _dataset_fn(data, 4), tmp_path / "cut", verbose=0)
+
+    for a, b in zip(_weights(full), _weights(resumed)):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-6)
+    log = (tmp_path / "cut" / "log_color.csv").read_text().splitlines()
+    assert [row.split(",")[0] for row in log[1:]] == ["1", "2", "3", "4"]
+    # A finished run is reused, not retrained.
+    again = train(preset, "color", _dataset_fn(data, 4, fail_at=0), tmp_path / "cut", verbose=0)
+    for a, b in zip(_weights(resumed), _weights(again)):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_different_config_in_same_run_dir_is_refused(tmp_path):
+    preset = get_preset("tiny").replace(train={"epochs": 1, "batch_size": 4})
+    data = _batch_data(preset, n=4)
+    train(preset, "r2n2", _dataset_fn(data, 4), tmp_path, verbose=0)
+    with pytest.raises(ValueError, match="different configuration"):
+        train(preset.replace(train={"epochs": 2}), "r2n2", _dataset_fn(data, 4), tmp_path, verbose=0)
+
+
+def test_mirrored_strategy_on_two_logical_cpus(tmp_path):
+    script = textwrap.dedent(f"""
+        import numpy as np, tensorflow as tf
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        tf.config.set_logical_device_configuration(
+            cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+        import sys; sys.path.insert(0, {str(ROOT)!r}); sys.path.insert(0, {str(ROOT / 'tests')!r})
+        from test_training import _batch_data, _dataset_fn
+        from im2avatar_tf.config import get_preset
+        from im2avatar_tf.training import make_strategy, train
+        assert make_strategy("mirrored").num_replicas_in_sync == 2
+        p = get_preset("tiny").replace(train={{"epochs": 2, "batch_size": 4}})
+        net = train(p, "shape", _dataset_fn(_batch_data(p, 4), 4), {str(tmp_path)!r},
+                    strategy="mirrored", verbose=0)
+        assert all(np.all(np.isfinite(np.asarray(w))) for w in net.weights)
+        print("MIRRORED_OK")
+    """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         timeout=300, env={**os.environ, "CUDA_VISIBLE_DEVICES": ""})
+    assert "MIRRORED_OK" in out.stdout, out.stderr[-3000:]
+    assert (tmp_path / "shape.keras").exists()
+
+
+def test_mixed_bfloat16_training_runs_and_keeps_float32_outputs(tmp_path):
+    import keras
+
+    preset = get_preset("tiny").replace(train={"epochs": 1, "batch_size": 4,
+                                               "mixed_precision": "mixed_bfloat16"})
+    net = train(preset, "color", _dataset_fn(_batch_data(preset, 4), 4), tmp_path, verbose=0)
+    assert keras.config.dtype_policy().name == "float32"  # the global policy is restored
+    out = net(_batch_data(preset, 1)["image"])
+    assert out["regressed"].dtype == "float32" and out["flow"].dtype == "float32"
+    assert np.isfinite(np.genfromtxt(tmp_path / "log_color.csv", delimiter=",", names=True)["loss"])
