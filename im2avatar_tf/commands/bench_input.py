@@ -28,7 +28,7 @@ def add_arguments(parser) -> None:
                         help="override the preset's batch size (both sides use it)")
     parser.add_argument("--modes", nargs="+", choices=["cache", "raw"], default=["cache", "raw"],
                         help="pipeline modes to time (default: cache raw)")
-    parser.add_argument("--networks", nargs="+", choices=["shape", "color"],
+    parser.add_argument("--networks", nargs="+", choices=["shape", "color", "r2n2", "unified"],
                         default=["shape", "color"], help="networks whose training rate to time")
     parser.add_argument("--train-steps", type=int, default=5,
                         help="timed training steps per network (after 2 warm-up steps)")
