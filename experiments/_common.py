@@ -161,9 +161,9 @@ def train_or_reuse(s: Setup, network: str, category: str, shape_loss: str = "msf
         raise ValueError(f"{category}: {len(pipe)} training models, fewer than one batch of "
                          f"{preset.train.batch_size}; build more models or use a smaller preset")
     if s.verbose:
-        print(f"[{s.name}] {network} ({shape_loss if network in ('shape', 'unified') else ''}) "
-              f"on {category}: {len(pipe)} models, {preset.train.epochs} epochs -> {out}",
-              flush=True)
+        what = f"{network} ({shape_loss})" if network in ("shape", "unified") else network
+        print(f"[{s.name}] {what} on {category}: {len(pipe)} models, {preset.train.epochs} "
+              f"epochs -> {out}", flush=True)
     return train(preset, network, pipe, out, steps_per_epoch=pipe.steps_per_epoch,
                  verbose=1 if s.verbose else 0)
 

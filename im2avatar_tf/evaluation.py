@@ -185,7 +185,9 @@ R2N2_THRESHOLD = 0.5  # the adapted 3D-R2N2's own decision boundary on `r2n2_pre
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-x))
+    from scipy.special import expit  # no overflow warning on large logits
+
+    return expit(x)
 
 
 def _color9(out: dict) -> np.ndarray:

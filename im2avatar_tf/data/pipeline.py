@@ -14,11 +14,13 @@ Epoch e shuffles the models and draws one view per model from `default_rng([seed
 an epoch's batches are a pure function of (data, seed, epoch): resuming at epoch e replays it.
 An epoch has floor(N / B) batches (the last partial batch is dropped, as released).
 
-Stages: per-sample reads (parallel, order kept) from either the raw files or the compact
-cache (`data/cache.py`), then `ragged_batch` of the sparse volumes and one scatter per batch
-to dense volumes, then prefetch. Missing or corrupt files raise an error naming the file;
-with `skip_bad` the model is dropped with a warning (at cache build time, or at read time
-without a cache) and listed in `skipped`.
+Stages (parallel, order kept, prefetched): from the compact cache (`data/cache.py`, the
+default) one call reads a whole batch of sparse volumes and model-size images; from the raw
+files (`cache=False`) each sample is read and `images.preprocess`ed, then `ragged_batch`ed.
+Both end in one scatter per batch to the dense volumes. The stage functions are traced once
+per pipeline, so a new epoch costs tens of milliseconds. Missing or corrupt files raise an
+error naming the file; with `skip_bad` the model is dropped with a warning (when the cache is
+built, or at read time without a cache) and listed in `skipped`.
 """
 from __future__ import annotations
 
@@ -148,8 +150,9 @@ class InputPipeline:
     seed: int = 0
     views: Tuple[str, ...] = VIEW_NAMES
     skip_bad: bool = False
-    reader: object = None
+    reader: object = None  # _CacheReader or _RawReader
     skipped: List[dict] = field(default_factory=list)
+    _traced: Optional[dict] = field(default=None, init=False, repr=False)
 
     @classmethod
     def open(cls, root, split: str, categories: Optional[Sequence[str]], image_size: int,
@@ -226,7 +229,7 @@ class InputPipeline:
     def _stages(self) -> dict:
         """The stage functions, traced once per pipeline rather than once per epoch (tracing
         costs ~0.3 s, which small epochs would pay every time)."""
-        if getattr(self, "_traced", None) is not None:
+        if self._traced is not None:
             return self._traced
         import tensorflow as tf
 
