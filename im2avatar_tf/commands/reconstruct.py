@@ -129,7 +129,7 @@ def run(args) -> int:
                 bar.update(1)
 
     print(f"reconstructed {len(done)} of {len(paths)} image(s) into {out}/")
-    for title, items in (("skipped (not readable images)", skipped), ("empty predictions", empty)):
+    for title, items in (("skipped", skipped), ("empty predictions", empty)):
         if items:
             print(f"{title}: {len(items)}")
             for line in items:
