@@ -215,9 +215,9 @@ def _small() -> Preset:
             decoder=DecoderConfig(volume_size=32, trunk_channels=(32, 16), shape_channels=12,
                                   color_head_channels=8),
         ),
-        train=TrainConfig(batch_size=32, epochs=40, checkpoint_every=10,
+        train=TrainConfig(batch_size=32, epochs=30, checkpoint_every=10,
                           lr_decay_samples=4000),
-        data=DataConfig(models_per_category=120),
+        data=DataConfig(models_per_category=200),
     )
 
 
