@@ -155,3 +155,10 @@ def test_reconstruct_reports_empty_predictions_and_keeps_the_input(model_dir, tm
     assert code == 1  # nothing reconstructed
     assert "empty predictions: 1" in printed and "lower the threshold" in printed
     assert (out / "cup_input.png").exists() and not (out / "cup.glb").exists()
+
+
+def test_bench_infer_says_when_it_times_random_networks(capsys):
+    assert cli.main(["bench-infer", "--preset", "tiny", "--repeats", "1", "--no-export"]) == 0
+    printed = capsys.readouterr().out
+    assert "RANDOMLY INITIALISED networks of preset 'tiny'" in printed
+    assert "networks forward" in printed and "mesh extraction (final colors" in printed
