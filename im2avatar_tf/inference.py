@@ -1,7 +1,7 @@
 """Python API: one picture (or many) in, a colored 3D model out.
 
     from im2avatar_tf.inference import Reconstructor
-    rec = Reconstructor.from_dir("runs/car/model")   # a model folder, or an `export` folder
+    rec = Reconstructor.from_dir("runs/car-small")   # a model folder, or an `export` folder
     result = rec.predict("photo.png")                # a Result; a list or batch -> a list
     result.save("car.glb")                           # also writes car_input.png beside it
 
