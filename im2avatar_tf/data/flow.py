@@ -24,7 +24,7 @@ from .voxelize import EMPTY, voxel_centers
 
 SIMILAR_COLOR = 0.1  # max RGB distance (colors in [0, 1]) for "similar color"
 _CANDIDATES = 16  # nearest pixels tried before the search over all similar colors
-_FEW_PIXELS = 32  # colors with at most this many pixels are searched by brute force
+_FEW_PIXELS = 4  # colors with at most this many pixels are searched by brute force
 _MAX_UV = np.nextafter(1.0, 0.0)  # keep flows inside [0, 1)
 
 
