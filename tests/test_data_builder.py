@@ -209,3 +209,13 @@ def test_cli_build_and_check(mesh_folder, tmp_path, capsys):
     assert main(["build-dataset", "--source", "folder", "--out", str(out)]) == 1  # no --input
     assert "--input" in capsys.readouterr().err
     assert main(["build-dataset", "--bodies", "3", "--out", str(out)]) == 1
+
+
+def test_folder_mapping_file(mesh_folder, tmp_path):
+    mapping = tmp_path / "map.csv"
+    mapping.write_text("path,category\nchair/tall.obj,table\n03467517/ball.glb,car\n")
+    jobs = folder_jobs(mesh_folder, mapping)
+    assert [(j.category, j.model_id) for j in jobs] == [("table", "chair_tall"),
+                                                       ("car", "03467517_ball")]
+    with pytest.raises(FileNotFoundError, match="not found"):
+        folder_jobs(tmp_path / "nowhere")
