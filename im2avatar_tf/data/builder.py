@@ -21,10 +21,11 @@ import numpy as np
 from ..camera import DEFAULT_DISTANCE, DEFAULT_ELEVATION, DEFAULT_FOV, Camera
 from ..images import BACKGROUND_RGB
 from .io import atomic_path, atomic_write_text, write_h5
-from .layout import ModelPaths, shapenet_model, view_azimuths, view_name, write_split
+from .layout import ModelPaths, human_model, shapenet_model, view_azimuths, view_name, write_split
 
 META_FORMAT = "im2avatar_tf-build/1"
 SPLIT_FRACTIONS = (0.7, 0.1, 0.2)  # train, val, test
+HUMAN_FRACTIONS = (0.9, 0.0, 0.1)  # the released human set: 330 train, 37 test
 REPORT_NAME = "build_report.json"
 
 
@@ -162,6 +163,7 @@ class Job:
     load: Callable[[], object]  # -> Trimesh / Scene / Surface; raises MeshError when broken
     source: dict = field(default_factory=dict)  # goes into meta.json (name, creator, licence)
     up: str = "y"
+    group: str = "default"  # human layout only: the clothes folder the model goes in
 
 
 @dataclass
@@ -215,34 +217,54 @@ def build_dataset(jobs: Sequence[Job], root: os.PathLike, options: BuildOptions 
         bar.close()
         _write_report(root, report, options)
     if splits:
-        complete = report.built + report.reused
-        for category in sorted({c for c, _ in complete}):
-            ids = sorted(m for c, m in complete if c == category)
-            for split, members in zip(("train", "val", "test"), split_ids(ids, seed, category)):
-                write_split(root, split, category, members)
+        done = set(report.built + report.reused)
+        _write_splits(root, [j for j in jobs if (j.category, j.model_id) in done], seed)
     return report
 
 
-def split_ids(ids: Sequence[str], seed: int, category: str = "") -> Tuple[List[str], ...]:
-    """Shuffle sorted ids with (seed, category) and cut 0.7/0.1/0.2 (train, val, test);
-    with 3 or more models, val and test get at least one each."""
+def split_ids(ids: Sequence[str], seed: int, category: str = "",
+              fractions: Tuple[float, float, float] = SPLIT_FRACTIONS) -> Tuple[List[str], ...]:
+    """Shuffle sorted ids with (seed, category) and cut them by `fractions` (train, val, test);
+    with enough models, each non-zero split gets at least one."""
     ids = sorted(ids)
     rng = np.random.default_rng([seed, zlib.crc32(category.encode())])
     order = [ids[i] for i in rng.permutation(len(ids))]
     n = len(order)
-    n_val = int(round(SPLIT_FRACTIONS[1] * n))
-    n_test = int(round(SPLIT_FRACTIONS[2] * n))
+    n_val = int(round(fractions[1] * n))
+    n_test = int(round(fractions[2] * n))
     if n >= 3:
-        n_val, n_test = max(1, n_val), max(1, n_test)
+        n_val = max(1, n_val) if fractions[1] else 0
+        n_test = max(1, n_test) if fractions[2] else 0
     n_train = n - n_val - n_test
     return order[:n_train], order[n_train:n_train + n_val], order[n_train + n_val:]
 
 
 def _paths(root: os.PathLike, job: Job, options: BuildOptions) -> ModelPaths:
+    if job.category == "human":
+        return human_model(root, job.group, job.model_id, options.resolution)
     return shapenet_model(root, job.category, job.model_id, options.resolution)
 
 
+def _write_splits(root: Path, complete: Sequence[Job], seed: int) -> None:
+    """ShapeNet-style lists per category (0.7/0.1/0.2), or the human pair (train/test 0.9/0.1)."""
+    for category in sorted({j.category for j in complete}):
+        members = [j for j in complete if j.category == category]
+        if category == "human":
+            names = {f"{j.group} {j.model_id}": j for j in members}
+            train, val, test = split_ids(list(names), seed, category, fractions=HUMAN_FRACTIONS)
+            write_split(root, "train", category, train + val)
+            write_split(root, "test", category, test)
+        else:
+            for split, ids in zip(("train", "val", "test"),
+                                  split_ids([j.model_id for j in members], seed, category)):
+                write_split(root, split, category, ids)
+
+
 def _check_unique(jobs: Iterable[Job]) -> None:
+    categories = {job.category for job in jobs}
+    if "human" in categories and len(categories) > 1:
+        raise ValueError("human models use their own layout: build them into a separate root "
+                         "(--categories human)")
     seen = set()
     for job in jobs:
         key = (job.category, job.model_id)

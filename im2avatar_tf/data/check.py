@@ -240,8 +240,16 @@ def _models_from_splits(root: Path, style: str, categories: Sequence[str], resul
 
 
 def _detect_resolution(models: Sequence[ModelPaths]) -> Optional[int]:
+    """R from the shape of the first color volume found (human color files do not name R)."""
+    import h5py
+
     for m in models[:20]:
         for r in (64, 32, 128, 16):
-            if ModelPaths(m.root, m.style, r).color.exists():
-                return r
+            path = ModelPaths(m.root, m.style, r).color
+            if path.exists():
+                try:
+                    with h5py.File(path, "r") as f:
+                        return int(f["data"].shape[0])
+                except (OSError, KeyError):
+                    return r
     return None

@@ -72,11 +72,13 @@ def folder_jobs(root: os.PathLike, mapping: Optional[os.PathLike] = None,
 
 
 def folder_model_id(rel: Path) -> str:
-    """Model id from a mesh's path below its category folder: `a/b.obj` -> `a_b`; ShapeNet-style
-    `<id>/models/model_normalized.obj` or `<id>/model.obj` -> `<id>`."""
+    """Model id from a mesh's path below its category folder: `a/b.obj` -> `a_b`, `a/a.obj` ->
+    `a`; ShapeNet-style `<id>/models/model_normalized.obj` or `<id>/model.obj` -> `<id>`."""
     parts = list(rel.with_suffix("").parts)
     if parts[-1].lower() in _GENERIC_STEMS and len(parts) > 1:
         parts = parts[:1]
+    elif len(parts) > 1 and parts[-1] == parts[-2]:  # `<name>/<name>.obj` -> `<name>`
+        parts = parts[:-1]
     return re.sub(r"[^A-Za-z0-9._-]+", "_", "_".join(parts)).strip("_") or "model"
 
 

@@ -1,0 +1,161 @@
+"""Dataset builder end to end: build, resume, skip broken meshes, check, read back."""
+import json
+
+import numpy as np
+import pytest
+import trimesh
+from PIL import Image
+
+from im2avatar_tf.data.builder import (REPORT_NAME, BuildOptions, build_dataset, build_model,
+                                       is_complete, split_ids)
+from im2avatar_tf.data.check import check_dataset
+from im2avatar_tf.data.io import read_h5, write_h5
+from im2avatar_tf.data.layout import VIEW_NAMES, human_model, read_split, shapenet_model
+from im2avatar_tf.data.sources import folder_jobs, folder_model_id
+from im2avatar_tf.images import read_image
+
+SMALL = BuildOptions(resolution=16, image_size=32)
+
+
+def _textured_box(extents) -> trimesh.Trimesh:
+    box = trimesh.creation.box(extents)
+    uv = box.vertices[:, [0, 2]] * 2.0  # tiles across the faces
+    tex = np.zeros((8, 8, 3), np.uint8)
+    tex[::2, ::2] = (220, 40, 40)
+    tex[1::2, 1::2] = (40, 40, 220)
+    box.visual = trimesh.visual.TextureVisuals(uv=uv, image=Image.fromarray(tex))
+    return box
+
+
+@pytest.fixture(scope="module")
+def mesh_folder(tmp_path_factory):
+    root = tmp_path_factory.mktemp("meshes")
+    (root / "chair").mkdir()
+    (root / "03467517").mkdir()  # guitar, by ShapeNet id
+    _textured_box((0.6, 1.0, 0.5)).export(root / "chair" / "tall.obj")
+    cyl = trimesh.creation.cylinder(0.3, 0.8)
+    cyl.visual.vertex_colors = (np.abs(cyl.vertices) * 300).clip(0, 255).astype(np.uint8)
+    cyl.export(root / "chair" / "round.ply")
+    sphere = trimesh.creation.icosphere(2)
+    sphere.visual.face_colors = [30, 160, 30, 255]
+    sphere.export(root / "03467517" / "ball.glb")
+    (root / "chair" / "corrupt.obj").write_text("v 0 0 0\nv 1 1\nf 1 2 9\n")
+    (root / "chair" / "empty.ply").write_bytes(b"")
+    # An OBJ whose texture image is missing.
+    (root / "chair" / "notex").mkdir()
+    _textured_box((0.5, 0.5, 0.5)).export(root / "chair" / "notex" / "notex.obj")
+    for png in (root / "chair" / "notex").glob("*.png"):
+        png.unlink()
+    return root
+
+
+@pytest.fixture(scope="module")
+def built(mesh_folder, tmp_path_factory):
+    out = tmp_path_factory.mktemp("dataset")
+    report = build_dataset(folder_jobs(mesh_folder), out, SMALL, workers=1, progress=False)
+    return out, report
+
+
+def test_broken_meshes_are_skipped_and_reported(built):
+    out, report = built
+    assert sorted(m for _, m in report.built) == ["ball", "round", "tall"]
+    skipped = {s["model_id"]: s["reason"] for s in report.skipped}
+    assert set(skipped) == {"corrupt", "empty", "notex"}
+    assert "texture image" in skipped["notex"] and "not found" in skipped["notex"]
+    on_disk = json.loads((out / REPORT_NAME).read_text())
+    assert {s["model_id"] for s in on_disk["skipped"]} == set(skipped)
+    assert not (out / "03001627" / "corrupt").exists()
+
+
+def test_built_dataset_passes_check_and_reads_back(built):
+    out, _ = built
+    result = check_dataset(out, progress=False)
+    assert result.ok, result.summary()
+    assert result.models == 3 and result.resolution == 16
+    models = [m for split in ("train", "val", "test")
+              for m in read_split(out, split, "chair", resolution=16)]
+    assert sorted(m.model_id for m in models) == ["round", "tall"]
+    for m in models:
+        color = read_h5(m.color)
+        assert color.shape == (16, 16, 16, 3) and color.dtype == np.float32
+        occupied = color[..., 0] > -0.5
+        assert occupied.any() and np.all(color[~occupied] == -1)
+        assert np.all((color[occupied] >= 0) & (color[occupied] <= 1))
+        for name in VIEW_NAMES:
+            img = read_image(m.view(name))
+            assert img.shape == (32, 32, 3)
+            flow = read_h5(m.flow(name))
+            np.testing.assert_array_equal(flow[..., 0] > -0.5, occupied)
+        meta = json.loads(m.meta.read_text())
+        assert [v["name"] for v in meta["views"]] == list(VIEW_NAMES)
+        assert meta["source"]["source"] == "folder"
+    assert (out / "03467517" / "ball" / "meta.json").exists()  # ShapeNet id folder -> guitar
+
+
+def test_check_dataset_finds_planted_errors(built, tmp_path):
+    import shutil
+
+    out = tmp_path / "copy"
+    shutil.copytree(built[0], out)
+    m = shapenet_model(out, "chair", "tall", 16)
+    flow = read_h5(m.flow("0.523"))
+    flow[0, 0, 0] = 0.5  # a flow off the surface
+    write_h5(m.flow("0.523"), flow)
+    m.view("3.140").unlink()
+    (out / "data_list" / "test_list_chair.txt").write_text("does_not_exist\n")
+    result = check_dataset(out, progress=False)
+    kinds = {p.kind for p in result.problems if p.severity == "error"}
+    assert {"flow valid off the surface", "view missing",
+            "split entry without model folder"} <= kinds
+    assert not result.ok
+
+
+def test_rebuild_resumes_only_incomplete_models(built, mesh_folder):
+    out, _ = built
+    m = shapenet_model(out, "chair", "round", 16)
+    m.meta.unlink()  # as if killed before the marker was written
+    before = m.color.stat().st_mtime_ns
+    jobs = [j for j in folder_jobs(mesh_folder) if j.model_id in ("round", "tall", "ball")]
+    report = build_dataset(jobs, out, SMALL, workers=1, progress=False)
+    assert report.built == [("chair", "round")]
+    assert sorted(x[1] for x in report.reused) == ["ball", "tall"]
+    assert is_complete(m, SMALL) and m.color.stat().st_mtime_ns != before
+    assert not is_complete(m, BuildOptions(resolution=32, image_size=32))
+
+
+def test_parallel_workers_build_the_same_volumes(mesh_folder, built, tmp_path):
+    jobs = [j for j in folder_jobs(mesh_folder) if j.model_id in ("round", "tall")]
+    report = build_dataset(jobs, tmp_path, SMALL, workers=2, progress=False)
+    assert len(report.built) == 2
+    for mid in ("round", "tall"):
+        a = read_h5(shapenet_model(tmp_path, "chair", mid, 16).flow("2.617"))
+        b = read_h5(shapenet_model(built[0], "chair", mid, 16).flow("2.617"))
+        np.testing.assert_array_equal(a, b)
+
+
+def test_build_model_writes_the_human_layout_on_white(tmp_path):
+    paths = human_model(tmp_path, "clothes3", "mesh7_new", 16)
+    opts = BuildOptions(resolution=16, image_size=32, background=(255, 255, 255))
+    meta = build_model(_textured_box((0.4, 1.0, 0.3)), paths, opts, {"source": "test"})
+    assert paths.color == tmp_path / "clothes3" / "mesh7_new" / "mesh7_new.h5"
+    assert all(p.exists() for p in paths.required_files())
+    assert np.all(read_image(paths.view("0.000"))[0, 0] == 255)
+    assert meta["style"] == "human" and len(meta["views"]) == 12
+
+
+def test_splits_are_deterministic_and_proportioned():
+    ids = [f"m{i:03d}" for i in range(50)]
+    train, val, test = split_ids(ids, seed=3, category="car")
+    assert (len(train), len(val), len(test)) == (35, 5, 10)
+    assert sorted(train + val + test) == ids
+    assert split_ids(list(reversed(ids)), seed=3, category="car") == (train, val, test)
+    assert split_ids(ids, seed=4, category="car") != (train, val, test)
+
+
+def test_folder_model_ids():
+    from pathlib import Path
+
+    assert folder_model_id(Path("a/b.obj")) == "a_b"
+    assert folder_model_id(Path("a/a.obj")) == "a"
+    assert folder_model_id(Path("1a2b/models/model_normalized.obj")) == "1a2b"
+    assert folder_model_id(Path("x y.ply")) == "x_y"
