@@ -8,7 +8,8 @@ For every test model, all V = 12 views go through the networks as one batch; eac
 - Surface PSNR: predicted voxels P = probability >= 0.8; each gets its color by a *coloring*
   and is compared with the color of its nearest ground-truth surface voxel (metrics.py), on
   the 0-255 scale, in RGB and YCbCr. Colorings of a color network's output (colors.py recipe,
-  the flow color sampled from the view image at its own resolution):
+  the flow color sampled from the network's input image, as the release (whose input is the
+  128 px view) and `inference.Result.colors` do):
       regression   the regressed color (w = 1)
       flow         the image color at the predicted flow, background repaired (w = 0)
       blend@t      the release's final color with re-weighting threshold t (0.2 released;
@@ -138,25 +139,25 @@ class TestModel:
     """What evaluation reads of one test model."""
 
     entry: ModelEntry
-    inputs: np.ndarray  # (V, S, S, 3) float32: the network inputs, `images.preprocess`ed
-    images: List[np.ndarray]  # V x (H, W, 3) float in [0, 1] at the view's own resolution
+    inputs: np.ndarray  # (V, S, S, 3) float32 in [0, 1]: the network inputs (`preprocess`ed)
     gt: GroundTruth
 
 
-def read_test_model(entry: ModelEntry, image_size: int, resolution: int,
+def read_test_model(entry: ModelEntry, image_size: Optional[int], resolution: int,
                     view_names: Sequence[str] = VIEW_NAMES) -> TestModel:
+    """image_size None keeps the views' own size (for scoring saved predictions)."""
     from .images import preprocess, read_image
 
     raw = [read_image(entry.paths.view(v)) for v in view_names]
-    inputs = np.stack([preprocess(im, image_size).numpy() for im in raw])
-    full = [preprocess(im, max(im.shape[:2])).numpy() for im in raw]
+    inputs = np.stack([preprocess(im, image_size or max(im.shape[:2])).numpy() for im in raw])
     color = load_color(entry.paths, resolution)
     if not occupancy_from_color(color).any():
         raise ValueError(f"{entry.paths.color} has no occupied voxel at {resolution}^3")
-    return TestModel(entry, inputs, full, GroundTruth.from_color(color))
+    return TestModel(entry, inputs, GroundTruth.from_color(color))
 
 
-def iter_test_models(root, split: str, categories: Optional[Sequence[str]], image_size: int,
+def iter_test_models(root, split: str, categories: Optional[Sequence[str]],
+                     image_size: Optional[int],
                      resolution: int, max_models: Optional[int] = None, skip_bad: bool = False,
                      skipped: Optional[list] = None) -> Iterator[TestModel]:
     """Test models in split order (the first `max_models` of each category)."""
@@ -180,6 +181,52 @@ def iter_test_models(root, split: str, categories: Optional[Sequence[str]], imag
 # A predictor maps (entry, inputs (V, S, S, 3)) to a Prediction.
 Predictor = Callable[[ModelEntry, np.ndarray], Prediction]
 
+R2N2_THRESHOLD = 0.5  # the adapted 3D-R2N2's own decision boundary on `r2n2_prediction`'s score
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def _color9(out: dict) -> np.ndarray:
+    """Color-network outputs -> the released 9 channels [regressed, w, flow, blended]."""
+    return np.concatenate([np.asarray(out[k], np.float32)
+                           for k in ("regressed", "confidence", "flow", "blended")], axis=-1)
+
+
+def network_predictor(shape_model, color_model=None) -> Predictor:
+    """The two-network design: occupancy from the shape network, colors from the color network."""
+    def predict(entry, inputs):
+        probs = _sigmoid(np.asarray(shape_model.predict_on_batch(inputs), np.float32))
+        color9 = _color9(color_model.predict_on_batch(inputs)) if color_model is not None else None
+        return Prediction(probs, color9)
+    return predict
+
+
+def unified_predictor(model) -> Predictor:
+    """The unified network: shape logits and color heads from one model."""
+    def predict(entry, inputs):
+        out = model.predict_on_batch(inputs)
+        return Prediction(_sigmoid(np.asarray(out["shape"], np.float32)), _color9(out))
+    return predict
+
+
+def r2n2_prediction(volume: np.ndarray) -> Prediction:
+    """Decode the adapted 3D-R2N2 volume (V, R, R, R, 3): its target is the RGB color in [0, 1]
+    on surface voxels and -0.5 on empty ones. Occupancy score = clip(2 (mean_c + 0.5), 0, 1),
+    0 at the empty target and 1 from the darkest color up, so the natural decision boundary
+    (mean -0.25, halfway between empty and black) is score 0.5 (`R2N2_THRESHOLD`). Colors are
+    the volume clipped to [0, 1]."""
+    volume = np.asarray(volume, np.float32)
+    score = np.clip(2.0 * (volume.mean(axis=-1) + 0.5), 0.0, 1.0)
+    return Prediction(score, colors=np.clip(volume, 0.0, 1.0))
+
+
+def r2n2_predictor(model) -> Predictor:
+    def predict(entry, inputs):
+        return r2n2_prediction(model.predict_on_batch(inputs))
+    return predict
+
 
 @dataclass
 class EvalResult:
@@ -194,13 +241,17 @@ class EvalResult:
 
 
 def evaluate(predict: Predictor, root, split: str = "test",
-             categories: Optional[Sequence[str]] = None, *, image_size: int, resolution: int,
+             categories: Optional[Sequence[str]] = None, *, image_size: Optional[int],
+             resolution: int,
              iou_thresholds: Sequence[float] = IOU_THRESHOLDS,
              psnr_threshold: float = PSNR_THRESHOLD, blend_ts: Sequence[float] = BLEND_TS,
              max_models: Optional[int] = None, skip_bad: bool = False,
              save_predictions: Optional[Path] = None, progress: bool = True,
              desc: str = "evaluating") -> EvalResult:
-    """Predict and score every (test model, view). See the module docstring."""
+    """Predict and score every (test model, view). See the module docstring.
+
+    image_size: the network's input size S (None: the views' own size, for saved predictions);
+    resolution: R, the predictions' and the ground truth's volume size."""
     import pandas as pd
     from tqdm import tqdm
 
@@ -212,13 +263,13 @@ def evaluate(predict: Predictor, root, split: str = "test",
         t0 = time.perf_counter()
         pred = predict(tm.entry, tm.inputs)
         t1 = time.perf_counter()
-        if save_predictions is not None:
-            save_prediction(save_predictions, tm.entry.key, pred)
-        for row in score_model(tm.gt, pred, tm.images, VIEW_NAMES, iou_thresholds,
+        for row in score_model(tm.gt, pred, tm.inputs, VIEW_NAMES, iou_thresholds,
                                psnr_threshold, blend_ts):
             rows.append(dict(category=tm.entry.category, model_id=tm.entry.key, **row))
         t_pred += t1 - t0
         t_score += time.perf_counter() - t1
+        if save_predictions is not None:
+            save_prediction(save_predictions, tm.entry.key, pred)
     columns = ["category", "model_id", "view", "metric", "threshold", "coloring", "t", "value",
                "n_points"]
     return EvalResult(pd.DataFrame(rows, columns=columns), skipped, t_pred, t_score)

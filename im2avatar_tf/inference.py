@@ -87,7 +87,7 @@ def _image_name(item: ImageLike, index: int) -> str:
 # --------------------------------------------------------------------------------------------
 # Result
 # --------------------------------------------------------------------------------------------
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, eq=False)  # arrays: compare volumes, not results
 class Result:
     """The prediction for one image. Volumes are indexed (x, y, z), R = the preset's size.
 

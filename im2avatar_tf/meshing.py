@@ -3,16 +3,20 @@
 Pure NumPy / scikit-image / trimesh: no TensorFlow, so evaluation and viewers can use it on
 saved predictions. Every function takes an occupancy mask or probability volume (R, R, R)
 indexed (x, y, z) and per-voxel colors (R, R, R, 3) in [0, 1], and returns a `trimesh` object
-in world coordinates, the training meshes' frame (`voxel_to_world`).
+in world coordinates, the training meshes' frame (`voxel_to_world`, from `voxel_centers`).
 
 Colors live on occupied voxels only; surfaces get them from the nearest occupied voxel, which
 is what the evaluation scores (reference 5.3).
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import trimesh
 from scipy.spatial import cKDTree
+
+from .data.voxelize import voxel_centers
 
 
 class EmptyPredictionError(ValueError):
@@ -20,13 +24,24 @@ class EmptyPredictionError(ValueError):
 
 
 def voxel_to_world(index: np.ndarray, resolution: int) -> np.ndarray:
-    """Continuous voxel index (..., 3) -> world point (..., 3) in [-0.5, 0.5]^3.
+    """Continuous voxel index (..., 3) -> world point (..., 3), axes (x, y, z), y up.
 
-    Voxel (i, j, k) has its center at ((i + 0.5) / R - 0.5, ...), for axes (x, y, z): the
-    mapping the dataset uses to voxelize the training meshes, so predictions line up with them.
-    Corners of voxel i are at index i - 0.5 and i + 0.5.
+    The affine extension of `data.voxelize.voxel_centers`, the mapping the training meshes
+    were voxelized with, so predictions line up with them: voxel (i, j, k) is centered at
+    ((i + 0.5) / R - 0.5, ...) and its corners are at indices i - 0.5 and i + 0.5.
     """
-    return (np.asarray(index, dtype=np.float64) + 0.5) / resolution - 0.5
+    origin, step = _grid_affine(resolution)
+    return origin + np.asarray(index, dtype=np.float64) * step
+
+
+@functools.lru_cache(maxsize=8)
+def _grid_affine(resolution: int):
+    """(origin (3,), step (3,)) with voxel_centers(R)[i, j, k] = origin + (i, j, k) * step."""
+    centers = voxel_centers(resolution)  # (R, R, R, 3)
+    origin = centers[0, 0, 0]
+    if resolution == 1:
+        return origin, np.ones(3)
+    return origin, (centers[-1, -1, -1] - origin) / (resolution - 1)
 
 
 def require_occupied(occupied: np.ndarray, probability: np.ndarray, threshold: float) -> None:

@@ -96,3 +96,32 @@ def brute_force_nearest(points: np.ndarray, gt_points: np.ndarray, chunk: int = 
     for a in range(0, len(points), chunk):
         out[a:a + chunk] = np.argmin(cdist(points[a:a + chunk], gt_points), axis=1)
     return out
+
+
+class BruteForceNearest(NearestSurface):
+    """`NearestSurface` with the released O(P K) search, to check and time the fast one."""
+
+    def query(self, points: np.ndarray) -> np.ndarray:
+        points = np.asarray(points, dtype=np.float64)
+        if len(points) == 0:
+            return np.zeros(0, np.int64)
+        return brute_force_nearest(points, self.points)
+
+
+def color_cluster_count(colors: np.ndarray, max_k: int = 8, tolerance: float = 0.05,
+                        seed: int = 0) -> int:
+    """How many colors a model has: the smallest k (1..max_k) whose k-means clustering of its
+    surface colors (n, 3) in [0, 1] leaves a mean distance to the assigned center <= tolerance
+    (0.05 ~ 13 levels of 255); max_k when none does. Deterministic under `seed`."""
+    from scipy.cluster.vq import kmeans2
+
+    colors = np.asarray(colors, np.float64)
+    if len(colors) == 0:
+        raise ValueError("no colors to cluster")
+    for k in range(1, max_k + 1):
+        if k >= len(np.unique(colors, axis=0)):
+            return k
+        centers, labels = kmeans2(colors, k, minit="++", seed=seed)
+        if np.linalg.norm(colors - centers[labels], axis=1).mean() <= tolerance:
+            return k
+    return max_k

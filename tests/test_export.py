@@ -25,10 +25,32 @@ np.savez(out_path, **{key: value.numpy() for key, value in out.items()})
 """
 
 
+def assert_outputs_match(actual: dict, expected: dict, image_size: int, atol=1e-5):
+    """All outputs within `atol`, except "blended" where the flow sits on a pixel boundary.
+
+    The released sampler takes pixel floor(flow * W): where the two flows differ by float
+    noise right at a pixel edge, two equally correct graphs pick neighbouring pixels. Those
+    voxels are left out of the blended comparison, and must be rare.
+    """
+    for key, value in expected.items():
+        assert actual[key].shape == value.shape, key
+        if key == "blended":
+            scaled = expected["flow"] * image_size  # (N, R, R, R, 2) pixel coordinates
+            near_edge = np.abs(scaled - np.round(scaled)) < 1e-4  # (N, R, R, R, 2)
+            on_edge = (near_edge & (actual["flow"] != expected["flow"])).any(axis=-1)
+            assert on_edge.mean() < 1e-3
+            np.testing.assert_allclose(actual[key][~on_edge], value[~on_edge], atol=atol, err_msg=key)
+        else:
+            np.testing.assert_allclose(actual[key], value, atol=atol, err_msg=key)
+
+
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory):
+    import keras
+
     from im2avatar_tf.models import build_color_model, build_shape_model
 
+    keras.utils.set_random_seed(0)
     preset = get_preset("tiny")
     folder = tmp_path_factory.mktemp("tiny_model")
     (folder / "config.json").write_text(preset.to_json())
@@ -63,9 +85,7 @@ def test_saved_model_in_a_fresh_process_matches_keras(model_dir, exported, tmp_p
     expected = keras_rec.forward(batch)
     assert set(served.files) == {"occupancy", "blended", "regressed", "confidence", "flow", "image"}
     np.testing.assert_allclose(served["image"], batch, atol=1e-6)
-    for key, value in expected.items():
-        assert served[key].shape == value.shape
-        np.testing.assert_allclose(served[key], value, atol=1e-5, err_msg=key)
+    assert_outputs_match(served, expected, keras_rec.image_size)
 
 
 @pytest.mark.parametrize("target", ["", "saved_model", "im2avatar.keras"])
@@ -73,8 +93,9 @@ def test_reconstructor_loads_the_export_and_predicts_the_same(model_dir, exporte
     photo = np.random.default_rng(1).integers(0, 256, (70, 45, 4), dtype=np.uint8)  # RGBA
     expected = Reconstructor.from_dir(model_dir).predict(photo)
     result = Reconstructor.from_dir(exported / target).predict(photo)
-    np.testing.assert_allclose(result.occupancy, expected.occupancy, atol=1e-5)
-    np.testing.assert_allclose(result.color_prediction(), expected.color_prediction(), atol=1e-5)
+    volumes = ("occupancy", "regressed", "confidence", "flow", "blended")
+    assert_outputs_match({k: getattr(result, k) for k in volumes},
+                         {k: getattr(expected, k) for k in volumes}, result.image.shape[0])
 
 
 def test_a_folder_that_is_not_a_model_is_a_clear_error(tmp_path):

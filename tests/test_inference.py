@@ -14,8 +14,11 @@ from im2avatar_tf.meshing import EmptyPredictionError
 
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory):
+    import keras
+
     from im2avatar_tf.models import build_color_model, build_shape_model
 
+    keras.utils.set_random_seed(0)
     preset = get_preset("tiny")
     folder = tmp_path_factory.mktemp("tiny_model")
     (folder / "config.json").write_text(preset.to_json())
@@ -43,12 +46,15 @@ def test_single_image_gives_a_result_with_the_documented_shapes(rec):
 
 
 def test_a_batch_matches_images_one_by_one(rec):
+    # Continuous outputs only: blended jumps where float noise moves the flow across a pixel
+    # edge (the released nearest sampler), see test_export.assert_outputs_match.
     photos = [_photo(64, 64, seed) for seed in range(3)]
     batch = rec.predict(np.stack(photos))
     for photo, result in zip(photos, batch):
         single = rec.predict(photo)
         np.testing.assert_allclose(result.occupancy, single.occupancy, atol=1e-5)
-        np.testing.assert_allclose(result.blended, single.blended, atol=1e-5)
+        np.testing.assert_allclose(result.regressed, single.regressed, atol=1e-5)
+        np.testing.assert_allclose(result.flow, single.flow, atol=1e-5)
 
 
 def test_rgba_grayscale_and_odd_sizes_are_preprocessed_like_training(rec):
@@ -127,11 +133,25 @@ def test_reconstruct_command_end_to_end(model_dir, tmp_path, capsys):
     (images / "notes.png").write_bytes(b"definitely not a png")
     out = tmp_path / "out"
     code = cli.main(["reconstruct", str(images), "--model", str(model_dir), "--out", str(out),
-                     "--format", "ply", "--threshold", "0.5", "--no-preview"])
+                     "--format", "ply", "--threshold", "0.5", "--views", "2"])
     printed = capsys.readouterr().out
     assert code == 0
     assert "reconstructed 2 of 3" in printed and "notes.png is not a readable image" in printed
     for name in ("wide", "cutout"):
         assert (out / f"{name}.ply").stat().st_size > 0
         assert (out / f"{name}_input.png").exists()
+        preview = np.asarray(Image.open(out / f"{name}_preview.png"))
+        assert preview.shape == (128, 3 * 128, 3)  # the input, then 2 turntable views
+        assert (preview[:, 128:] != preview[0, -1]).any()  # the renders show something
     assert not any(p.name.endswith(".tmp") for p in out.iterdir())  # atomic writes
+
+
+def test_reconstruct_reports_empty_predictions_and_keeps_the_input(model_dir, tmp_path, capsys):
+    Image.fromarray(_photo(64, 64)).save(tmp_path / "cup.jpg")
+    out = tmp_path / "out"
+    code = cli.main(["reconstruct", str(tmp_path / "cup.jpg"), "--model", str(model_dir),
+                     "--out", str(out), "--threshold", "0.999999", "--no-preview"])
+    printed = capsys.readouterr().out
+    assert code == 1  # nothing reconstructed
+    assert "empty predictions: 1" in printed and "lower the threshold" in printed
+    assert (out / "cup_input.png").exists() and not (out / "cup.glb").exists()

@@ -11,6 +11,7 @@ import pytest
 import trimesh
 
 from im2avatar_tf import meshing
+from im2avatar_tf.data.voxelize import voxel_centers
 from im2avatar_tf.inference import crop_to_foreground
 from im2avatar_tf.mesh_io import write_geometry
 
@@ -44,6 +45,12 @@ def _load(path):
 def _world_to_voxel(points):
     """World point -> index of the voxel containing it (center of voxel i: (i + .5) / R - .5)."""
     return np.floor((points + 0.5) * R).astype(int)
+
+
+def test_points_sit_at_the_voxel_centers_of_the_training_voxelizer():
+    occupied, _, colors = _volumes()
+    points = meshing.to_points(occupied, colors)
+    np.testing.assert_allclose(points.vertices, voxel_centers(R)[occupied], atol=1e-12)
 
 
 def test_voxel_mesh_is_closed_with_each_voxels_color():

@@ -87,13 +87,15 @@ def run(args) -> int:
 
     if args.batch_size < 1:
         raise ValueError("--batch-size must be at least 1")
+    if not 0.0 < args.threshold < 1.0:
+        raise ValueError(f"--threshold must be strictly between 0 and 1, got {args.threshold}")
     paths = collect_images(args.inputs)
     if not paths:
         raise FileNotFoundError("no images to reconstruct: give image files or folders with images")
     names = unique_names(paths)
+    reconstructor = Reconstructor.from_dir(args.model)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    reconstructor = Reconstructor.from_dir(args.model)
     print(f"{reconstructor}; {len(paths)} image(s) -> {out}/ as .{args.format}")
 
     done: List[str] = []

@@ -1,0 +1,353 @@
+"""What every experiment does, so each experiment file only says what it compares.
+
+    s = setup("table1", args)                         # preset, data, categories, output folder
+    net = train_or_reuse(s, "shape", "car", shape_loss="bce")   # runs/<key>/..., resumable
+    res = Results(s)
+    res.add("CVN + cross-entropy", evaluate(s, "car", network_predictor(net)))
+    res.write(markdown_sections)                      # results/<exp>/<preset>/{csv, md}
+
+Trained networks live in run dirs keyed by what determines them (preset incl. overrides, data,
+category, network, loss), not by experiment, so `table2` and `views` reuse `table1`'s MSFCEL
+shape network. The CSV is tidy: one row per method x category x metric x threshold (x color
+recipe), with the context columns the issue asks for.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+
+from im2avatar_tf.commands._common import add_data_argument, add_preset_argument
+
+# The paper's numbers on ShapeNet (64^3, 128 px, official splits): reference section 6, as
+# reported by a 2021 thesis using the same splits; PSNR's color space is not stated.
+PAPER_SOURCE = ("the paper's numbers on ShapeNet (64^3 surface voxels, 128 px, official "
+                "splits), as quoted by a third party (reference section 6)")
+PAPER_IOU = {
+    "adapted 3D-R2N2": {"car": 0.238, "table": 0.216, "chair": 0.179, "guitar": 0.308, "mean": 0.235},
+    "CVN + MSFCEL": {"car": 0.395, "table": 0.238, "chair": 0.180, "guitar": 0.374, "mean": 0.298},
+}
+PAPER_PSNR = {
+    "adapted 3D-R2N2": {"car": 6.50, "table": 6.90, "chair": 7.06, "guitar": 5.67, "mean": 6.53},
+    "Im2Avatar (blend, t=0.2)": {"car": 10.88, "table": 19.73, "chair": 18.25, "guitar": 10.62,
+                                 "mean": 14.87},
+}
+
+
+# ------------------------------------------------------------------------------- setup
+
+def add_arguments(parser, default_preset: str = "small") -> None:
+    """The options every experiment takes."""
+    add_preset_argument(parser, default=default_preset)
+    add_data_argument(parser)
+    parser.add_argument("--categories", nargs="+", default=None,
+                        help="categories to run (default: the preset's; 'human' for the human "
+                             "layout)")
+    parser.add_argument("--epochs", type=int, default=None,
+                        help="override the preset's training epochs (changes the run dirs)")
+    parser.add_argument("--max-test-models", type=int, default=None,
+                        help="evaluate only the first N test models of each category")
+    parser.add_argument("--runs-dir", default="runs",
+                        help="where trained networks are kept and reused (default: runs)")
+    parser.add_argument("--results-dir", default="results",
+                        help="results/<experiment>/<preset>/ is written here (default: results)")
+    parser.add_argument("--skip-bad", action="store_true",
+                        help="skip models with missing or corrupt files (with a warning)")
+    parser.add_argument("--no-cache", action="store_true",
+                        help="train from the raw files instead of the compact input cache")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+@dataclass
+class Setup:
+    """Everything an experiment run needs to know, resolved once from its arguments."""
+
+    name: str
+    preset: object  # config.Preset, with --epochs applied
+    root: Path
+    data_source: str  # "procedural" or the dataset folder's name
+    categories: tuple
+    runs_dir: Path
+    out_dir: Path  # results/<experiment>/<preset>
+    max_test_models: Optional[int] = None
+    skip_bad: bool = False
+    cache: bool = True
+    verbose: bool = True
+    command: str = ""
+    started: float = field(default_factory=time.time)
+    n_test_models: Dict[str, int] = field(default_factory=dict)  # filled by `evaluate`
+
+
+def setup(name: str, args) -> Setup:
+    from im2avatar_tf.config import get_preset
+    from im2avatar_tf.data.pipeline import resolve_categories
+
+    preset = get_preset(args.preset)
+    if args.epochs is not None:
+        preset = preset.replace(train={"epochs": args.epochs})
+    if args.categories:
+        preset = preset.replace(data={"categories": tuple(args.categories)})
+    root = _data_root(args, preset)
+    source = "procedural" if not getattr(args, "data", None) else Path(args.data).name
+    return Setup(name=name, preset=preset, root=root, data_source=source,
+                 categories=resolve_categories(root, preset.data.categories),
+                 runs_dir=Path(args.runs_dir),
+                 out_dir=Path(args.results_dir) / name / preset.name,
+                 max_test_models=args.max_test_models, skip_bad=args.skip_bad,
+                 cache=not args.no_cache, verbose=not args.quiet,
+                 command="python run.py " + " ".join(sys.argv[1:]))
+
+
+def _data_root(args, preset) -> Path:
+    from im2avatar_tf.commands._common import resolve_data  # --data, or the procedural set
+
+    return Path(resolve_data(args, preset))
+
+
+# ------------------------------------------------------------------------------- training
+
+def network_preset(s: Setup, category: str, shape_loss: str = "msfcel"):
+    """The exact preset a network of this category trains with (what its run dir is keyed on)."""
+    return s.preset.replace(data={"categories": (category,)}, loss={"shape_loss": shape_loss})
+
+
+def run_dir(s: Setup, network: str, category: str, shape_loss: str = "msfcel") -> Path:
+    """runs/<preset>/<data>-<hash>/<category>/<network>[-<loss>]-<config hash>: the same for
+    every experiment that needs this network."""
+    preset = network_preset(s, category, shape_loss)
+    data_key = hashlib.sha1(str(s.root.resolve()).encode()).hexdigest()[:6]
+    cfg_key = hashlib.sha1(preset.to_json().encode()).hexdigest()[:6]
+    variant = network if network in ("color", "r2n2") else f"{network}-{shape_loss}"
+    return s.runs_dir / preset.name / f"{s.root.name}-{data_key}" / category / f"{variant}-{cfg_key}"
+
+
+def train_or_reuse(s: Setup, network: str, category: str, shape_loss: str = "msfcel"):
+    """Train (or resume, or reuse) one network on one category's training split."""
+    from im2avatar_tf.data.pipeline import InputPipeline
+    from im2avatar_tf.training import train
+
+    preset = network_preset(s, category, shape_loss)
+    out = run_dir(s, network, category, shape_loss)
+    pipe = InputPipeline.for_preset(preset, s.root, split="train", skip_bad=s.skip_bad,
+                                    cache=s.cache, progress=s.verbose)
+    if pipe.steps_per_epoch == 0:
+        raise ValueError(f"{category}: {len(pipe)} training models, fewer than one batch of "
+                         f"{preset.train.batch_size}; build more models or use a smaller preset")
+    if s.verbose:
+        print(f"[{s.name}] {network} ({shape_loss if network in ('shape', 'unified') else ''}) "
+              f"on {category}: {len(pipe)} models, {preset.train.epochs} epochs -> {out}",
+              flush=True)
+    return train(preset, network, pipe, out, steps_per_epoch=pipe.steps_per_epoch,
+                 verbose=1 if s.verbose else 0)
+
+
+# ------------------------------------------------------------------------------- evaluation
+
+def evaluate(s: Setup, category: str, predictor, **kwargs):
+    """Evaluate a predictor on one category's test split (EvalResult)."""
+    from im2avatar_tf import evaluation
+
+    result = evaluation.evaluate(
+        predictor, s.root, "test", [category], image_size=s.preset.model.image_size,
+        resolution=s.preset.model.volume_size, max_models=s.max_test_models,
+        skip_bad=s.skip_bad, progress=s.verbose, desc=f"evaluating {category}", **kwargs)
+    s.n_test_models[category] = result.n_models
+    for bad in result.skipped:
+        print(f"[{s.name}] skipped test model {bad['model']}: {bad['reason']}")
+    return result
+
+
+def model_means(records, **select):
+    """Per-model means of one metric selection: Series indexed by model_id."""
+    r = records
+    for key, value in select.items():
+        if isinstance(value, float) and math.isnan(value):
+            r = r[r[key].isna()]
+        else:
+            r = r[r[key] == value]
+    return r.groupby("model_id")["value"].mean()
+
+
+def paired_claim(a, b, claim: str) -> dict:
+    """Does method A beat method B? a, b: per-model means (Series). The verdict uses the mean
+    per-model difference and its standard error over models: 'supported' if > 2 SE above 0,
+    'contradicted' if > 2 SE below, else 'not resolved' (too few models or too close)."""
+    both = a.index.intersection(b.index)
+    d = (a[both] - b[both]).dropna()
+    n = len(d)
+    mean = float(d.mean()) if n else math.nan
+    sem = float(d.std(ddof=1) / math.sqrt(n)) if n > 1 else math.nan
+    if n < 2 or not math.isfinite(sem):
+        verdict = "not resolved"
+    elif mean > 2 * sem:
+        verdict = "supported"
+    elif mean < -2 * sem:
+        verdict = "contradicted"
+    else:
+        verdict = "not resolved"
+    return {"claim": claim, "mean_difference": mean, "sem": sem, "n_models": n,
+            "verdict": verdict}
+
+
+# ------------------------------------------------------------------------------- reporting
+
+def git_revision() -> str:
+    from im2avatar_tf.training import git_revision as rev
+
+    return rev()
+
+
+class Results:
+    """Collects summarized results of several methods and writes the experiment's files."""
+
+    def __init__(self, s: Setup):
+        self.s = s
+        self.frames: List = []
+        self.claims: List[dict] = []
+
+    def add(self, method, result, by: Sequence[str] = ("category",), **fixed) -> None:
+        """Summarize an EvalResult under a method name, or `method(row) -> name` for results
+        holding several methods (e.g. colorings); extra constant columns in `fixed`."""
+        from im2avatar_tf.evaluation import summarize
+
+        df = summarize(result.records, by=by, add_mean=False)
+        df.insert(0, "method", df.apply(method, axis=1) if callable(method) else method)
+        for k, v in fixed.items():
+            df[k] = v
+        self.frames.append(df)
+
+    def add_frame(self, df) -> None:
+        self.frames.append(df)
+
+    def table(self):
+        """All rows so far, with a 'mean' category (mean of the category means) and context."""
+        import pandas as pd
+
+        df = pd.concat(self.frames, ignore_index=True)
+        if "category" in df and df["category"].nunique() > 1:
+            keys = [c for c in df.columns
+                    if c not in ("category", "value", "n_models", "n_views", "n_empty")]
+            means = (df.groupby(keys, sort=False, dropna=False)
+                     .agg(value=("value", "mean"), n_models=("n_models", "sum"),
+                          n_views=("n_views", "sum"), n_empty=("n_empty", "sum"))
+                     .reset_index())
+            means["category"] = "mean"
+            df = pd.concat([df, means[df.columns]], ignore_index=True)
+        s = self.s
+        context = {
+            "volume_resolution": s.preset.model.volume_size,
+            "image_size": s.preset.model.image_size, "split": "test",
+            "data_source": s.data_source, "epochs": s.preset.train.epochs,
+            "preset": s.preset.name, "git_revision": git_revision(),
+            "date": time.strftime("%Y-%m-%d"), "command": s.command,
+        }
+        for k, v in context.items():
+            df[k] = v
+        return df
+
+    def write(self, sections: Sequence[str], plot=None, table=None) -> Dict[str, Path]:
+        """Write results.csv (`table`, default `self.table()`), README.md (the given markdown
+        sections + claims + context) and, when `plot(path)` is given, plot.png."""
+        out = self.s.out_dir
+        out.mkdir(parents=True, exist_ok=True)
+        df = self.table() if table is None else table
+        paths = {"csv": out / "results.csv", "markdown": out / "README.md"}
+        from im2avatar_tf.data.io import atomic_write_text
+
+        atomic_write_text(paths["csv"], df.to_csv(index=False, float_format="%.6g"))
+        if plot is not None:
+            paths["plot"] = out / "plot.png"
+            plot(paths["plot"])
+        atomic_write_text(paths["markdown"], self.markdown(sections, df))
+        if self.claims:
+            atomic_write_text(out / "claims.json", json.dumps(self.claims, indent=1))
+        return paths
+
+    def markdown(self, sections: Sequence[str], df) -> str:
+        s = self.s
+        minutes = (time.time() - s.started) / 60
+        lines = [f"# {s.name} at the `{s.preset.name}` preset", ""]
+        lines += list(sections)
+        if self.claims:
+            lines += ["", "## The paper's claims on our data", "",
+                      "Verdict from the per-model difference (mean +- standard error over test "
+                      "models): supported if above 2 SE, contradicted if below -2 SE, else "
+                      "not resolved.", "",
+                      "| claim | category | mean difference | SE | models | verdict |",
+                      "|---|---|---|---|---|---|"]
+            for c in self.claims:
+                lines.append(f"| {c['claim']} | {c.get('category', '')} | "
+                             f"{c['mean_difference']:+.4f} | {c['sem']:.4f} | {c['n_models']} | "
+                             f"{c['verdict']} |")
+        lines += ["", "## Context", "",
+                  f"- data: {s.data_source} (`{s.root}`), test split, 12 views per model; "
+                  "test models: " + ", ".join(f"{c} {n}" for c, n in s.n_test_models.items()),
+                  f"- preset `{s.preset.name}`: {s.preset.model.image_size} px images, "
+                  f"{s.preset.model.volume_size}^3 volumes, {s.preset.train.epochs} epochs, "
+                  f"batch {s.preset.train.batch_size}; one network per category",
+                  f"- command: `{s.command}`",
+                  f"- git revision {git_revision()}, {time.strftime('%Y-%m-%d %H:%M')}, "
+                  f"wall time {minutes:.1f} min (training reused where run dirs existed)",
+                  "- files: `results.csv` (tidy: one row per method x category x metric x "
+                  "threshold), this README" + (", `plot.png`" if (s.out_dir / "plot.png").exists()
+                                              else "")]
+        return "\n".join(lines) + "\n"
+
+
+def pivot_markdown(df, index: str, columns: str, value: str = "value", fmt: str = "{:.3f}",
+                   paper: Optional[Dict[str, Dict[str, float]]] = None,
+                   paper_label: str = "paper") -> str:
+    """A markdown table of `value` with `index` rows and `columns` columns; the paper's rows
+    (if any) are appended, labelled as the paper's."""
+    cols = [c for c in dict.fromkeys(df[columns]) if c != "mean"]
+    if "mean" in set(df[columns]):
+        cols.append("mean")
+    rows = list(dict.fromkeys(df[index]))
+    out = ["| " + index + " | " + " | ".join(str(c) for c in cols) + " |",
+           "|---" * (len(cols) + 1) + "|"]
+    for r in rows:
+        sub = df[df[index] == r].set_index(columns)[value]
+        cells = [fmt.format(sub[c]) if c in sub.index and np.isfinite(sub[c]) else "-" for c in cols]
+        out.append(f"| {r} | " + " | ".join(cells) + " |")
+    for name, values in (paper or {}).items():
+        cells = [fmt.format(values[c]) if c in values else "-" for c in cols]
+        out.append(f"| *{paper_label}: {name}* | " + " | ".join(cells) + " |")
+    return "\n".join(out)
+
+
+def overall(df):
+    """The rows of the 'mean' category if there is one, else all rows (one category)."""
+    return df[df["category"] == "mean"] if (df["category"] == "mean").any() else df
+
+
+def bar_plot(df, path: Path, index: str, columns: str, ylabel: str, title: str,
+             value: str = "value") -> None:
+    """Grouped bars: one group per `columns` value (categories), one bar per `index` value."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    groups = list(dict.fromkeys(df[columns]))
+    series = list(dict.fromkeys(df[index]))
+    width = 0.8 / max(1, len(series))
+    fig, ax = plt.subplots(figsize=(1.6 + 1.3 * len(groups), 3.6))
+    x = np.arange(len(groups))
+    for i, name in enumerate(series):
+        sub = df[df[index] == name].set_index(columns)[value]
+        ax.bar(x + (i - (len(series) - 1) / 2) * width, [sub.get(g, np.nan) for g in groups],
+               width, label=name)
+    ax.set_xticks(x, groups)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

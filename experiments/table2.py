@@ -1,0 +1,109 @@
+"""Tables 2 and 3: mean surface PSNR (RGB and YCbCr) of the adapted 3D-R2N2 and of the color
+network's recipes: regression only, flow only, blended at several t."""
+from __future__ import annotations
+
+import math
+
+from im2avatar_tf.registry import register
+
+from . import _common as common
+
+BLEND_TS = (0.1, 0.2, 0.5, 1.0)  # 0.2 is the released re-weighting threshold
+RELEASED = "blended, t = 0.2 (released)"
+
+
+def method_name(row) -> str:
+    """A coloring of the color network's output -> the table's method label."""
+    if row["coloring"] == "regression":
+        return "regression only (w = 1)"
+    if row["coloring"] == "flow":
+        return "flow only (w = 0)"
+    t = row["t"]
+    if math.isclose(t, 0.2):
+        return RELEASED
+    if math.isclose(t, 1.0):
+        return "blended, t = 1 (training blend)"
+    return f"blended, t = {t:g}"
+
+
+@register("table2")
+class Table2:
+    """Tables 2-3: surface PSNR (RGB, YCbCr) of 3D-R2N2 / regression / flow / blend at t.
+
+    Adapted 3D-R2N2, regression only (w = 1), flow only (w = 0) and the blend at t = 0.1, 0.2
+    (released), 0.5, 1, on the voxels the MSFCEL shape network predicts (>= 0.8). Trains what
+    is missing, reusing run dirs."""
+
+    add_arguments = staticmethod(common.add_arguments)
+
+    @staticmethod
+    def run(args) -> int:
+        from im2avatar_tf.evaluation import R2N2_THRESHOLD, network_predictor, r2n2_predictor
+
+        s = common.setup("table2", args)
+        res = common.Results(s)
+        per_model = {}
+        for cat in s.categories:
+            r2n2 = common.train_or_reuse(s, "r2n2", cat)
+            result = common.evaluate(s, cat, r2n2_predictor(r2n2), iou_thresholds=(),
+                                     psnr_threshold=R2N2_THRESHOLD)
+            res.add("adapted 3D-R2N2", result)
+            for metric in ("psnr_rgb", "psnr_ycbcr"):
+                per_model["adapted 3D-R2N2", metric, cat] = common.model_means(
+                    result.records, metric=metric)
+            shape = common.train_or_reuse(s, "shape", cat)
+            color = common.train_or_reuse(s, "color", cat)
+            result = common.evaluate(s, cat, network_predictor(shape, color), iou_thresholds=(),
+                                     blend_ts=BLEND_TS)
+            res.add(method_name, result)
+            for metric in ("psnr_rgb", "psnr_ycbcr"):
+                for name, sel in (("regression only (w = 1)", {"coloring": "regression"}),
+                                  ("flow only (w = 0)", {"coloring": "flow"}),
+                                  (RELEASED, {"coloring": "blend", "t": 0.2})):
+                    per_model[name, metric, cat] = common.model_means(
+                        result.records, metric=metric, **sel)
+        claims(res, per_model, s.categories)
+        df = res.table()
+        sections = []
+        for metric, title in (("psnr_rgb", "Surface PSNR, RGB (dB)"),
+                              ("psnr_ycbcr", "Surface PSNR, YCbCr (dB)")):
+            sections += [f"## {title}", "",
+                         common.pivot_markdown(df[df.metric == metric], "method", "category",
+                                               fmt="{:.2f}", paper=common.PAPER_PSNR,
+                                               paper_label="paper, ShapeNet, color space "
+                                                           "not stated"), ""]
+        empty = df[(df.metric == "psnr_rgb") & (df.category != "mean")]
+        sections += [
+            "Mean over (test model, view) of the PSNR on the predicted voxels (probability "
+            ">= 0.8 of the MSFCEL shape network; the adapted 3D-R2N2 on its own boundary), each "
+            "matched to its nearest ground-truth surface voxel. "
+            f"Views with an empty prediction have no PSNR and are left out: "
+            f"{int(empty.n_empty.sum())} of {int(empty.n_views.sum() + empty.n_empty.sum())} "
+            "(method x view) pairs (column n_empty of the CSV).", "",
+            f"*Paper rows*: {common.PAPER_SOURCE}. Our data and sizes differ, so compare the "
+            "ordering of the methods, not the values.",
+        ]
+        head = df[(df.metric == "psnr_rgb") & (df.method.isin(
+            ["adapted 3D-R2N2", "regression only (w = 1)", "flow only (w = 0)", RELEASED]))]
+        paths = res.write(sections, plot=lambda p: common.bar_plot(
+            head, p, "method", "category", "surface PSNR, RGB (dB)",
+            f"Table 2 ({s.preset.name} preset, {s.data_source} data)"))
+        print(open(paths["markdown"]).read())
+        return 0
+
+
+def claims(res, per_model, categories) -> None:
+    """Blending (t = 0.2) beats regression only and flow only, in RGB and YCbCr."""
+    import pandas as pd
+
+    for metric in ("psnr_rgb", "psnr_ycbcr"):
+        for other in ("regression only (w = 1)", "flow only (w = 0)"):
+            text = f"blend (t = 0.2) beats {other.split(' (')[0]} ({metric})"
+            for cat in categories:
+                res.claims.append({**common.paired_claim(
+                    per_model[RELEASED, metric, cat], per_model[other, metric, cat], text),
+                    "category": cat})
+            if len(categories) > 1:
+                pooled = [pd.concat([per_model[m, metric, c] for c in categories])
+                          for m in (RELEASED, other)]
+                res.claims.append({**common.paired_claim(*pooled, text), "category": "all"})

@@ -1,0 +1,66 @@
+"""Mean IoU per view (the 12 azimuths of the turntable) of the MSFCEL shape network."""
+from __future__ import annotations
+
+from im2avatar_tf.registry import register
+
+from . import _common as common
+
+
+@register("views")
+class Views:
+    """Mean IoU per input view (12 azimuths) of the MSFCEL shape network.
+
+    IoU at 0.8 per category and view, 0 to 330 degrees (the released eval prints these; a
+    third party reports a small spread, worst at the side views 0 and 180 degrees)."""
+
+    add_arguments = staticmethod(common.add_arguments)
+
+    @staticmethod
+    def run(args) -> int:
+        from im2avatar_tf.data.layout import VIEW_NAMES
+        from im2avatar_tf.evaluation import IOU_THRESHOLD, network_predictor
+
+        s = common.setup("views", args)
+        res = common.Results(s)
+        for cat in s.categories:
+            shape = common.train_or_reuse(s, "shape", cat)
+            result = common.evaluate(s, cat, network_predictor(shape),
+                                     iou_thresholds=(IOU_THRESHOLD,))
+            res.add("CVN + MSFCEL", result, by=("category", "view"))
+        df = res.table()
+        degrees = {name: round(k * 360 / len(VIEW_NAMES)) for k, name in enumerate(VIEW_NAMES)}
+        df["azimuth_deg"] = df["view"].map(degrees)
+        table = df.assign(view=df["view"].map(lambda v: f"{v} ({degrees[v]} deg)"))
+        means = df.groupby("category")["value"]
+        spread = (means.max() - means.min()).rename("spread")
+        sections = [
+            "Mean IoU at 0.8 over test models, per input view (file name = azimuth in "
+            "radians as released).", "",
+            common.pivot_markdown(table, "view", "category"), "",
+            "Spread (best view minus worst view): " + ", ".join(
+                f"{c} {v:.3f}" for c, v in spread.items()) + ".",
+        ]
+        paths = res.write(sections, plot=lambda p: line_plot(df, p, s), table=df)
+        print(open(paths["markdown"]).read())
+        return 0
+
+
+def line_plot(df, path, s) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5.5, 3.4))
+    for cat, sub in df.groupby("category", sort=False):
+        sub = sub.sort_values("azimuth_deg")
+        ax.plot(sub["azimuth_deg"], sub["value"], marker="o", label=cat,
+                lw=2.5 if cat == "mean" else 1.2)
+    ax.set_xticks(range(0, 360, 30))
+    ax.set_xlabel("input view azimuth (degrees)")
+    ax.set_ylabel("mean IoU at 0.8")
+    ax.set_title(f"IoU per view ({s.preset.name} preset, {s.data_source} data)", fontsize=10)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

@@ -1,0 +1,231 @@
+"""Build the "Colorful Human" set in the released human layout (TF-free glue).
+
+`python run.py build-dataset --source human --bodies 40 --styles 16 --pairs 367 --out DIR`
+lands here (`build(args)`). Three steps, each resumable:
+
+1. Plan: which (style, body) pairs, and their split (`human_gen.plan`: ~90/10, the test split
+   holding bodies and styles never seen in training); written to `DIR/human_plan.json`.
+2. Generate: the torch/anny program `python -m im2avatar_tf.data.human_generator` runs in a
+   subprocess and writes one textured GLB + JSON sidecar per pair into a mesh cache
+   (default `<repo>/cache/human/meshes-seed{seed}`); finished pairs are skipped.
+3. Build: each mesh goes through the dataset builder's `build_model` (same voxelizer,
+   renderer, cameras and flow as every other source), white background, into
+   `DIR/{clothesK}/{meshN_new}/`; complete models are skipped. Then the split lists
+   `train_list_human.txt` / `test_list_human.txt` ("clothesK meshN_new" lines).
+
+This module never imports torch or anny: the generator is a separate process, so the
+TensorFlow side's import graph stays free of them. Without the optional extra installed,
+`build` says exactly what to install.
+"""
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Tuple
+
+from .human_gen import plan as plan_mod
+from .human_gen.bodies import design_bodies
+from .human_gen.styles import STYLES
+from .io import atomic_write_text
+from .layout import human_model, write_split
+
+REPO = Path(__file__).resolve().parents[2]
+EXTRA_MODULES = ("torch", "anny", "warp")
+INSTALL_HINT = ("pip install torch==2.13.0 && pip install -r requirements-human.txt "
+                "(torch first and pinned, so pip keeps the CPU wheel)")
+DEFAULTS = {"bodies": 40, "styles": 16, "pairs": 367}
+WHITE = (255, 255, 255)
+RELEASED_GRAY = "245,245,245"  # build-dataset's --background default
+
+
+def missing_extra() -> List[str]:
+    """The optional extra's modules that are not installed (found without importing them)."""
+    return [m for m in EXTRA_MODULES if importlib.util.find_spec(m) is None]
+
+
+def require_extra() -> None:
+    missing = missing_extra()
+    if missing:
+        raise ValueError(f"--source human needs the optional human extra ({', '.join(missing)} "
+                         f"not installed): {INSTALL_HINT}")
+
+
+def cache_env(cache_root: Optional[Path] = None) -> Dict[str, str]:
+    """Environment for the generator: anny's and warp's caches inside the project's cache
+    folder (never the home folder); nothing is downloaded."""
+    cache_root = Path(cache_root or REPO / "cache")
+    env = dict(os.environ)
+    env.setdefault("ANNY_CACHE_DIR", str(cache_root / "anny"))
+    env.setdefault("WARP_CACHE_PATH", str(cache_root / "warp"))
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH")) if p)
+    return env
+
+
+def generate(pairs: Sequence[Tuple[int, int]], mesh_dir: Path, bodies: int, seed: int,
+             progress: bool = True, texture_size: int = 512) -> None:
+    """Run the generator subprocess for `pairs` (skips finished ones), showing progress."""
+    from tqdm import tqdm
+
+    mesh_dir.mkdir(parents=True, exist_ok=True)
+    todo = [p for p in pairs if not _mesh_done(mesh_dir, *p)]
+    if not todo:
+        return
+    pairs_file = mesh_dir / ".pairs.json"
+    atomic_write_text(pairs_file, json.dumps([list(p) for p in todo]))
+    cmd = [sys.executable, "-m", "im2avatar_tf.data.human_generator", "--out", str(mesh_dir),
+           "--bodies", str(bodies), "--seed", str(seed), "--pairs-file", str(pairs_file),
+           "--texture-size", str(texture_size), "--jsonl"]
+    bar = tqdm(total=len(todo), desc="generating people", unit="mesh", disable=not progress)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=cache_env(), cwd=str(REPO))
+    try:
+        for line in proc.stdout:
+            if line.startswith("{"):
+                bar.update(1)
+        err = proc.stderr.read()
+        code = proc.wait()
+    finally:
+        bar.close()
+        if proc.poll() is None:
+            proc.kill()
+    if code != 0:
+        tail = "\n".join(err.strip().splitlines()[-15:])
+        raise RuntimeError(f"the human generator failed (exit {code}):\n{tail}")
+    pairs_file.unlink(missing_ok=True)
+
+
+def _mesh_done(mesh_dir: Path, style_id: int, body_id: int) -> bool:
+    stem = f"{plan_mod.clothes_name(style_id)}_{plan_mod.mesh_name(body_id)}"
+    return (mesh_dir / f"{stem}.json").exists() and (mesh_dir / f"{stem}.glb").exists()
+
+
+def _build_one(task):
+    """Worker: build one pair's model from its GLB; returns (pair, meta or error string)."""
+    pair, root, mesh_dir, options, source = task
+    from .builder import build_model
+    from .meshes import load_mesh
+
+    stem = f"{plan_mod.clothes_name(pair[0])}_{plan_mod.mesh_name(pair[1])}"
+    try:
+        mesh = load_mesh(Path(mesh_dir) / f"{stem}.glb")
+        paths = human_model(root, plan_mod.clothes_name(pair[0]), plan_mod.mesh_name(pair[1]),
+                            options.resolution)
+        return pair, build_model(mesh, paths, options, source)
+    except Exception as e:  # reported, the rest of the build goes on
+        return pair, f"{type(e).__name__}: {e}"
+
+
+def build_human(out: Path, bodies: int = 40, styles: int = 16, pairs: int = 367, seed: int = 0,
+                options=None, workers: int = 1, progress: bool = True,
+                mesh_dir: Optional[Path] = None, plan: Optional[plan_mod.Plan] = None) -> dict:
+    """Plan, generate and build the human set into `out`; returns a summary dict.
+    `plan` overrides the planned pairs and split (tests pin exact pairs this way)."""
+    from tqdm import tqdm
+
+    from .builder import BuildOptions, is_complete
+
+    require_extra()
+    if not 1 <= styles <= len(STYLES):
+        raise ValueError(f"--styles must be 1..{len(STYLES)} (the named styles), got {styles}")
+    options = options or BuildOptions(background=WHITE)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    plan = plan or plan_mod.make_plan(bodies, styles, pairs, seed)
+    bodies = max(bodies, plan.bodies)
+    atomic_write_text(out / "human_plan.json", json.dumps(plan.to_dict(), indent=1))
+    mesh_dir = Path(mesh_dir or REPO / "cache" / "human" / f"meshes-seed{seed}")
+
+    t0 = time.perf_counter()
+    todo = [p for p in plan.pairs if not is_complete(
+        human_model(out, plan_mod.clothes_name(p[0]), plan_mod.mesh_name(p[1]),
+                    options.resolution), options)]
+    generate(todo, mesh_dir, bodies, seed, progress)
+    t_generate = time.perf_counter() - t0
+
+    test = {tuple(p) for p in plan.test}
+    tasks = []
+    for p in todo:
+        sidecar = json.loads((mesh_dir / (f"{plan_mod.clothes_name(p[0])}_"
+                                          f"{plan_mod.mesh_name(p[1])}.json")).read_text())
+        source = {"source": "human", "split": "test" if tuple(p) in test else "train",
+                  "held_out_body": p[1] in plan.held_out_bodies,
+                  "held_out_style": p[0] in plan.held_out_styles,
+                  "held_out_bodies": plan.held_out_bodies,
+                  "held_out_styles": plan.held_out_styles, "generator": sidecar}
+        tasks.append((p, str(out), str(mesh_dir), options, source))
+    failed = {}
+    t1 = time.perf_counter()
+    bar = tqdm(total=len(tasks), desc=f"building {out.name}", unit="model", disable=not progress)
+    try:
+        for pair, result in _run(tasks, workers):
+            if not isinstance(result, dict):
+                failed[plan_mod.entry(pair)] = result
+                bar.write(f"failed {plan_mod.entry(pair)}: {result}")
+            bar.update(1)
+    finally:
+        bar.close()
+    t_build = time.perf_counter() - t1
+
+    ok = lambda ps: [plan_mod.entry(p) for p in ps if plan_mod.entry(p) not in failed]  # noqa
+    write_split(out, "train", "human", ok(plan.train))
+    write_split(out, "test", "human", ok(plan.test))
+    summary = {
+        "pairs": len(plan.pairs), "train": len(ok(plan.train)), "test": len(ok(plan.test)),
+        "built": len(tasks) - len(failed), "reused": len(plan.pairs) - len(tasks),
+        "failed": failed, "held_out_bodies": [plan_mod.mesh_name(b) for b in plan.held_out_bodies],
+        "held_out_styles": [plan_mod.clothes_name(s) for s in plan.held_out_styles],
+        "seconds_generate": round(t_generate, 2), "seconds_build": round(t_build, 2),
+        "seconds_per_human": round((t_generate + t_build) / max(1, len(tasks)), 3),
+        "mesh_cache": str(mesh_dir), "resolution": options.resolution,
+    }
+    atomic_write_text(out / "human_report.json", json.dumps(summary, indent=1))
+    return summary
+
+
+def _run(tasks, workers: int, fn=None):
+    """Yield fn(task) results as models finish (default fn: `_build_one`); spawned processes
+    when workers > 1 (embree's threads do not survive a fork)."""
+    fn = fn or _build_one
+    if workers <= 1 or len(tasks) <= 1:
+        for task in tasks:
+            yield fn(task)
+        return
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(min(workers, len(tasks))) as pool:
+        yield from pool.imap_unordered(fn, tasks, chunksize=1)
+
+
+def build(args) -> int:
+    """Entry point of `build-dataset --source human` (flags: --bodies --styles --pairs, plus
+    the builder's --out --resolution --image-size --views --shading --background --workers
+    --seed --no-progress)."""
+    from ..config import get_preset
+    from .builder import BuildOptions
+
+    require_extra()
+    bodies = args.bodies or DEFAULTS["bodies"]
+    styles = args.styles or DEFAULTS["styles"]
+    pairs = args.pairs or min(DEFAULTS["pairs"], bodies * styles)
+    preset = get_preset(args.preset) if getattr(args, "preset", None) else None
+    resolution = args.resolution or (preset.model.volume_size if preset else 64)
+    if getattr(args, "background", None) in (None, RELEASED_GRAY):
+        args.background = "white"  # the human set is on white (reference 4.2)
+    options = BuildOptions.from_args(args, resolution)
+    out = Path(args.out or os.path.join("data", f"human-r{resolution}"))
+    print(f"human set: {pairs} pairs of {styles} styles x {bodies} bodies -> {out} "
+          f"({resolution}^3, {options.views} views of {options.image_size} px, white background)")
+    summary = build_human(out, bodies, styles, pairs, args.seed, options,
+                          workers=getattr(args, "workers", 1) or 1,
+                          progress=not getattr(args, "no_progress", False))
+    print(f"built {summary['built']}, reused {summary['reused']}, failed {len(summary['failed'])}; "
+          f"train {summary['train']}, test {summary['test']} (held out: bodies "
+          f"{summary['held_out_bodies']}, styles {summary['held_out_styles']}); "
+          f"{summary['seconds_per_human']} s per human")
+    return 0 if not summary["failed"] else 1
