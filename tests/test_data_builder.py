@@ -159,3 +159,63 @@ def test_folder_model_ids():
     assert folder_model_id(Path("a/a.obj")) == "a"
     assert folder_model_id(Path("1a2b/models/model_normalized.obj")) == "1a2b"
     assert folder_model_id(Path("x y.ply")) == "x_y"
+
+
+def test_built_dataset_loads_through_the_training_loader(built):
+    from im2avatar_tf.data.pipeline import list_models
+    from im2avatar_tf.data.samples import load_color, load_flow
+
+    out, _ = built
+    entries, skipped = list_models(out, "train", ["chair"], 16)
+    assert entries and not skipped
+    color = load_color(entries[0].paths, 16)
+    assert color.shape == (16, 16, 16, 3)
+    assert load_flow(entries[0].paths, "0.000", 16).shape == (16, 16, 16, 2)
+
+
+def test_preview_contact_sheet(built, tmp_path):
+    from im2avatar_tf.data.preview import contact_sheet
+
+    out = contact_sheet(built[0], tmp_path / "sheet.png", per_category=1, tile=32)
+    sheet = np.asarray(Image.open(out))
+    assert sheet.shape == (2 * (32 + 14), 6 * 32, 3)  # chair + guitar rows, 4 views + 2 voxels
+    assert (np.abs(sheet.astype(int) - 245).sum(-1) > 30).mean() > 0.05
+
+
+def test_procedural_source_builds_every_category(tmp_path):
+    from im2avatar_tf.data.sources import procedural_jobs
+
+    jobs = procedural_jobs(("car", "chair", "table", "guitar"), 1, seed=0)
+    report = build_dataset(jobs, tmp_path, SMALL, progress=False)
+    assert len(report.built) == 4, report.skipped
+    assert check_dataset(tmp_path, progress=False).ok
+    meta = json.loads(shapenet_model(tmp_path, "car", "proc0_00000", 16).meta.read_text())
+    assert meta["source"] == {"source": "procedural", "category": "car", "index": 0, "seed": 0}
+
+
+def test_cli_build_and_check(mesh_folder, tmp_path, capsys):
+    from im2avatar_tf.cli import main
+
+    out = tmp_path / "cli"
+    rc = main(["build-dataset", "--source", "folder", "--input", str(mesh_folder),
+               "--out", str(out), "--resolution", "16", "--image-size", "32",
+               "--categories", "guitar", "--workers", "1", "--no-progress"])
+    assert rc == 0 and "built 1" in capsys.readouterr().out
+    assert main(["check-dataset", str(out), "--no-progress"]) == 0
+    (out / "02958343").mkdir()
+    (out / "data_list" / "train_list_car.txt").write_text("ghost\n")
+    assert main(["check-dataset", str(out), "--no-progress"]) == 1
+    assert "split entry without model folder" in capsys.readouterr().out
+    assert main(["build-dataset", "--source", "folder", "--out", str(out)]) == 1  # no --input
+    assert "--input" in capsys.readouterr().err
+    assert main(["build-dataset", "--bodies", "3", "--out", str(out)]) == 1
+
+
+def test_folder_mapping_file(mesh_folder, tmp_path):
+    mapping = tmp_path / "map.csv"
+    mapping.write_text("path,category\nchair/tall.obj,table\n03467517/ball.glb,car\n")
+    jobs = folder_jobs(mesh_folder, mapping)
+    assert [(j.category, j.model_id) for j in jobs] == [("table", "chair_tall"),
+                                                       ("car", "03467517_ball")]
+    with pytest.raises(FileNotFoundError, match="not found"):
+        folder_jobs(tmp_path / "nowhere")

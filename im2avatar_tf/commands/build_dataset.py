@@ -7,7 +7,8 @@ complete models are skipped. Broken meshes are skipped and listed in build_repor
 Examples:
   python run.py build-dataset --source procedural --count 50 --out data/proc64
   python run.py build-dataset --source folder --input ~/meshes --out data/mine --resolution 32
-  python run.py build-dataset --source sweethome3d --out data/sh3d      (apt-get install sweethome3d-furniture)
+  python run.py build-dataset --source sweethome3d --out data/sh3d
+      (needs the Debian package: apt-get install sweethome3d-furniture)
   python run.py build-dataset --source human --out data/human --bodies 8 --styles 4
 """
 from __future__ import annotations

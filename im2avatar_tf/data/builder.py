@@ -21,7 +21,8 @@ import numpy as np
 from ..camera import DEFAULT_DISTANCE, DEFAULT_ELEVATION, DEFAULT_FOV, Camera
 from ..images import BACKGROUND_RGB
 from .io import atomic_path, atomic_write_text, write_h5
-from .layout import ModelPaths, human_model, shapenet_model, view_azimuths, view_name, write_split
+from .layout import (SPLITS, ModelPaths, human_model, shapenet_model, split_list_path,
+                     view_azimuths, view_name, write_split)
 
 META_FORMAT = "im2avatar_tf-build/1"
 SPLIT_FRACTIONS = (0.7, 0.1, 0.2)  # train, val, test
@@ -222,6 +223,31 @@ def build_dataset(jobs: Sequence[Job], root: os.PathLike, options: BuildOptions 
     return report
 
 
+def ensure_dataset(data_cfg, resolution: int, root: os.PathLike,
+                   workers: Optional[int] = None, progress: bool = True) -> Path:
+    """Build (or resume, or reuse) the procedural dataset a preset needs and return its root.
+    `data_cfg`: config.DataConfig (categories, models_per_category, render_size, views, seed).
+    Cheap when complete: a stat per file, no decoding."""
+    from .sources import procedural_jobs
+
+    if data_cfg.source != "procedural":
+        raise ValueError(f"the preset's data source is {data_cfg.source!r}: only procedural data "
+                         f"is built automatically; pass --data DIR")
+    options = BuildOptions(resolution=resolution, image_size=data_cfg.render_size,
+                           views=data_cfg.views)
+    jobs = procedural_jobs(data_cfg.categories, data_cfg.models_per_category, data_cfg.seed)
+    root = Path(root)
+    lists = [split_list_path(root, s, c) for c in data_cfg.categories for s in SPLITS]
+    if all(p.exists() for p in lists) and all(is_complete(_paths(root, j, options), options)
+                                              for j in jobs):
+        return root
+    report = build_dataset(jobs, root, options, workers=workers or os.cpu_count() or 1,
+                           seed=data_cfg.seed, progress=progress)
+    if not (report.built or report.reused):
+        raise ValueError(f"no model of {root} could be built; see {root / REPORT_NAME}")
+    return root
+
+
 def split_ids(ids: Sequence[str], seed: int, category: str = "",
               fractions: Tuple[float, float, float] = SPLIT_FRACTIONS) -> Tuple[List[str], ...]:
     """Shuffle sorted ids with (seed, category) and cut them by `fractions` (train, val, test);
@@ -298,11 +324,20 @@ def _run(tasks, workers: int):
             yield _build_job(task)
         return
     import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures.process import BrokenProcessPool
 
     # spawn, not fork: embree's threads do not survive a fork of a process that used them.
     ctx = multiprocessing.get_context("spawn")
-    with ctx.Pool(min(workers, len(tasks))) as pool:
-        yield from pool.imap_unordered(_build_job, tasks, chunksize=1)
+    try:
+        with ProcessPoolExecutor(min(workers, len(tasks)), mp_context=ctx) as pool:
+            for future in as_completed([pool.submit(_build_job, t) for t in tasks]):
+                yield future.result()
+    except BrokenProcessPool:
+        raise RuntimeError(
+            "a build worker process died (out of memory, or the calling script starts the build "
+            "at import time: wrap it in `if __name__ == '__main__':`); retry with workers=1 "
+            "(--workers 1) to see the cause") from None
 
 
 def _write_report(root: Path, report: BuildReport, options: BuildOptions) -> None:

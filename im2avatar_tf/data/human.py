@@ -187,18 +187,19 @@ def build_human(out: Path, bodies: int = 40, styles: int = 16, pairs: int = 367,
     return summary
 
 
-def _run(tasks, workers: int):
-    """Yield (pair, result) as models finish; spawned processes when workers > 1 (embree's
-    threads do not survive a fork)."""
+def _run(tasks, workers: int, fn=None):
+    """Yield fn(task) results as models finish (default fn: `_build_one`); spawned processes
+    when workers > 1 (embree's threads do not survive a fork)."""
+    fn = fn or _build_one
     if workers <= 1 or len(tasks) <= 1:
         for task in tasks:
-            yield _build_one(task)
+            yield fn(task)
         return
     import multiprocessing
 
     ctx = multiprocessing.get_context("spawn")
     with ctx.Pool(min(workers, len(tasks))) as pool:
-        yield from pool.imap_unordered(_build_one, tasks, chunksize=1)
+        yield from pool.imap_unordered(fn, tasks, chunksize=1)
 
 
 def build(args) -> int:

@@ -1,0 +1,113 @@
+"""`human-real`: real-looking clothed people nobody here made, as a test-only human set.
+
+The "Characters" of Debian's Sweet Home 3D furniture catalogue (`apt-get install
+sweethome3d-furniture`) that are people (29 on 1.8-1: standing, holding, sitting, lying,
+children, two mannequins), read through the dataset engineer's catalogue reader
+(`sweethome3d.iter_catalog(["human"])`) and built by the same builder, cameras, resolution and
+white background as the synthetic human set, into the released human layout:
+
+    {out}/sweethome3d/{model_id}/...     test_list_human.txt lists them all; train_list is empty
+
+Each model's meta.json records the catalogue name, creator and licence, and a `posture`
+(standing / holding / sitting / lying / mannequin) so results can be split by it: only the
+standing people resemble the synthetic training poses.
+
+    python -m im2avatar_tf.data.human_real --out data/human-real [--resolution 64]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import time
+from pathlib import Path
+from typing import Optional, Sequence
+
+from .io import atomic_write_text
+from .layout import human_model, write_split
+
+CLOTHES = "sweethome3d"
+
+
+def posture(name: str) -> str:
+    """Posture from the catalogue name ('Sitting girl' -> 'sitting')."""
+    n = name.lower()
+    for word, label in (("sitting", "sitting"), ("lying", "lying"), ("holding", "holding"),
+                        ("mannequin", "mannequin")):
+        if re.search(rf"\b{word}\b", n):
+            return label
+    return "standing"
+
+
+def _build_one(task):
+    entry, root, options = task
+    from .builder import build_model
+
+    try:
+        paths = human_model(root, CLOTHES, entry.model_id, options.resolution)
+        source = dict(entry.source(), posture=posture(entry.name), split="test",
+                      set="human-real")
+        return entry, build_model(entry.load(), paths, options, source)
+    except Exception as e:  # one broken model must not stop the others; reported
+        return entry, f"{type(e).__name__}: {e}"
+
+
+def build_real(out: Path, options=None, workers: int = 1, progress: bool = True,
+               limit: Optional[int] = None) -> dict:
+    """Build every catalogue person into `out` (all in the test split); resumable."""
+    from tqdm import tqdm
+
+    from .builder import BuildOptions, is_complete
+    from .human import WHITE, _run
+    from .sweethome3d import iter_catalog
+
+    options = options or BuildOptions(background=WHITE)
+    out = Path(out)
+    entries = list(iter_catalog(["human"]))[:limit]
+    todo = [e for e in entries if not is_complete(
+        human_model(out, CLOTHES, e.model_id, options.resolution), options)]
+    failed, t0 = {}, time.perf_counter()
+    bar = tqdm(total=len(todo), desc=f"building {out.name}", unit="model", disable=not progress)
+    try:
+        for entry, result in _run([(e, str(out), options) for e in todo], workers, _build_one):
+            if not isinstance(result, dict):
+                failed[entry.model_id] = result
+                bar.write(f"failed {entry.name} ({entry.model_id}): {result}")
+            bar.update(1)
+    finally:
+        bar.close()
+    ok = [e for e in entries if e.model_id not in failed]
+    write_split(out, "train", "human", [])
+    write_split(out, "test", "human", [f"{CLOTHES} {e.model_id}" for e in ok])
+    summary = {"models": len(ok), "built": len(todo) - len(failed), "failed": failed,
+               "postures": {p: sum(posture(e.name) == p for e in ok) for p in
+                            sorted({posture(e.name) for e in ok})},
+               "seconds_build": round(time.perf_counter() - t0, 2),
+               "resolution": options.resolution}
+    atomic_write_text(out / "human_real_report.json", json.dumps(summary, indent=1))
+    return summary
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    from .builder import BuildOptions
+    from .human import WHITE
+
+    p = argparse.ArgumentParser(prog="python -m im2avatar_tf.data.human_real", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--out", default="data/human-real", help="dataset root (data/human-real)")
+    p.add_argument("--resolution", type=int, default=64, help="volume resolution (64)")
+    p.add_argument("--image-size", type=int, default=128, help="view size in pixels (128)")
+    p.add_argument("--workers", type=int, default=1, help="worker processes (1)")
+    p.add_argument("--limit", type=int, default=None, help="build at most this many people")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    args = p.parse_args(argv)
+    options = BuildOptions(resolution=args.resolution, image_size=args.image_size, background=WHITE)
+    summary = build_real(Path(args.out), options, args.workers, not args.no_progress, args.limit)
+    print(f"human-real: {summary['models']} people ({summary['postures']}), "
+          f"{len(summary['failed'])} failed -> {args.out}")
+    return 0 if not summary["failed"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
