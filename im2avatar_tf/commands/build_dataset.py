@@ -81,8 +81,8 @@ def run(args) -> int:
     if args.source == "procedural":
         from ..data.sources import procedural_jobs
 
-        count = args.count or (preset.data.models_per_category if preset else 10)
-        jobs = procedural_jobs(categories, count, args.seed)
+        jobs = [job for c in categories for job in procedural_jobs(
+            [c], args.count or (preset.data.count(c) if preset else 10), args.seed)]
     elif args.source == "folder":
         from ..data.sources import folder_jobs
 

@@ -235,7 +235,8 @@ def ensure_dataset(data_cfg, resolution: int, root: os.PathLike,
                          f"is built automatically; pass --data DIR")
     options = BuildOptions(resolution=resolution, image_size=data_cfg.render_size,
                            views=data_cfg.views)
-    jobs = procedural_jobs(data_cfg.categories, data_cfg.models_per_category, data_cfg.seed)
+    jobs = [job for c in data_cfg.categories
+            for job in procedural_jobs([c], data_cfg.count(c), data_cfg.seed)]
     root = Path(root)
     lists = [split_list_path(root, s, c) for c in data_cfg.categories for s in SPLITS]
     if all(p.exists() for p in lists) and all(is_complete(_paths(root, j, options), options)
