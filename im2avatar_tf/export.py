@@ -70,7 +70,7 @@ def write_saved_model(preset: Preset, shape_model, color_model, path: os.PathLik
         return out
 
     def serve(images):  # uint8 (N, H, W, 3), any H, W
-        return outputs(preprocess(images, size))
+        return outputs(preprocess(images, size, preset.data.background))
 
     # No `archive.track(model)`: the endpoints capture every variable they use, and tracking
     # the models as well stores each weight twice (keras-team/keras#23553: 2x size on disk

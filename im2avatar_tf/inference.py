@@ -316,7 +316,8 @@ class Reconstructor:
                 image = image[..., None]
             if crop:
                 image = crop_to_foreground(image, margin=crop_margin)
-            batch.append(np.asarray(preprocess(image, self.image_size)))  # (S, S, 3)
+            batch.append(np.asarray(preprocess(image, self.image_size,
+                                               self.preset.data.background)))  # (S, S, 3)
             names.append(_image_name(item, index))
         if not batch:
             raise ValueError("no images given")

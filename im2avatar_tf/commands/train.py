@@ -73,6 +73,10 @@ def run(args) -> int:
 
     preset = configure(args)
     root = resolve_data(args, preset)
+    from ..data.layout import dataset_background
+
+    # The model dir remembers the views' background, so inference pads photos with it.
+    preset = preset.replace(data={"background": dataset_background(root, preset.data.categories[0])})
     out = Path(args.out or Path("runs") / preset.name)
     pipe = InputPipeline.for_preset(preset, root, split="train", skip_bad=args.skip_bad,
                                     cache=not args.no_cache)
