@@ -219,3 +219,16 @@ def test_folder_mapping_file(mesh_folder, tmp_path):
                                                        ("car", "03467517_ball")]
     with pytest.raises(FileNotFoundError, match="not found"):
         folder_jobs(tmp_path / "nowhere")
+
+
+def test_a_dead_worker_fails_the_build_instead_of_hanging(tmp_path):
+    """A worker killed mid-job (as by the OOM killer) raises a clear error; the build does not
+    wait forever for its result."""
+    import functools
+    import os
+
+    from im2avatar_tf.data.builder import Job
+
+    jobs = [Job("chair", f"m{i}", functools.partial(os._exit, 1)) for i in range(2)]
+    with pytest.raises(RuntimeError, match="worker process died"):
+        build_dataset(jobs, tmp_path, SMALL, workers=2, progress=False)

@@ -69,6 +69,45 @@ def test_missing_extra_says_what_to_install(monkeypatch):
         human.require_extra()
 
 
+def test_build_goes_through_the_dataset_builder(tmp_path, monkeypatch):
+    """Torch-free: stand-in GLBs in the mesh cache, built by the builder's one build loop; the
+    same body under two clothes folders is two models, a broken mesh is reported, not fatal."""
+    import trimesh
+
+    from im2avatar_tf.data import builder
+    from im2avatar_tf.data.builder import BuildOptions
+
+    monkeypatch.setattr(human, "require_extra", lambda: None)
+    monkeypatch.setattr(human, "generate", lambda *a, **k: None)
+    calls = []
+    real = builder.build_dataset
+    monkeypatch.setattr(builder, "build_dataset", lambda *a, **k: calls.append(k) or real(*a, **k))
+    meshes = tmp_path / "meshes"
+    meshes.mkdir()
+    p = plan_mod.Plan(bodies=1, styles=16, seed=0, train=[(0, 0), (1, 0)], test=[(5, 0)],
+                      held_out_bodies=[], held_out_styles=[5])
+    for s, b in p.pairs:
+        stem = meshes / f"{plan_mod.clothes_name(s)}_{plan_mod.mesh_name(b)}"
+        box = trimesh.creation.box((0.3, 1.0, 0.2))
+        box.visual.face_colors = [40 * (s + 1), 90, 160, 255]
+        box.export(stem.with_suffix(".glb"))
+        stem.with_suffix(".json").write_text(json.dumps({"pose": "rest"}))
+    (meshes / "clothes6_mesh1_new.glb").write_bytes(b"not a mesh")
+    out = tmp_path / "set"
+    options = BuildOptions(resolution=16, image_size=32, views=2, background=human.WHITE)
+    summary = human.build_human(out, bodies=1, options=options, progress=False, mesh_dir=meshes,
+                                plan=p)
+    assert calls and calls[0]["splits"] is False
+    assert summary["built"] == 2 and list(summary["failed"]) == ["clothes6 mesh1_new"]
+    assert (out / "train_list_human.txt").read_text() == "clothes1 mesh1_new\nclothes2 mesh1_new\n"
+    assert (out / "test_list_human.txt").read_text() == ""
+    meta = json.loads((out / "clothes2" / "mesh1_new" / "meta.json").read_text())
+    assert meta["source"]["split"] == "train" and meta["source"]["generator"] == {"pose": "rest"}
+    again = human.build_human(out, bodies=1, options=options, progress=False, mesh_dir=meshes,
+                              plan=p)
+    assert again["built"] == 0 and again["reused"] == 2
+
+
 # -- end to end ---------------------------------------------------------------------------------
 needs_extra = pytest.mark.skipif(
     bool(human.missing_extra()),

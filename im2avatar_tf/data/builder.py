@@ -166,12 +166,18 @@ class Job:
     up: str = "y"
     group: str = "default"  # human layout only: the clothes folder the model goes in
 
+    @property
+    def entry(self) -> str:
+        """The model's line in its split list: the model id, or "clothes mesh" in the human
+        layout (where one mesh id recurs under several clothes folders)."""
+        return f"{self.group} {self.model_id}" if self.category == "human" else self.model_id
+
 
 @dataclass
 class BuildReport:
-    built: List[Tuple[str, str]] = field(default_factory=list)  # (category, model_id)
+    built: List[Tuple[str, str]] = field(default_factory=list)  # (category, Job.entry)
     reused: List[Tuple[str, str]] = field(default_factory=list)
-    skipped: List[dict] = field(default_factory=list)  # category, model_id, source, reason
+    skipped: List[dict] = field(default_factory=list)  # category, model_id, entry, source, reason
     seconds: Dict[str, float] = field(default_factory=dict)  # summed over built models
 
     def summary(self) -> str:
@@ -187,8 +193,10 @@ class BuildReport:
 def build_dataset(jobs: Sequence[Job], root: os.PathLike, options: BuildOptions = BuildOptions(),
                   workers: int = 1, seed: int = 0, progress: bool = True,
                   splits: bool = True) -> BuildReport:
-    """Build every job into `root` (ShapeNet-style), skipping complete models, then write the
-    split lists (0.7/0.1/0.2, shuffled by `seed`) and `build_report.json`."""
+    """Build every job into `root` (ShapeNet or human layout), skipping complete models, then
+    write `build_report.json` and, with `splits`, the split lists (0.7/0.1/0.2, shuffled by
+    `seed`; callers with their own split, like the human set, pass splits=False).
+    The one build loop of the project: every source's models go through here."""
     from tqdm import tqdm
 
     root = Path(root)
@@ -198,7 +206,7 @@ def build_dataset(jobs: Sequence[Job], root: os.PathLike, options: BuildOptions 
     todo = []
     for job in jobs:
         if is_complete(_paths(root, job, options), options):
-            report.reused.append((job.category, job.model_id))
+            report.reused.append((job.category, job.entry))
         else:
             todo.append(job)
     tasks = [(job, str(root), options) for job in todo]
@@ -206,20 +214,21 @@ def build_dataset(jobs: Sequence[Job], root: os.PathLike, options: BuildOptions 
     try:
         for job, result in _run(tasks, workers):
             if isinstance(result, dict):
-                report.built.append((job.category, job.model_id))
+                report.built.append((job.category, job.entry))
                 for k, v in result["seconds"].items():
                     report.seconds[k] = report.seconds.get(k, 0.0) + v
             else:
                 report.skipped.append({"category": job.category, "model_id": job.model_id,
-                                       "source": job.source, "reason": result})
-                bar.write(f"skipped {job.category}/{job.model_id}: {result}")
+                                       "entry": job.entry, "source": job.source,
+                                       "reason": result})
+                bar.write(f"skipped {job.category}/{job.entry}: {result}")
             bar.update(1)
     finally:
         bar.close()
         _write_report(root, report, options)
     if splits:
         done = set(report.built + report.reused)
-        _write_splits(root, [j for j in jobs if (j.category, j.model_id) in done], seed)
+        _write_splits(root, [j for j in jobs if (j.category, j.entry) in done], seed)
     return report
 
 
@@ -277,8 +286,8 @@ def _write_splits(root: Path, complete: Sequence[Job], seed: int) -> None:
     for category in sorted({j.category for j in complete}):
         members = [j for j in complete if j.category == category]
         if category == "human":
-            names = {f"{j.group} {j.model_id}": j for j in members}
-            train, val, test = split_ids(list(names), seed, category, fractions=HUMAN_FRACTIONS)
+            train, val, test = split_ids([j.entry for j in members], seed, category,
+                                         fractions=HUMAN_FRACTIONS)
             write_split(root, "train", category, train + val)
             write_split(root, "test", category, test)
         else:
@@ -294,9 +303,9 @@ def _check_unique(jobs: Iterable[Job]) -> None:
                          "(--categories human)")
     seen = set()
     for job in jobs:
-        key = (job.category, job.model_id)
+        key = (job.category, job.entry)
         if key in seen:
-            raise ValueError(f"two inputs map to the same model {job.category}/{job.model_id}; "
+            raise ValueError(f"two inputs map to the same model {job.category}/{job.entry}; "
                              f"rename one of them")
         seen.add(key)
 
