@@ -15,6 +15,8 @@ import numpy as np
 
 # The released views' background: light uniform gray-white (reference section 4.1).
 BACKGROUND_RGB = (245, 245, 245)
+# The released human set's background (reference section 4.2).
+WHITE_RGB = (255, 255, 255)
 
 
 def background_float(background: Sequence[int] = BACKGROUND_RGB) -> np.ndarray:

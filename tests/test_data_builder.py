@@ -12,7 +12,7 @@ from im2avatar_tf.data.check import check_dataset
 from im2avatar_tf.data.io import read_h5, write_h5
 from im2avatar_tf.data.layout import VIEW_NAMES, human_model, read_split, shapenet_model
 from im2avatar_tf.data.sources import folder_jobs, folder_model_id
-from im2avatar_tf.images import read_image
+from im2avatar_tf.images import WHITE_RGB, read_image
 
 SMALL = BuildOptions(resolution=16, image_size=32)
 
@@ -135,7 +135,7 @@ def test_parallel_workers_build_the_same_volumes(mesh_folder, built, tmp_path):
 
 def test_build_model_writes_the_human_layout_on_white(tmp_path):
     paths = human_model(tmp_path, "clothes3", "mesh7_new", 16)
-    opts = BuildOptions(resolution=16, image_size=32, background=(255, 255, 255))
+    opts = BuildOptions(resolution=16, image_size=32, background=WHITE_RGB)
     meta = build_model(_textured_box((0.4, 1.0, 0.3)), paths, opts, {"source": "test"})
     assert paths.color == tmp_path / "clothes3" / "mesh7_new" / "mesh7_new.h5"
     assert all(p.exists() for p in paths.required_files())

@@ -19,7 +19,7 @@ from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 import numpy as np
 
 from ..camera import DEFAULT_DISTANCE, DEFAULT_ELEVATION, DEFAULT_FOV, Camera
-from ..images import BACKGROUND_RGB
+from ..images import BACKGROUND_RGB, WHITE_RGB
 from .io import atomic_path, atomic_write_text, write_h5
 from .layout import (SPLITS, ModelPaths, human_model, shapenet_model, split_list_path,
                      view_azimuths, view_name, write_split)
@@ -38,7 +38,7 @@ class BuildOptions:
     image_size: int = 128
     views: int = 12
     shading: str = "lambert"  # or "flat" (unshaded albedo)
-    background: Tuple[int, int, int] = BACKGROUND_RGB  # the human set uses (255, 255, 255)
+    background: Tuple[int, int, int] = BACKGROUND_RGB  # the human set uses WHITE_RGB
     elevation_deg: float = DEFAULT_ELEVATION
     distance: float = DEFAULT_DISTANCE
     fov_deg: float = DEFAULT_FOV
@@ -48,8 +48,10 @@ class BuildOptions:
     similar_color: float = 0.1  # flow: RGB distance for "similar color"
 
     @classmethod
-    def from_args(cls, args, resolution: int) -> "BuildOptions":
-        """Options from `build-dataset`-style arguments (absent or None ones keep defaults)."""
+    def from_args(cls, args, resolution: int,
+                  background: Tuple[int, int, int] = BACKGROUND_RGB) -> "BuildOptions":
+        """Options from `build-dataset`-style arguments (absent or None ones keep defaults);
+        `background`: the source's own default, used when `args.background` is None."""
         given = {"image_size": getattr(args, "image_size", None),
                  "views": getattr(args, "views", None),
                  "shading": getattr(args, "shading", None),
@@ -57,9 +59,8 @@ class BuildOptions:
                  "distance": getattr(args, "distance", None),
                  "fov_deg": getattr(args, "fov", None),
                  "up": getattr(args, "up", None)}
-        background = getattr(args, "background", None)
-        if background is not None:
-            given["background"] = parse_background(background)
+        text = getattr(args, "background", None)
+        given["background"] = parse_background(text) if text is not None else tuple(background)
         return cls(resolution=resolution, **{k: v for k, v in given.items() if v is not None})
 
     def cameras(self) -> List[Camera]:
@@ -72,7 +73,7 @@ class BuildOptions:
 
 def parse_background(text: str) -> Tuple[int, int, int]:
     """'white', 'gray' (the released 245) or 'R,G,B' with 0..255 integers."""
-    named = {"white": (255, 255, 255), "gray": tuple(BACKGROUND_RGB), "grey": tuple(BACKGROUND_RGB)}
+    named = {"white": WHITE_RGB, "gray": BACKGROUND_RGB, "grey": BACKGROUND_RGB}
     if text.lower() in named:
         return named[text.lower()]
     try:

@@ -40,8 +40,6 @@ EXTRA_MODULES = ("torch", "anny", "warp")
 INSTALL_HINT = ("pip install torch==2.13.0 && pip install -r requirements-human.txt "
                 "(torch first and pinned, so pip keeps the CPU wheel)")
 DEFAULTS = {"bodies": 40, "styles": 16, "pairs": 367}
-WHITE = (255, 255, 255)
-RELEASED_GRAY = "245,245,245"  # build-dataset's --background default
 
 
 def missing_extra() -> List[str]:
@@ -112,12 +110,13 @@ def build_human(out: Path, bodies: int = 40, styles: int = 16, pairs: int = 367,
     `plan` overrides the planned pairs and split (tests pin exact pairs this way). The meshes
     are built by the dataset builder's `build_dataset` (one `Job` per pair, its clothes folder
     as the group); the split lists follow the plan."""
+    from ..images import WHITE_RGB
     from .builder import BuildOptions, build_dataset, is_complete
 
     require_extra()
     if not 1 <= styles <= len(STYLES):
         raise ValueError(f"--styles must be 1..{len(STYLES)} (the named styles), got {styles}")
-    options = options or BuildOptions(background=WHITE)
+    options = options or BuildOptions(background=WHITE_RGB)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     plan = plan or plan_mod.make_plan(bodies, styles, pairs, seed)
@@ -182,6 +181,7 @@ def build(args) -> int:
     the builder's --out --resolution --image-size --views --shading --background --workers
     --seed --no-progress)."""
     from ..config import get_preset
+    from ..images import WHITE_RGB
     from .builder import BuildOptions
 
     require_extra()
@@ -190,12 +190,11 @@ def build(args) -> int:
     pairs = args.pairs or min(DEFAULTS["pairs"], bodies * styles)
     preset = get_preset(args.preset) if getattr(args, "preset", None) else None
     resolution = args.resolution or (preset.model.volume_size if preset else 64)
-    if getattr(args, "background", None) in (None, RELEASED_GRAY):
-        args.background = "white"  # the human set is on white (reference 4.2)
-    options = BuildOptions.from_args(args, resolution)
+    options = BuildOptions.from_args(args, resolution, background=WHITE_RGB)  # reference 4.2
     out = Path(args.out or os.path.join("data", f"human-r{resolution}"))
     print(f"human set: {pairs} pairs of {styles} styles x {bodies} bodies -> {out} "
-          f"({resolution}^3, {options.views} views of {options.image_size} px, white background)")
+          f"({resolution}^3, {options.views} views of {options.image_size} px, background "
+          f"{','.join(map(str, options.background))})")
     summary = build_human(out, bodies, styles, pairs, args.seed, options,
                           workers=getattr(args, "workers", 1) or 1,
                           progress=not getattr(args, "no_progress", False))

@@ -43,11 +43,11 @@ def build_real(out: Path, options=None, workers: int = 1, progress: bool = True,
     """Build every catalogue person into `out` (all in the test split); resumable. The people
     are the catalogue reader's `human` jobs (clothes folder `sweethome3d`), built by the
     dataset builder's `build_dataset`."""
+    from ..images import WHITE_RGB
     from .builder import BuildOptions, build_dataset
-    from .human import WHITE
     from .sweethome3d import sweethome3d_jobs
 
-    options = options or BuildOptions(background=WHITE)
+    options = options or BuildOptions(background=WHITE_RGB)
     out = Path(out)
     jobs = [dataclasses.replace(j, up=options.up, source=dict(
         j.source, posture=posture(j.source["name"]), split="test", set="human-real"))
@@ -68,8 +68,8 @@ def build_real(out: Path, options=None, workers: int = 1, progress: bool = True,
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
+    from ..images import WHITE_RGB
     from .builder import BuildOptions
-    from .human import WHITE
 
     p = argparse.ArgumentParser(prog="python -m im2avatar_tf.data.human_real", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -80,7 +80,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     p.add_argument("--limit", type=int, default=None, help="build at most this many people")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     args = p.parse_args(argv)
-    options = BuildOptions(resolution=args.resolution, image_size=args.image_size, background=WHITE)
+    options = BuildOptions(resolution=args.resolution, image_size=args.image_size,
+                           background=WHITE_RGB)
     summary = build_real(Path(args.out), options, args.workers, not args.no_progress, args.limit)
     print(f"human-real: {summary['models']} people ({summary['postures']}), "
           f"{len(summary['failed'])} failed -> {args.out}")

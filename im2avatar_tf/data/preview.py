@@ -11,6 +11,7 @@ from typing import List, Optional, Sequence
 
 import numpy as np
 
+from ..images import BACKGROUND_RGB, WHITE_RGB
 from .layout import SPLITS, HUMAN_SPLITS, ModelPaths, detect_style, read_split
 
 SHEET_VIEWS = ("0.000", "1.570", "3.140", "4.710")  # 0, 90, 180, 270 degrees
@@ -43,7 +44,7 @@ def render_voxels(color: np.ndarray, size: int = 128, azimuths: Sequence[float] 
     from ..surface import as_surface
 
     if not (color[..., 0] > -0.5).any():
-        return [np.full((size, size, 3), 245, np.uint8) for _ in azimuths]
+        return [np.full((size, size, 3), BACKGROUND_RGB, np.uint8) for _ in azimuths]
     surface = as_surface(voxel_mesh(color))
     return [render(surface, Camera.turntable(a, size=size)).rgb for a in azimuths]
 
@@ -86,7 +87,7 @@ def contact_sheet(root: os.PathLike, out: os.PathLike, per_category: int = 3,
         raise FileNotFoundError(f"no color volume found under {root}")
     label_h = 14
     cols = len(SHEET_VIEWS) + len(VOXEL_AZIMUTHS)
-    sheet = Image.new("RGB", (cols * tile, len(models) * (tile + label_h)), (255, 255, 255))
+    sheet = Image.new("RGB", (cols * tile, len(models) * (tile + label_h)), WHITE_RGB)
     draw = ImageDraw.Draw(sheet)
     for row, m in enumerate(models):
         m = ModelPaths(m.root, m.style, resolution)
