@@ -1,6 +1,6 @@
 """Contact sheet of a dataset: per model, four of its views and its colored voxels from two angles.
 
-The voxels are drawn as cubes (12 triangles each, face-colored) with the project's own
+The voxels are drawn as face-colored cubes (`meshing.to_voxel_mesh`) with the project's own
 renderer, so the sheet shows exactly what the color volume holds.
 """
 from __future__ import annotations
@@ -18,34 +18,18 @@ SHEET_VIEWS = ("0.000", "1.570", "3.140", "4.710")  # 0, 90, 180, 270 degrees
 VOXEL_AZIMUTHS = (0.6, 3.8)  # radians: front-left and back-right, seen from above
 
 
-def voxel_mesh(color: np.ndarray):
-    """(R, R, R, 3) color volume (-1 empty) -> trimesh of one face-colored cube per voxel."""
-    import trimesh
-
-    from .voxelize import voxel_centers
-
-    r = color.shape[0]
-    occupied = color[..., 0] > -0.5
-    centers = voxel_centers(r)[occupied]  # (M, 3)
-    cube = trimesh.creation.box((1.0 / r,) * 3)
-    verts = (centers[:, None] + cube.vertices[None]).reshape(-1, 3)  # (M * 8, 3)
-    faces = (np.arange(len(centers))[:, None, None] * 8 + cube.faces[None]).reshape(-1, 3)
-    rgb = np.repeat(np.clip(color[occupied], 0, 1), len(cube.faces), axis=0)  # (M * 12, 3)
-    mesh = trimesh.Trimesh(verts, faces, process=False)
-    mesh.visual.face_colors = np.c_[np.round(rgb * 255), np.full(len(rgb), 255)].astype(np.uint8)
-    return mesh
-
-
 def render_voxels(color: np.ndarray, size: int = 128, azimuths: Sequence[float] = VOXEL_AZIMUTHS
                   ) -> List[np.ndarray]:
     """Images (size, size, 3) uint8 of the colored voxels, one per azimuth."""
     from ..camera import Camera
+    from ..meshing import to_voxel_mesh
     from ..render import render
     from ..surface import as_surface
 
-    if not (color[..., 0] > -0.5).any():
+    occupied = color[..., 0] > -0.5  # (R, R, R)
+    if not occupied.any():
         return [np.full((size, size, 3), BACKGROUND_RGB, np.uint8) for _ in azimuths]
-    surface = as_surface(voxel_mesh(color))
+    surface = as_surface(to_voxel_mesh(occupied, color))
     return [render(surface, Camera.turntable(a, size=size)).rgb for a in azimuths]
 
 
