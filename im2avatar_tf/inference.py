@@ -23,8 +23,8 @@ import numpy as np
 from . import meshing
 from .colors import final_colors, split_color_prediction
 from .config import Preset
-from .data.io import atomic_path, write_h5
-from .images import BACKGROUND_RGB, WHITE_RGB, preprocess, read_image
+from .data.io import write_h5, write_png
+from .images import BACKGROUND_RGB, WHITE_RGB, preprocess, read_image, to_uint8
 
 ImageLike = Union[str, os.PathLike, np.ndarray]
 DEFAULT_THRESHOLD = 0.8  # the evaluation's occupancy threshold (reference 5.3)
@@ -219,7 +219,7 @@ class Result:
 
         from .render import turntable
 
-        tile = np.asarray(Image.fromarray(_to_uint8(self.image)).resize((size, size), Image.BILINEAR))
+        tile = np.asarray(Image.fromarray(to_uint8(self.image)).resize((size, size), Image.BILINEAR))
         build = self._geometry(geometry)
         try:
             renders = turntable(build(), views=views, size=size, background=background)
@@ -237,18 +237,7 @@ class Result:
 
 def save_png(path: Union[str, os.PathLike], image: np.ndarray) -> Path:
     """Write a float [0, 1] or uint8 image (H, W, 3) as PNG, atomically."""
-    from PIL import Image
-
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        Image.fromarray(_to_uint8(image)).save(tmp, format="PNG")
-    return path
-
-
-def _to_uint8(image: np.ndarray) -> np.ndarray:
-    if image.dtype == np.uint8:
-        return image
-    return np.round(np.clip(image, 0.0, 1.0) * 255.0).astype(np.uint8)
+    return write_png(path, to_uint8(image))
 
 
 def _check_threshold(threshold: float) -> None:

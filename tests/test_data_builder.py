@@ -232,3 +232,20 @@ def test_a_dead_worker_fails_the_build_instead_of_hanging(tmp_path):
     jobs = [Job("chair", f"m{i}", functools.partial(os._exit, 1)) for i in range(2)]
     with pytest.raises(RuntimeError, match="worker process died"):
         build_dataset(jobs, tmp_path, SMALL, workers=2, progress=False)
+
+
+def test_write_png_and_to_uint8(tmp_path):
+    """One float -> uint8 conversion (rounded, clipped) and one atomic PNG writer, which refuses
+    floats instead of guessing their range and leaves no temporary file behind."""
+    from im2avatar_tf.data.io import write_png
+    from im2avatar_tf.images import to_uint8
+
+    x = np.array([-0.1, 0.0, 0.9, 0.5, 1.0, 1.2], np.float32)
+    np.testing.assert_array_equal(to_uint8(x), [0, 0, 230, 128, 255, 255])
+    img = np.arange(2 * 3 * 3, dtype=np.uint8).reshape(2, 3, 3)
+    assert to_uint8(img) is img
+    path = write_png(tmp_path / "sub" / "a.png", img)
+    np.testing.assert_array_equal(np.asarray(Image.open(path)), img)
+    with pytest.raises(ValueError, match="to_uint8"):
+        write_png(tmp_path / "b.png", img / 255.0)
+    assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == ["a.png"]

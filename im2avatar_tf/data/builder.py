@@ -20,7 +20,7 @@ import numpy as np
 
 from ..camera import DEFAULT_DISTANCE, DEFAULT_ELEVATION, DEFAULT_FOV, Camera
 from ..images import BACKGROUND_RGB, WHITE_RGB
-from .io import atomic_path, atomic_write_text, write_h5
+from .io import atomic_write_text, write_h5, write_png
 from .layout import (SPLITS, ModelPaths, human_model, shapenet_model, split_list_path,
                      view_azimuths, view_name, write_split)
 
@@ -122,7 +122,7 @@ def build_model(mesh, paths: ModelPaths, options: BuildOptions = BuildOptions(),
         lap("render")
         flow = flow_volume(shell.color, camera, view, options.similar_color)
         lap("flow")
-        _write_png(paths.view(name), view.rgb)
+        write_png(paths.view(name), view.rgb)
         write_h5(paths.flow(name), flow)
         lap("write")
         views.append({"name": name, "azimuth": camera.azimuth, "camera": camera.to_dict()})
@@ -362,13 +362,6 @@ def _write_report(root: Path, report: BuildReport, options: BuildOptions) -> Non
         "skipped": report.skipped,
     }
     atomic_write_text(root / REPORT_NAME, json.dumps(_jsonable(data), indent=1))
-
-
-def _write_png(path: Path, rgb: np.ndarray) -> None:
-    from PIL import Image
-
-    with atomic_path(path) as tmp:
-        Image.fromarray(rgb).save(tmp, format="PNG")
 
 
 def _replace(options: BuildOptions, **changes) -> BuildOptions:

@@ -63,7 +63,7 @@ def contact_sheet(root: os.PathLike, out: os.PathLike, per_category: int = 3,
 
     from ..images import read_image
     from .check import _detect_resolution
-    from .io import atomic_path, read_h5
+    from .io import read_h5, write_png
 
     models = pick_models(root, per_category, categories)
     resolution = _detect_resolution(models)
@@ -93,7 +93,4 @@ def contact_sheet(root: os.PathLike, out: os.PathLike, per_category: int = 3,
             if im.size != (tile, tile):
                 im = im.resize((tile, tile), Image.BILINEAR)
             sheet.paste(im, (col * tile, y + label_h))
-    out = Path(out)
-    with atomic_path(out) as tmp:
-        sheet.save(tmp, format="PNG")
-    return out
+    return write_png(out, np.asarray(sheet))
