@@ -54,38 +54,22 @@ def constant_predictor(freq, mean_color):
 
 
 def gallery(s, shape, color, roots, path: Path, per_set: int = 4) -> None:
-    """Test inputs (view 0) next to 4 turntable renders of their reconstructions."""
-    from PIL import Image
-
-    from im2avatar_tf.colors import final_colors
-    from im2avatar_tf.data.meshes import normalize_mesh
+    """Test inputs (view 0) next to 4 turntable renders of their reconstructions (voxels, on
+    white): the inference API's `Result.preview`, colored by the evaluation recipe."""
     from im2avatar_tf.evaluation import iter_test_models, network_predictor
-    from im2avatar_tf.meshing import to_voxel_mesh
-    from im2avatar_tf.render import turntable
+    from im2avatar_tf.images import WHITE_RGB
+    from im2avatar_tf.inference import Result, save_png
 
     predict = network_predictor(shape, color)
     rows = []
-    size = 128
     for root in roots:
         for tm in iter_test_models(root, "test", ["human"], s.preset.model.image_size,
                                    s.preset.model.volume_size, max_models=per_set):
             pred = predict(tm.entry, tm.inputs[:1])
-            occ = pred.probs[0] >= 0.8
-            tiles = [np.asarray(Image.fromarray((tm.inputs[0] * 255).astype(np.uint8))
-                                .resize((size, size)))]
-            if occ.any():
-                c9 = pred.color9[0][occ]
-                cols = np.zeros(occ.shape + (3,), np.float32)
-                cols[occ] = final_colors(c9[:, 0:3], c9[:, 3:4], c9[:, 4:6], tm.inputs[0], t=0.2)
-                mesh = normalize_mesh(to_voxel_mesh(occ, cols))
-                tiles += turntable(mesh, views=4, size=size, background=(255, 255, 255))
-            else:
-                tiles += [np.full((size, size, 3), 255, np.uint8)] * 4
-            rows.append(np.concatenate(tiles, 1))
-    from im2avatar_tf.data.io import atomic_path
-
-    with atomic_path(path) as tmp:
-        Image.fromarray(np.concatenate(rows, 0)).save(tmp, format="PNG")
+            result = Result.from_prediction(tm.inputs[0], pred.probs[0], pred.color9[0])
+            rows.append(result.preview(views=4, size=128, geometry="voxels",
+                                       background=WHITE_RGB))  # (128, 5 * 128, 3)
+    save_png(path, np.concatenate(rows, 0))
 
 
 @register("human")

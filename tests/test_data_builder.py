@@ -12,7 +12,7 @@ from im2avatar_tf.data.check import check_dataset
 from im2avatar_tf.data.io import read_h5, write_h5
 from im2avatar_tf.data.layout import VIEW_NAMES, human_model, read_split, shapenet_model
 from im2avatar_tf.data.sources import folder_jobs, folder_model_id
-from im2avatar_tf.images import read_image
+from im2avatar_tf.images import WHITE_RGB, read_image
 
 SMALL = BuildOptions(resolution=16, image_size=32)
 
@@ -135,7 +135,7 @@ def test_parallel_workers_build_the_same_volumes(mesh_folder, built, tmp_path):
 
 def test_build_model_writes_the_human_layout_on_white(tmp_path):
     paths = human_model(tmp_path, "clothes3", "mesh7_new", 16)
-    opts = BuildOptions(resolution=16, image_size=32, background=(255, 255, 255))
+    opts = BuildOptions(resolution=16, image_size=32, background=WHITE_RGB)
     meta = build_model(_textured_box((0.4, 1.0, 0.3)), paths, opts, {"source": "test"})
     assert paths.color == tmp_path / "clothes3" / "mesh7_new" / "mesh7_new.h5"
     assert all(p.exists() for p in paths.required_files())
@@ -219,3 +219,33 @@ def test_folder_mapping_file(mesh_folder, tmp_path):
                                                        ("car", "03467517_ball")]
     with pytest.raises(FileNotFoundError, match="not found"):
         folder_jobs(tmp_path / "nowhere")
+
+
+def test_a_dead_worker_fails_the_build_instead_of_hanging(tmp_path):
+    """A worker killed mid-job (as by the OOM killer) raises a clear error; the build does not
+    wait forever for its result."""
+    import functools
+    import os
+
+    from im2avatar_tf.data.builder import Job
+
+    jobs = [Job("chair", f"m{i}", functools.partial(os._exit, 1)) for i in range(2)]
+    with pytest.raises(RuntimeError, match="worker process died"):
+        build_dataset(jobs, tmp_path, SMALL, workers=2, progress=False)
+
+
+def test_write_png_and_to_uint8(tmp_path):
+    """One float -> uint8 conversion (rounded, clipped) and one atomic PNG writer, which refuses
+    floats instead of guessing their range and leaves no temporary file behind."""
+    from im2avatar_tf.data.io import write_png
+    from im2avatar_tf.images import to_uint8
+
+    x = np.array([-0.1, 0.0, 0.9, 0.5, 1.0, 1.2], np.float32)
+    np.testing.assert_array_equal(to_uint8(x), [0, 0, 230, 128, 255, 255])
+    img = np.arange(2 * 3 * 3, dtype=np.uint8).reshape(2, 3, 3)
+    assert to_uint8(img) is img
+    path = write_png(tmp_path / "sub" / "a.png", img)
+    np.testing.assert_array_equal(np.asarray(Image.open(path)), img)
+    with pytest.raises(ValueError, match="to_uint8"):
+        write_png(tmp_path / "b.png", img / 255.0)
+    assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == ["a.png"]

@@ -43,8 +43,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--views", type=int, default=12, help="views per model (12)")
     parser.add_argument("--shading", choices=("lambert", "flat"), default="lambert",
                         help="lambert + ambient (default) or flat albedo")
-    parser.add_argument("--background", default="245,245,245",
-                        help="background R,G,B or 'white' (default: the released 245,245,245)")
+    parser.add_argument("--background", default=None,
+                        help="background R,G,B, 'white' or 'gray' (default: the release's, "
+                             "245,245,245, and white for --source human)")
     parser.add_argument("--elevation", type=float, default=None, help="camera elevation, degrees")
     parser.add_argument("--distance", type=float, default=None, help="camera distance")
     parser.add_argument("--fov", type=float, default=None, help="vertical field of view, degrees")

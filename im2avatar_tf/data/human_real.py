@@ -17,6 +17,7 @@ standing people resemble the synthetic training poses.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import re
 import sys
@@ -25,10 +26,7 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from .io import atomic_write_text
-from .layout import human_model, write_split
-
-CLOTHES = "sweethome3d"
-
+from .layout import write_split
 
 def posture(name: str) -> str:
     """Posture from the catalogue name ('Sitting girl' -> 'sitting')."""
@@ -40,49 +38,29 @@ def posture(name: str) -> str:
     return "standing"
 
 
-def _build_one(task):
-    entry, root, options = task
-    from .builder import build_model
-
-    try:
-        paths = human_model(root, CLOTHES, entry.model_id, options.resolution)
-        source = dict(entry.source(), posture=posture(entry.name), split="test",
-                      set="human-real")
-        return entry, build_model(entry.load(), paths, options, source)
-    except Exception as e:  # one broken model must not stop the others; reported
-        return entry, f"{type(e).__name__}: {e}"
-
-
 def build_real(out: Path, options=None, workers: int = 1, progress: bool = True,
                limit: Optional[int] = None) -> dict:
-    """Build every catalogue person into `out` (all in the test split); resumable."""
-    from tqdm import tqdm
+    """Build every catalogue person into `out` (all in the test split); resumable. The people
+    are the catalogue reader's `human` jobs (clothes folder `sweethome3d`), built by the
+    dataset builder's `build_dataset`."""
+    from ..images import WHITE_RGB
+    from .builder import BuildOptions, build_dataset
+    from .sweethome3d import sweethome3d_jobs
 
-    from .builder import BuildOptions, is_complete
-    from .human import WHITE, _run
-    from .sweethome3d import iter_catalog
-
-    options = options or BuildOptions(background=WHITE)
+    options = options or BuildOptions(background=WHITE_RGB)
     out = Path(out)
-    entries = list(iter_catalog(["human"]))[:limit]
-    todo = [e for e in entries if not is_complete(
-        human_model(out, CLOTHES, e.model_id, options.resolution), options)]
-    failed, t0 = {}, time.perf_counter()
-    bar = tqdm(total=len(todo), desc=f"building {out.name}", unit="model", disable=not progress)
-    try:
-        for entry, result in _run([(e, str(out), options) for e in todo], workers, _build_one):
-            if not isinstance(result, dict):
-                failed[entry.model_id] = result
-                bar.write(f"failed {entry.name} ({entry.model_id}): {result}")
-            bar.update(1)
-    finally:
-        bar.close()
-    ok = [e for e in entries if e.model_id not in failed]
+    jobs = [dataclasses.replace(j, up=options.up, source=dict(
+        j.source, posture=posture(j.source["name"]), split="test", set="human-real"))
+        for j in sweethome3d_jobs(["human"], limit=limit)]
+    t0 = time.perf_counter()
+    report = build_dataset(jobs, out, options, workers=workers, progress=progress, splits=False)
+    failed = {s["model_id"]: s["reason"] for s in report.skipped}
+    ok = [j for j in jobs if j.model_id not in failed]
     write_split(out, "train", "human", [])
-    write_split(out, "test", "human", [f"{CLOTHES} {e.model_id}" for e in ok])
-    summary = {"models": len(ok), "built": len(todo) - len(failed), "failed": failed,
-               "postures": {p: sum(posture(e.name) == p for e in ok) for p in
-                            sorted({posture(e.name) for e in ok})},
+    write_split(out, "test", "human", [j.entry for j in ok])
+    postures = [j.source["posture"] for j in ok]
+    summary = {"models": len(ok), "built": len(report.built), "failed": failed,
+               "postures": {p: postures.count(p) for p in sorted(set(postures))},
                "seconds_build": round(time.perf_counter() - t0, 2),
                "resolution": options.resolution}
     atomic_write_text(out / "human_real_report.json", json.dumps(summary, indent=1))
@@ -90,8 +68,8 @@ def build_real(out: Path, options=None, workers: int = 1, progress: bool = True,
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
+    from ..images import WHITE_RGB
     from .builder import BuildOptions
-    from .human import WHITE
 
     p = argparse.ArgumentParser(prog="python -m im2avatar_tf.data.human_real", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -102,7 +80,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     p.add_argument("--limit", type=int, default=None, help="build at most this many people")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     args = p.parse_args(argv)
-    options = BuildOptions(resolution=args.resolution, image_size=args.image_size, background=WHITE)
+    options = BuildOptions(resolution=args.resolution, image_size=args.image_size,
+                           background=WHITE_RGB)
     summary = build_real(Path(args.out), options, args.workers, not args.no_progress, args.limit)
     print(f"human-real: {summary['models']} people ({summary['postures']}), "
           f"{len(summary['failed'])} failed -> {args.out}")

@@ -44,6 +44,20 @@ def atomic_write_bytes(path: os.PathLike, data: bytes) -> None:
         tmp.write_bytes(data)
 
 
+def write_png(path: os.PathLike, rgb: np.ndarray) -> Path:
+    """Write a uint8 image (H, W, 3), (H, W, 4) or (H, W) as PNG, atomically; returns `path`.
+    Floats are refused rather than guessed at: convert with `images.to_uint8` first."""
+    from PIL import Image
+
+    rgb = np.asarray(rgb)
+    if rgb.dtype != np.uint8 or rgb.ndim not in (2, 3):
+        raise ValueError(f"write_png takes a uint8 image (H, W[, C]), got {rgb.dtype} "
+                         f"{rgb.shape}; convert floats with images.to_uint8")
+    with atomic_path(path) as tmp:
+        Image.fromarray(rgb).save(tmp, format="PNG")
+    return Path(path)
+
+
 def write_h5(path: os.PathLike, array: np.ndarray, dataset: str = "data", compress: bool = True) -> None:
     """Write `array` as float32 dataset `data` (the release's convention), atomically."""
     import h5py

@@ -149,7 +149,7 @@ def write_split(root: os.PathLike, split: str, category: str, entries: Sequence[
     return path
 
 
-WHITE_RGB = (255, 255, 255)
+from ..images import WHITE_RGB  # noqa: E402  (re-exported: the human set's background)
 
 
 def dataset_background(root: os.PathLike, category: str) -> tuple:

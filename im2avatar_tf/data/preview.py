@@ -1,6 +1,6 @@
 """Contact sheet of a dataset: per model, four of its views and its colored voxels from two angles.
 
-The voxels are drawn as cubes (12 triangles each, face-colored) with the project's own
+The voxels are drawn as face-colored cubes (`meshing.to_voxel_mesh`) with the project's own
 renderer, so the sheet shows exactly what the color volume holds.
 """
 from __future__ import annotations
@@ -11,40 +11,25 @@ from typing import List, Optional, Sequence
 
 import numpy as np
 
+from ..images import BACKGROUND_RGB, WHITE_RGB
 from .layout import SPLITS, HUMAN_SPLITS, ModelPaths, detect_style, read_split
 
 SHEET_VIEWS = ("0.000", "1.570", "3.140", "4.710")  # 0, 90, 180, 270 degrees
 VOXEL_AZIMUTHS = (0.6, 3.8)  # radians: front-left and back-right, seen from above
 
 
-def voxel_mesh(color: np.ndarray):
-    """(R, R, R, 3) color volume (-1 empty) -> trimesh of one face-colored cube per voxel."""
-    import trimesh
-
-    from .voxelize import voxel_centers
-
-    r = color.shape[0]
-    occupied = color[..., 0] > -0.5
-    centers = voxel_centers(r)[occupied]  # (M, 3)
-    cube = trimesh.creation.box((1.0 / r,) * 3)
-    verts = (centers[:, None] + cube.vertices[None]).reshape(-1, 3)  # (M * 8, 3)
-    faces = (np.arange(len(centers))[:, None, None] * 8 + cube.faces[None]).reshape(-1, 3)
-    rgb = np.repeat(np.clip(color[occupied], 0, 1), len(cube.faces), axis=0)  # (M * 12, 3)
-    mesh = trimesh.Trimesh(verts, faces, process=False)
-    mesh.visual.face_colors = np.c_[np.round(rgb * 255), np.full(len(rgb), 255)].astype(np.uint8)
-    return mesh
-
-
 def render_voxels(color: np.ndarray, size: int = 128, azimuths: Sequence[float] = VOXEL_AZIMUTHS
                   ) -> List[np.ndarray]:
     """Images (size, size, 3) uint8 of the colored voxels, one per azimuth."""
     from ..camera import Camera
+    from ..meshing import to_voxel_mesh
     from ..render import render
     from ..surface import as_surface
 
-    if not (color[..., 0] > -0.5).any():
-        return [np.full((size, size, 3), 245, np.uint8) for _ in azimuths]
-    surface = as_surface(voxel_mesh(color))
+    occupied = color[..., 0] > -0.5  # (R, R, R)
+    if not occupied.any():
+        return [np.full((size, size, 3), BACKGROUND_RGB, np.uint8) for _ in azimuths]
+    surface = as_surface(to_voxel_mesh(occupied, color))
     return [render(surface, Camera.turntable(a, size=size)).rgb for a in azimuths]
 
 
@@ -78,7 +63,7 @@ def contact_sheet(root: os.PathLike, out: os.PathLike, per_category: int = 3,
 
     from ..images import read_image
     from .check import _detect_resolution
-    from .io import atomic_path, read_h5
+    from .io import read_h5, write_png
 
     models = pick_models(root, per_category, categories)
     resolution = _detect_resolution(models)
@@ -86,7 +71,7 @@ def contact_sheet(root: os.PathLike, out: os.PathLike, per_category: int = 3,
         raise FileNotFoundError(f"no color volume found under {root}")
     label_h = 14
     cols = len(SHEET_VIEWS) + len(VOXEL_AZIMUTHS)
-    sheet = Image.new("RGB", (cols * tile, len(models) * (tile + label_h)), (255, 255, 255))
+    sheet = Image.new("RGB", (cols * tile, len(models) * (tile + label_h)), WHITE_RGB)
     draw = ImageDraw.Draw(sheet)
     for row, m in enumerate(models):
         m = ModelPaths(m.root, m.style, resolution)
@@ -108,7 +93,4 @@ def contact_sheet(root: os.PathLike, out: os.PathLike, per_category: int = 3,
             if im.size != (tile, tile):
                 im = im.resize((tile, tile), Image.BILINEAR)
             sheet.paste(im, (col * tile, y + label_h))
-    out = Path(out)
-    with atomic_path(out) as tmp:
-        sheet.save(tmp, format="PNG")
-    return out
+    return write_png(out, np.asarray(sheet))
