@@ -40,6 +40,9 @@ def add_arguments(parser):
                         default="default", help="tf.distribute strategy for several devices")
     parser.add_argument("--mixed-precision", choices=["mixed_bfloat16", "mixed_float16"],
                         default=None, help="mixed precision policy (for GPUs)")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue from the newest checkpoint in the run dir (the default; "
+                             "kept for scripts that say it)")
     parser.add_argument("--restart", action="store_true",
                         help="ignore existing checkpoints in the run dir and start over")
     parser.add_argument("--skip-bad", action="store_true",
