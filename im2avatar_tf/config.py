@@ -10,7 +10,7 @@ import dataclasses
 import json
 import math
 from dataclasses import dataclass, field
-from typing import Any, Optional, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 # ShapeNet synset ids of the paper's categories (the released layout names folders by them).
 CATEGORY_IDS = {
@@ -129,9 +129,18 @@ class DataConfig:
     source: str = "procedural"
     categories: Tuple[str, ...] = CATEGORIES
     models_per_category: int = 3389
+    # Per-category overrides of models_per_category (the paper's totals differ per category).
+    category_counts: Optional[Dict[str, int]] = None
     render_size: int = 128  # views are rendered at the released 128 px; the loader resizes
     views: int = 12
     seed: int = 0
+    # Background of the training views: (245, 245, 245) for ShapeNet-style data, white for the
+    # human set. Preprocessing pads and composites onto it, so inference matches training.
+    background: Tuple[int, int, int] = (245, 245, 245)
+
+    def count(self, category: str) -> int:
+        """Models to build for `category`."""
+        return (self.category_counts or {}).get(category, self.models_per_category)
 
 
 @dataclass(frozen=True)
@@ -201,7 +210,9 @@ def _paper() -> Preset:
         name="paper",
         model=ModelConfig(),
         train=TrainConfig(batch_size=60, epochs=501, checkpoint_every=20),
-        data=DataConfig(models_per_category=3389),
+        # The released totals per category (reference section 4.1: train + val + test).
+        data=DataConfig(category_counts={"car": 3389, "chair": 2199, "table": 2539,
+                                         "guitar": 631}),
     )
 
 

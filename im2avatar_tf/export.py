@@ -70,11 +70,12 @@ def write_saved_model(preset: Preset, shape_model, color_model, path: os.PathLik
         return out
 
     def serve(images):  # uint8 (N, H, W, 3), any H, W
-        return outputs(preprocess(images, size))
+        return outputs(preprocess(images, size, preset.data.background))
 
+    # No `archive.track(model)`: the endpoints capture every variable they use, and tracking
+    # the models as well stores each weight twice (keras-team/keras#23553: 2x size on disk
+    # and 2x variable memory in TF Serving). Our test reloads it in a fresh process.
     archive = ExportArchive()
-    archive.track(shape_model)
-    archive.track(color_model)
     archive.add_endpoint("serving_default", serve,
                          [tf.TensorSpec((None, None, None, 3), tf.uint8, name="images")])
     archive.add_endpoint("from_preprocessed", outputs,

@@ -15,6 +15,17 @@ import numpy as np
 
 # The released views' background: light uniform gray-white (reference section 4.1).
 BACKGROUND_RGB = (245, 245, 245)
+# The released human set's background (reference section 4.2).
+WHITE_RGB = (255, 255, 255)
+
+
+def to_uint8(x) -> np.ndarray:
+    """Float image or colors (...) in [0, 1] -> uint8 (...) in 0..255, clipped and rounded
+    (not truncated: 0.9 -> 230). uint8 input comes back unchanged."""
+    x = np.asarray(x)
+    if x.dtype == np.uint8:
+        return x
+    return np.round(np.clip(x, 0.0, 1.0) * 255.0).astype(np.uint8)
 
 
 def background_float(background: Sequence[int] = BACKGROUND_RGB) -> np.ndarray:
@@ -85,7 +96,6 @@ def read_image(path: Union[str, os.PathLike]) -> np.ndarray:
     if arr.ndim == 2:
         arr = arr[..., None]
     if arr.dtype != np.uint8:
-        arr = (arr.astype(np.float64) / max(1.0, float(np.iinfo(arr.dtype).max
-                                                      if arr.dtype.kind in "ui" else 1.0)) * 255)
-        arr = np.clip(arr, 0, 255).astype(np.uint8)
+        arr = to_uint8(arr.astype(np.float64) / max(1.0, float(np.iinfo(arr.dtype).max
+                                                             if arr.dtype.kind in "ui" else 1.0)))
     return arr

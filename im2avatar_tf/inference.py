@@ -1,7 +1,7 @@
 """Python API: one picture (or many) in, a colored 3D model out.
 
     from im2avatar_tf.inference import Reconstructor
-    rec = Reconstructor.from_dir("runs/car/model")   # a model folder, or an `export` folder
+    rec = Reconstructor.from_dir("runs/car-small")   # a model folder, or an `export` folder
     result = rec.predict("photo.png")                # a Result; a list or batch -> a list
     result.save("car.glb")                           # also writes car_input.png beside it
 
@@ -16,15 +16,15 @@ import dataclasses
 import functools
 import os
 from pathlib import Path
-from typing import Callable, Dict, List, Tuple, Union
+from typing import Callable, Dict, List, Sequence, Tuple, Union
 
 import numpy as np
 
 from . import meshing
-from .colors import final_colors
+from .colors import final_colors, split_color_prediction
 from .config import Preset
-from .data.io import atomic_path, write_h5
-from .images import preprocess, read_image
+from .data.io import write_h5, write_png
+from .images import BACKGROUND_RGB, WHITE_RGB, preprocess, read_image, to_uint8
 
 ImageLike = Union[str, os.PathLike, np.ndarray]
 DEFAULT_THRESHOLD = 0.8  # the evaluation's occupancy threshold (reference 5.3)
@@ -114,6 +114,14 @@ class Result:
             if getattr(self, key).shape != shape:
                 raise ValueError(f"Result.{key} must have shape {shape}, got {getattr(self, key).shape}")
 
+    @classmethod
+    def from_prediction(cls, image: np.ndarray, occupancy: np.ndarray, color9: np.ndarray,
+                        threshold: float = DEFAULT_THRESHOLD, name: str = "image") -> "Result":
+        """A Result from the released prediction format (what evaluation's predictors give):
+        image (S, S, 3) in [0, 1], occupancy (R, R, R), color9 (R, R, R, 9)."""
+        return cls(image=np.asarray(image, dtype=np.float32), occupancy=occupancy,
+                   threshold=threshold, name=name, **split_color_prediction(color9))
+
     @property
     def resolution(self) -> int:
         return self.occupancy.shape[0]
@@ -182,12 +190,10 @@ class Result:
 
         path = Path(path)
         suffix = path.suffix.lower()
-        builders = {"mesh": self.to_mesh, "voxels": self.to_voxel_mesh, "points": self.to_points}
         if suffix not in MESH_FORMATS + (".h5",):
             raise ValueError(f"cannot save {path.name}: the suffix must be one of "
                              f"{', '.join(MESH_FORMATS + ('.h5',))}")
-        if geometry not in builders:
-            raise ValueError(f"geometry must be one of {sorted(builders)}, got {geometry!r}")
+        build = self._geometry(geometry)
         written = []
         if suffix == ".h5":
             for kind, volume in (("shape", self.shape_prediction()), ("color", self.color_prediction())):
@@ -195,7 +201,7 @@ class Result:
                 write_h5(target, volume)
                 written.append(target)
         else:
-            written.append(write_geometry(builders[geometry](), path))
+            written.append(write_geometry(build(), path))
         if save_input:
             written.append(self.save_input(path.with_name(f"{path.stem}_input.png")))
         return written
@@ -204,35 +210,34 @@ class Result:
         """The preprocessed input as a PNG: exactly what the networks saw."""
         return save_png(path, self.image)
 
-    def preview(self, views: int = 4, size: int = 128) -> np.ndarray:
+    def preview(self, views: int = 4, size: int = 128, geometry: str = "mesh",
+                background: Sequence[int] = BACKGROUND_RGB) -> np.ndarray:
         """uint8 (size, (views + 1) * size, 3): the input beside turntable renders of the
-        mesh (or, for an empty prediction, beside blank tiles)."""
+        `geometry` ("mesh" or "voxels", see `save`) on `background` (or, for an empty
+        prediction, beside blank white tiles)."""
         from PIL import Image
 
         from .render import turntable
 
-        tile = np.asarray(Image.fromarray(_to_uint8(self.image)).resize((size, size), Image.BILINEAR))
+        tile = np.asarray(Image.fromarray(to_uint8(self.image)).resize((size, size), Image.BILINEAR))
+        build = self._geometry(geometry)
         try:
-            renders = turntable(self.to_mesh(), views=views, size=size)
+            renders = turntable(build(), views=views, size=size, background=background)
         except meshing.EmptyPredictionError:
-            renders = [np.full((size, size, 3), 255, np.uint8)] * views
+            renders = [np.full((size, size, 3), WHITE_RGB, np.uint8)] * views
         return np.concatenate([tile] + [np.asarray(r)[..., :3] for r in renders], axis=1)
+
+    def _geometry(self, kind: str) -> Callable[[], object]:
+        """The builder of geometry `kind`: "mesh", "voxels" or "points"."""
+        builders = {"mesh": self.to_mesh, "voxels": self.to_voxel_mesh, "points": self.to_points}
+        if kind not in builders:
+            raise ValueError(f"geometry must be one of {sorted(builders)}, got {kind!r}")
+        return builders[kind]
 
 
 def save_png(path: Union[str, os.PathLike], image: np.ndarray) -> Path:
     """Write a float [0, 1] or uint8 image (H, W, 3) as PNG, atomically."""
-    from PIL import Image
-
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        Image.fromarray(_to_uint8(image)).save(tmp, format="PNG")
-    return path
-
-
-def _to_uint8(image: np.ndarray) -> np.ndarray:
-    if image.dtype == np.uint8:
-        return image
-    return np.round(np.clip(image, 0.0, 1.0) * 255.0).astype(np.uint8)
+    return write_png(path, to_uint8(image))
 
 
 def _check_threshold(threshold: float) -> None:
@@ -316,7 +321,8 @@ class Reconstructor:
                 image = image[..., None]
             if crop:
                 image = crop_to_foreground(image, margin=crop_margin)
-            batch.append(np.asarray(preprocess(image, self.image_size)))  # (S, S, 3)
+            batch.append(np.asarray(preprocess(image, self.image_size,
+                                               self.preset.data.background)))  # (S, S, 3)
             names.append(_image_name(item, index))
         if not batch:
             raise ValueError("no images given")

@@ -21,6 +21,7 @@ import numpy as np
 import trimesh
 
 from .data.io import atomic_path
+from .images import to_uint8
 
 MESH_FORMATS = (".ply", ".obj", ".glb")
 Geometry = Union[trimesh.Trimesh, trimesh.PointCloud]
@@ -84,7 +85,7 @@ def _gltf_ready(geometry: Geometry) -> Geometry:
 
 
 def _linear8(rgb8: np.ndarray) -> np.ndarray:
-    return np.round(srgb_to_linear(rgb8 / 255.0) * 255.0).astype(np.uint8)
+    return to_uint8(srgb_to_linear(rgb8 / 255.0))
 
 
 def _point_obj(points: trimesh.PointCloud) -> str:

@@ -17,6 +17,7 @@ import trimesh
 from scipy.spatial import cKDTree
 
 from .data.voxelize import voxel_centers
+from .images import to_uint8
 
 
 class EmptyPredictionError(ValueError):
@@ -129,6 +130,6 @@ def to_surface_mesh(probability: np.ndarray, threshold: float, occupied: np.ndar
 
 def _rgba8(rgb: np.ndarray) -> np.ndarray:
     """Float RGB (..., 3) in [0, 1] -> uint8 RGBA (..., 4), opaque."""
-    rgb8 = np.round(np.clip(rgb, 0.0, 1.0) * 255.0).astype(np.uint8)
+    rgb8 = to_uint8(rgb)
     alpha = np.full(rgb8.shape[:-1] + (1,), 255, dtype=np.uint8)
     return np.concatenate([rgb8, alpha], axis=-1)

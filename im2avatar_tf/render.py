@@ -14,7 +14,7 @@ from typing import List, Sequence
 import numpy as np
 
 from .camera import Camera, turntable_cameras
-from .images import BACKGROUND_RGB
+from .images import BACKGROUND_RGB, to_uint8
 from .surface import MeshLike, as_surface, surface_colors  # noqa: F401  (re-exported)
 
 AMBIENT = 0.35
@@ -61,7 +61,7 @@ def render(mesh: MeshLike, camera: Camera, shading: str = "lambert",
 
     rgb = np.empty((size * size, 3), dtype=np.uint8)
     rgb[:] = np.asarray(background, dtype=np.uint8)
-    rgb[rays] = np.clip(np.round(color * 255.0), 0, 255).astype(np.uint8)
+    rgb[rays] = to_uint8(color)
     mask = np.zeros(size * size, dtype=bool)
     mask[rays] = True
     return Rendering(rgb.reshape(size, size, 3), depth.reshape(size, size),

@@ -29,7 +29,6 @@ import keras
 import numpy as np
 import tensorflow as tf
 from keras import ops
-from keras.src.losses.loss import scale_loss_for_distribution
 
 from .config import Preset, TrainConfig
 from .data.io import atomic_path, atomic_write_text
@@ -102,10 +101,20 @@ class NetworkTrainer(keras.Model):
         total, parts = self.objective(x, y_pred)
         for tracker in self.part_trackers:
             tracker.update_state(parts[tracker.name])
-        total = scale_loss_for_distribution(total)
         for penalty in self.losses:  # L1 kernel penalties of the network
-            total = total + self._aggregate_additional_loss(penalty)
-        return total
+            total = total + ops.cast(ops.sum(penalty), total.dtype)
+        return _per_replica(total)
+
+
+def _per_replica(loss):
+    """Divide by the number of replicas inside a replica context: the gradients of all
+    replicas are summed, so this gives the mean (what Keras does for its own losses). Each
+    replica pools MSFCEL over its own share of the batch."""
+    if tf.distribute.has_strategy() and not tf.distribute.in_cross_replica_context():
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        if replicas > 1:
+            loss = loss / replicas
+    return loss
 
 
 def _part_names(network: str, preset: Preset):
@@ -164,15 +173,21 @@ class BNDecaySchedule(keras.callbacks.Callback):
 
     def __init__(self, network: keras.Model, cfg: TrainConfig):
         super().__init__()
-        self.layers = [l for l in network._flatten_layers() if isinstance(l, ScheduledBatchNorm)]
+        self.bn_layers = [l for l in network.layers if isinstance(l, ScheduledBatchNorm)]
         self.cfg = cfg
         self.current = None
+        self.steps = 0
+
+    def on_train_begin(self, logs=None):
+        # Read the step counter once per fit call (one epoch), then count in Python: no
+        # device-to-host sync every batch.
+        self.steps = int(self.model.optimizer.iterations.numpy())
 
     def on_train_batch_begin(self, batch, logs=None):
-        samples = int(self.model.optimizer.iterations.numpy()) * self.cfg.batch_size
-        value = bn_decay(samples, self.cfg)
+        value = bn_decay(self.steps * self.cfg.batch_size, self.cfg)
+        self.steps += 1
         if value != self.current:
-            for layer in self.layers:
+            for layer in self.bn_layers:
                 layer.set_decay(value)
             self.current = value
 
@@ -184,20 +199,22 @@ class EpochProgress(keras.callbacks.Callback):
         super().__init__()
         self.epoch, self.epochs, self.steps, self.verbose = epoch, epochs, steps, verbose
         self.bar = None
+        self.seen = 0
 
     def on_epoch_begin(self, epoch, logs=None):
         if self.verbose:
             print(f"epoch {self.epoch + 1}/{self.epochs}", flush=True)
-            self.bar = keras.utils.Progbar(self.steps, stateful_metrics=None, verbose=self.verbose)
+            self.bar = keras.utils.Progbar(self.steps, verbose=self.verbose)
 
     def on_train_batch_end(self, batch, logs=None):
+        self.seen = batch + 1
         if self.bar is not None:
-            self.bar.update(batch + 1, [(k, float(v)) for k, v in (logs or {}).items()])
+            self.bar.update(self.seen, [(k, float(v)) for k, v in (logs or {}).items()])
 
     def on_epoch_end(self, epoch, logs=None):
-        if self.bar is not None and self.bar.target is None:
-            self.bar.target = self.bar._seen_so_far
-            self.bar.update(self.bar._seen_so_far, [(k, float(v)) for k, v in (logs or {}).items()],
+        if self.bar is not None and self.bar.target is None:  # length was unknown
+            self.bar.target = self.seen
+            self.bar.update(self.seen, [(k, float(v)) for k, v in (logs or {}).items()],
                             finalize=True)
 
 
@@ -253,6 +270,15 @@ def _write_run_files(run_dir: Path, preset: Preset) -> None:
     }, indent=2))
 
 
+def _truncate_log(path: Path, epochs: int) -> None:
+    """Keep the log rows of the first `epochs` epochs (atomically)."""
+    if not path.exists():
+        return
+    lines = path.read_text().splitlines(keepends=True)
+    kept = lines[:1] + [l for l in lines[1:] if int(l.split(",", 1)[0]) <= epochs]
+    atomic_write_text(path, "".join(kept))
+
+
 def _append_log(path: Path, row: dict) -> None:
     new = not path.exists()
     with open(path, "a", newline="") as f:
@@ -298,6 +324,7 @@ def train(preset: Preset, network: str, dataset_fn: DatasetFn, run_dir: os.PathL
     if resume and checkpoints:
         with dist.scope():
             start = restore_checkpoint(checkpoints[-1], net, optimizer)
+        _truncate_log(log_path, start)  # epochs after the checkpoint are trained again
         if verbose:
             print(f"resuming {network} from {checkpoints[-1]} (epoch {start}/{cfg.epochs})")
     else:  # a fresh start: forget any earlier attempt of this network in this run dir

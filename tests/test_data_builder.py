@@ -12,7 +12,7 @@ from im2avatar_tf.data.check import check_dataset
 from im2avatar_tf.data.io import read_h5, write_h5
 from im2avatar_tf.data.layout import VIEW_NAMES, human_model, read_split, shapenet_model
 from im2avatar_tf.data.sources import folder_jobs, folder_model_id
-from im2avatar_tf.images import read_image
+from im2avatar_tf.images import WHITE_RGB, read_image
 
 SMALL = BuildOptions(resolution=16, image_size=32)
 
@@ -135,7 +135,7 @@ def test_parallel_workers_build_the_same_volumes(mesh_folder, built, tmp_path):
 
 def test_build_model_writes_the_human_layout_on_white(tmp_path):
     paths = human_model(tmp_path, "clothes3", "mesh7_new", 16)
-    opts = BuildOptions(resolution=16, image_size=32, background=(255, 255, 255))
+    opts = BuildOptions(resolution=16, image_size=32, background=WHITE_RGB)
     meta = build_model(_textured_box((0.4, 1.0, 0.3)), paths, opts, {"source": "test"})
     assert paths.color == tmp_path / "clothes3" / "mesh7_new" / "mesh7_new.h5"
     assert all(p.exists() for p in paths.required_files())
@@ -159,3 +159,93 @@ def test_folder_model_ids():
     assert folder_model_id(Path("a/a.obj")) == "a"
     assert folder_model_id(Path("1a2b/models/model_normalized.obj")) == "1a2b"
     assert folder_model_id(Path("x y.ply")) == "x_y"
+
+
+def test_built_dataset_loads_through_the_training_loader(built):
+    from im2avatar_tf.data.pipeline import list_models
+    from im2avatar_tf.data.samples import load_color, load_flow
+
+    out, _ = built
+    entries, skipped = list_models(out, "train", ["chair"], 16)
+    assert entries and not skipped
+    color = load_color(entries[0].paths, 16)
+    assert color.shape == (16, 16, 16, 3)
+    assert load_flow(entries[0].paths, "0.000", 16).shape == (16, 16, 16, 2)
+
+
+def test_preview_contact_sheet(built, tmp_path):
+    from im2avatar_tf.data.preview import contact_sheet
+
+    out = contact_sheet(built[0], tmp_path / "sheet.png", per_category=1, tile=32)
+    sheet = np.asarray(Image.open(out))
+    assert sheet.shape == (2 * (32 + 14), 6 * 32, 3)  # chair + guitar rows, 4 views + 2 voxels
+    assert (np.abs(sheet.astype(int) - 245).sum(-1) > 30).mean() > 0.05
+
+
+def test_procedural_source_builds_every_category(tmp_path):
+    from im2avatar_tf.data.sources import procedural_jobs
+
+    jobs = procedural_jobs(("car", "chair", "table", "guitar"), 1, seed=0)
+    report = build_dataset(jobs, tmp_path, SMALL, progress=False)
+    assert len(report.built) == 4, report.skipped
+    assert check_dataset(tmp_path, progress=False).ok
+    meta = json.loads(shapenet_model(tmp_path, "car", "proc0_00000", 16).meta.read_text())
+    assert meta["source"] == {"source": "procedural", "category": "car", "index": 0, "seed": 0}
+
+
+def test_cli_build_and_check(mesh_folder, tmp_path, capsys):
+    from im2avatar_tf.cli import main
+
+    out = tmp_path / "cli"
+    rc = main(["build-dataset", "--source", "folder", "--input", str(mesh_folder),
+               "--out", str(out), "--resolution", "16", "--image-size", "32",
+               "--categories", "guitar", "--workers", "1", "--no-progress"])
+    assert rc == 0 and "built 1" in capsys.readouterr().out
+    assert main(["check-dataset", str(out), "--no-progress"]) == 0
+    (out / "02958343").mkdir()
+    (out / "data_list" / "train_list_car.txt").write_text("ghost\n")
+    assert main(["check-dataset", str(out), "--no-progress"]) == 1
+    assert "split entry without model folder" in capsys.readouterr().out
+    assert main(["build-dataset", "--source", "folder", "--out", str(out)]) == 1  # no --input
+    assert "--input" in capsys.readouterr().err
+    assert main(["build-dataset", "--bodies", "3", "--out", str(out)]) == 1
+
+
+def test_folder_mapping_file(mesh_folder, tmp_path):
+    mapping = tmp_path / "map.csv"
+    mapping.write_text("path,category\nchair/tall.obj,table\n03467517/ball.glb,car\n")
+    jobs = folder_jobs(mesh_folder, mapping)
+    assert [(j.category, j.model_id) for j in jobs] == [("table", "chair_tall"),
+                                                       ("car", "03467517_ball")]
+    with pytest.raises(FileNotFoundError, match="not found"):
+        folder_jobs(tmp_path / "nowhere")
+
+
+def test_a_dead_worker_fails_the_build_instead_of_hanging(tmp_path):
+    """A worker killed mid-job (as by the OOM killer) raises a clear error; the build does not
+    wait forever for its result."""
+    import functools
+    import os
+
+    from im2avatar_tf.data.builder import Job
+
+    jobs = [Job("chair", f"m{i}", functools.partial(os._exit, 1)) for i in range(2)]
+    with pytest.raises(RuntimeError, match="worker process died"):
+        build_dataset(jobs, tmp_path, SMALL, workers=2, progress=False)
+
+
+def test_write_png_and_to_uint8(tmp_path):
+    """One float -> uint8 conversion (rounded, clipped) and one atomic PNG writer, which refuses
+    floats instead of guessing their range and leaves no temporary file behind."""
+    from im2avatar_tf.data.io import write_png
+    from im2avatar_tf.images import to_uint8
+
+    x = np.array([-0.1, 0.0, 0.9, 0.5, 1.0, 1.2], np.float32)
+    np.testing.assert_array_equal(to_uint8(x), [0, 0, 230, 128, 255, 255])
+    img = np.arange(2 * 3 * 3, dtype=np.uint8).reshape(2, 3, 3)
+    assert to_uint8(img) is img
+    path = write_png(tmp_path / "sub" / "a.png", img)
+    np.testing.assert_array_equal(np.asarray(Image.open(path)), img)
+    with pytest.raises(ValueError, match="to_uint8"):
+        write_png(tmp_path / "b.png", img / 255.0)
+    assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == ["a.png"]

@@ -88,6 +88,19 @@ def test_saved_model_in_a_fresh_process_matches_keras(model_dir, exported, tmp_p
     assert_outputs_match(served, expected, keras_rec.image_size)
 
 
+def test_saved_model_stores_each_weight_once(model_dir, exported):
+    """keras-team/keras#23553: tracking the models too would store every weight twice."""
+    import tensorflow as tf
+
+    from im2avatar_tf.models import load_model_dir
+
+    _, shape_model, color_model = load_model_dir(model_dir)
+    weights = sum(int(np.prod(w.shape)) for m in (shape_model, color_model) for w in m.weights)
+    reader = tf.train.load_checkpoint(str(exported / "saved_model" / "variables" / "variables"))
+    stored = sum(int(np.prod(shape)) for shape in reader.get_variable_to_shape_map().values())
+    assert weights * 0.99 < stored <= weights
+
+
 @pytest.mark.parametrize("target", ["", "saved_model", "im2avatar.keras"])
 def test_reconstructor_loads_the_export_and_predicts_the_same(model_dir, exported, target):
     photo = np.random.default_rng(1).integers(0, 256, (70, 45, 4), dtype=np.uint8)  # RGBA

@@ -20,6 +20,7 @@ from im2avatar_tf.data import human
 from im2avatar_tf.data.human_gen import plan as plan_mod
 from im2avatar_tf.data.human_gen.bodies import design_bodies
 from im2avatar_tf.data.human_gen.styles import STYLES, coverage
+from im2avatar_tf.images import BACKGROUND_RGB, WHITE_RGB
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -69,6 +70,70 @@ def test_missing_extra_says_what_to_install(monkeypatch):
         human.require_extra()
 
 
+@pytest.mark.parametrize("flag, expected", [([], WHITE_RGB),
+                                           (["--background", "245,245,245"], BACKGROUND_RGB),
+                                           (["--background", "gray"], BACKGROUND_RGB),
+                                           (["--background", "10,20,30"], (10, 20, 30))])
+def test_human_background_is_white_unless_given(flag, expected, monkeypatch, capsys):
+    """The human set defaults to white; an explicit --background (even the ShapeNet gray) is
+    kept, and the message names the background used."""
+    import argparse
+
+    from im2avatar_tf.commands import build_dataset
+
+    parser = argparse.ArgumentParser()
+    build_dataset.add_arguments(parser)
+    args = parser.parse_args(["--source", "human", "--bodies", "2", "--styles", "2",
+                              "--out", "unused", "--no-progress"] + flag)
+    seen = {}
+    monkeypatch.setattr(human, "require_extra", lambda: None)
+    monkeypatch.setattr(human, "build_human", lambda out, *a, **k: seen.update(options=a[4]) or {
+        "built": 0, "reused": 0, "failed": {}, "train": 0, "test": 0, "held_out_bodies": [],
+        "held_out_styles": [], "seconds_per_human": 0.0})
+    assert human.build(args) == 0
+    assert seen["options"].background == expected
+    assert f"background {','.join(map(str, expected))}" in capsys.readouterr().out
+
+
+def test_build_goes_through_the_dataset_builder(tmp_path, monkeypatch):
+    """Torch-free: stand-in GLBs in the mesh cache, built by the builder's one build loop; the
+    same body under two clothes folders is two models, a broken mesh is reported, not fatal."""
+    import trimesh
+
+    from im2avatar_tf.data import builder
+    from im2avatar_tf.data.builder import BuildOptions
+
+    monkeypatch.setattr(human, "require_extra", lambda: None)
+    monkeypatch.setattr(human, "generate", lambda *a, **k: None)
+    calls = []
+    real = builder.build_dataset
+    monkeypatch.setattr(builder, "build_dataset", lambda *a, **k: calls.append(k) or real(*a, **k))
+    meshes = tmp_path / "meshes"
+    meshes.mkdir()
+    p = plan_mod.Plan(bodies=1, styles=16, seed=0, train=[(0, 0), (1, 0)], test=[(5, 0)],
+                      held_out_bodies=[], held_out_styles=[5])
+    for s, b in p.pairs:
+        stem = meshes / f"{plan_mod.clothes_name(s)}_{plan_mod.mesh_name(b)}"
+        box = trimesh.creation.box((0.3, 1.0, 0.2))
+        box.visual.face_colors = [40 * (s + 1), 90, 160, 255]
+        box.export(stem.with_suffix(".glb"))
+        stem.with_suffix(".json").write_text(json.dumps({"pose": "rest"}))
+    (meshes / "clothes6_mesh1_new.glb").write_bytes(b"not a mesh")
+    out = tmp_path / "set"
+    options = BuildOptions(resolution=16, image_size=32, views=2, background=WHITE_RGB)
+    summary = human.build_human(out, bodies=1, options=options, progress=False, mesh_dir=meshes,
+                                plan=p)
+    assert calls and calls[0]["splits"] is False
+    assert summary["built"] == 2 and list(summary["failed"]) == ["clothes6 mesh1_new"]
+    assert (out / "train_list_human.txt").read_text() == "clothes1 mesh1_new\nclothes2 mesh1_new\n"
+    assert (out / "test_list_human.txt").read_text() == ""
+    meta = json.loads((out / "clothes2" / "mesh1_new" / "meta.json").read_text())
+    assert meta["source"]["split"] == "train" and meta["source"]["generator"] == {"pose": "rest"}
+    again = human.build_human(out, bodies=1, options=options, progress=False, mesh_dir=meshes,
+                              plan=p)
+    assert again["built"] == 0 and again["reused"] == 2
+
+
 # -- end to end ---------------------------------------------------------------------------------
 needs_extra = pytest.mark.skipif(
     bool(human.missing_extra()),
@@ -88,7 +153,7 @@ def built(tmp_path_factory):
     out = tmp_path_factory.mktemp("human")
     p = plan_mod.Plan(bodies=2, styles=16, seed=0, train=[(SHIRT_STYLE, 0)], test=[(5, 1)],
                       held_out_bodies=[1], held_out_styles=[5])
-    options = BuildOptions(resolution=32, background=human.WHITE)
+    options = BuildOptions(resolution=32, background=WHITE_RGB)
     summary = human.build_human(out, bodies=2, options=options, progress=False,
                                 mesh_dir=out / "_meshes", plan=p)
     return out, summary
@@ -120,7 +185,7 @@ def test_layout_and_splits(built):
     from im2avatar_tf.data.builder import BuildOptions
 
     again = human.build_human(out, bodies=2, options=BuildOptions(resolution=32,
-                              background=human.WHITE), progress=False, mesh_dir=out / "_meshes",
+                              background=WHITE_RGB), progress=False, mesh_dir=out / "_meshes",
                               plan=plan_mod.Plan.from_dict(json.loads(
                                   (out / "human_plan.json").read_text())))
     assert again["built"] == 0 and again["reused"] == 2

@@ -70,6 +70,20 @@ def test_rgba_grayscale_and_odd_sizes_are_preprocessed_like_training(rec):
     np.testing.assert_allclose(r_odd.image[20:44], 10 / 255.0, atol=1e-6)
 
 
+def test_padding_uses_the_background_the_model_was_trained_on(model_dir, tmp_path):
+    """A model trained on white views (the human set) pads and composites onto white."""
+    import json
+    import shutil
+
+    white = tmp_path / "white_model"
+    shutil.copytree(model_dir, white)
+    config = json.loads((white / "config.json").read_text())
+    config["data"]["background"] = [255, 255, 255]
+    (white / "config.json").write_text(json.dumps(config))
+    result = Reconstructor.from_dir(white).predict(np.zeros((40, 80, 4), np.uint8))
+    np.testing.assert_allclose(result.image, 1.0, atol=1e-6)  # transparent + padding: white
+
+
 def test_a_file_that_is_not_an_image_gives_the_clear_error(rec, tmp_path):
     garbage = tmp_path / "photo.png"
     garbage.write_bytes(np.random.default_rng(0).bytes(500))
@@ -155,3 +169,10 @@ def test_reconstruct_reports_empty_predictions_and_keeps_the_input(model_dir, tm
     assert code == 1  # nothing reconstructed
     assert "empty predictions: 1" in printed and "lower the threshold" in printed
     assert (out / "cup_input.png").exists() and not (out / "cup.glb").exists()
+
+
+def test_bench_infer_says_when_it_times_random_networks(capsys):
+    assert cli.main(["bench-infer", "--preset", "tiny", "--repeats", "1", "--no-export"]) == 0
+    printed = capsys.readouterr().out
+    assert "RANDOMLY INITIALISED networks of preset 'tiny'" in printed
+    assert "networks forward" in printed and "mesh extraction (final colors" in printed

@@ -177,3 +177,26 @@ def test_crop_to_foreground_uses_alpha_when_there_is_one():
     assert crop_to_foreground(image, margin=0.0).shape == (10, 40, 4)
     blank = np.full((30, 30, 3), 7, np.uint8)
     assert crop_to_foreground(blank) is blank  # nothing to crop to: unchanged
+
+
+def test_result_from_released_prediction_previews_voxels_on_white():
+    """`Result.from_prediction` reads the 9-channel color layout; its voxel preview on white
+    shows the evaluation colors (confidence 1: the regressed color, wherever the flow points)."""
+    from im2avatar_tf.images import WHITE_RGB
+    from im2avatar_tf.inference import Result
+
+    occupied, probability, _ = _volumes()
+    color9 = np.zeros((R, R, R, 9), np.float32)
+    color9[..., 0:3] = (0.2, 0.6, 0.4)  # regressed
+    color9[..., 3] = 1.0  # w: trust the regressed color
+    color9[..., 4:6] = 0.5  # flow: the image center
+    image = np.full((32, 32, 3), 0.9, np.float32)
+    result = Result.from_prediction(image, probability, color9)
+    np.testing.assert_allclose(result.colors[occupied],
+                               np.broadcast_to([0.2, 0.6, 0.4], (occupied.sum(), 3)), atol=1e-6)
+    assert not result.colors[~occupied].any()
+    sheet = result.preview(views=2, size=64, geometry="voxels", background=WHITE_RGB)
+    assert sheet.shape == (64, 3 * 64, 3) and sheet.dtype == np.uint8
+    assert np.all(sheet[:, :64] == 230)  # the input, 0.9 rounded (not truncated to 229)
+    assert tuple(sheet[0, -1]) == WHITE_RGB  # renders on white
+    assert (sheet[:, 64:] != 255).any(axis=-1).mean() > 0.01  # the voxels are there

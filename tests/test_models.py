@@ -49,7 +49,15 @@ def test_output_shapes_and_ranges(preset):
     for key in ("regressed", "confidence", "flow"):  # sigmoid heads
         v = np.asarray(out[key])
         assert v.min() >= 0.0 and v.max() <= 1.0
-    # Sampled colors are pixels of the input image; blended lies between its two sources.
+    # Sampled colors are the input pixels at floor(flow * size), computed here independently.
+    flow = np.asarray(out["flow"])
+    cols = np.clip(np.floor(flow[..., 0] * s).astype(int), 0, s - 1)
+    rows = np.clip(np.floor(flow[..., 1] * s).astype(int), 0, s - 1)
+    expected_sampled = np.stack([image[b][rows[b], cols[b]] for b in range(2)])
+    away_from_edges = np.all(np.abs(flow * s - np.round(flow * s)) > 1e-3, axis=-1)
+    np.testing.assert_array_equal(np.asarray(out["sampled"])[away_from_edges],
+                                  expected_sampled[away_from_edges])
+    # blended lies between its two sources, weighted by the confidence.
     w = np.asarray(out["confidence"])
     blend = w * np.asarray(out["regressed"]) + (1 - w) * np.asarray(out["sampled"])
     np.testing.assert_allclose(np.asarray(out["blended"]), blend, atol=1e-6)

@@ -20,6 +20,7 @@ import os
 import statistics
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from ._common import add_preset_argument
@@ -39,13 +40,24 @@ def add_arguments(parser) -> None:
     parser.add_argument("--no-export", action="store_true", help="skip the SavedModel figures")
 
 
-def _median_seconds(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+@dataclass(frozen=True)
+class Timing:
+    """Median and best of repeated runs, in seconds."""
+
+    median: float
+    best: float
+
+    @classmethod
+    def of(cls, fn, repeats: int) -> "Timing":
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - start)
+        return cls(statistics.median(times), min(times))
+
+    def __str__(self) -> str:
+        return f"{self.median * 1e3:.1f} ms ({self.best * 1e3:.1f})"
 
 
 def sphere_shell(resolution: int):
@@ -62,82 +74,89 @@ def run(args) -> int:
     import numpy as np
     import tensorflow as tf
 
-    from ..export import write_saved_model
     from ..images import preprocess
     from ..inference import Reconstructor, Result
 
+    preset, shape_model, color_model, what = _networks(args)
+    rec = Reconstructor.from_models(preset, shape_model, color_model)
+    size, res = rec.image_size, rec.volume_size
+    devices = ", ".join(d.device_type for d in tf.config.list_logical_devices())
+    print(f"bench-infer: {what}; {size} px -> {res}^3; devices: {devices}; "
+          f"median (best) of {args.repeats} runs; load and first call excluded")
+    load, cores = os.getloadavg()[0], os.cpu_count()
+    if load > 0.5 * cores:
+        print(f"note: load average {load:.1f} on {cores} cores before starting: other jobs "
+              f"share the CPU, so the times below are inflated (the best runs less so)")
+
+    photo = np.random.default_rng(0).integers(0, 256, (size * 3 // 2, size * 2, 3),
+                                              dtype=np.uint8)  # an odd-sized picture
+    one = np.asarray(preprocess(photo, size))[None]  # (1, S, S, 3)
+    batch = np.repeat(one, args.batch, axis=0)  # (B, S, S, 3)
+    rec.forward(one), rec.forward(batch)  # trace both shapes
+    t_pre = Timing.of(lambda: preprocess(photo, size), args.repeats)
+    t_net = Timing.of(lambda: rec.forward(one), args.repeats)
+    t_batch = Timing.of(lambda: rec.forward(batch), args.repeats)
+
+    out = rec.forward(one)
+    occupancy = out["occupancy"][0, ..., 0] if args.model else sphere_shell(res)  # (R, R, R)
+
+    def result():  # a fresh Result each time, so the cached final colors are recomputed
+        return Result(image=one[0], occupancy=occupancy, regressed=out["regressed"][0],
+                      confidence=out["confidence"][0], flow=out["flow"][0],
+                      blended=out["blended"][0], threshold=args.threshold)
+
+    print("single image:")
+    print(f"  {t_pre!s:>20}  preprocessing ({photo.shape[1]}x{photo.shape[0]} uint8 -> {size} px)")
+    print(f"  {t_net!s:>20}  networks forward (shape + color)")
+    occupied = int(result().occupied.sum())
+    if occupied:
+        faces = len(result().to_mesh().faces)
+        source = "predicted" if args.model else "synthetic-shell"
+        t_mesh = Timing.of(lambda: result().to_mesh(), args.repeats)
+        t_voxels = Timing.of(lambda: result().to_voxel_mesh(), args.repeats)
+        print(f"  {t_mesh!s:>20}  mesh extraction "
+              f"(final colors + marching cubes; {occupied} {source} voxels >= "
+              f"{args.threshold:g}, {faces} triangles)")
+        print(f"  {t_voxels!s:>20}  voxel mesh instead (one cube per voxel)")
+    else:
+        print(f"  mesh extraction: n/a, no voxel >= threshold {args.threshold:g}")
+    print(f"batch of {args.batch}: {t_batch} -> {args.batch / t_batch.median:.1f} images/s "
+          f"({args.batch / t_batch.best:.1f} best), networks forward")
+    if not args.no_export:
+        _bench_saved_model(preset, shape_model, color_model, photo, args.repeats)
+    return 0
+
+
+def _networks(args):
+    """-> (preset, shape model, color model, a line saying what they are)."""
     if args.model:
         from ..models import load_model_dir
 
         preset, shape_model, color_model = load_model_dir(args.model)
-        what = f"trained model {args.model}"
-    else:
-        from ..config import get_preset
-        from ..models import build_color_model, build_shape_model
+        return preset, shape_model, color_model, f"trained model {args.model}"
+    from ..config import get_preset
+    from ..models import build_color_model, build_shape_model
 
-        preset = get_preset(args.preset)
-        shape_model, color_model = build_shape_model(preset.model), build_color_model(preset.model)
-        what = f"RANDOMLY INITIALISED networks of preset {preset.name!r} (no --model given)"
-    rec = Reconstructor.from_models(preset, shape_model, color_model)
-    size, res = rec.image_size, rec.volume_size
-    devices = ", ".join(d.device_type for d in tf.config.list_logical_devices()) or "CPU"
-    print(f"bench-infer: {what}; {size} px -> {res}^3; devices: {devices}; "
-          f"median of {args.repeats} runs, load and first call excluded")
-    load, cores = os.getloadavg()[0], os.cpu_count()
-    if load > 0.5 * cores:
-        print(f"note: load average {load:.1f} on {cores} cores before starting: other jobs "
-              f"share the CPU, so the times below are inflated")
+    preset = get_preset(args.preset)
+    return (preset, build_shape_model(preset.model), build_color_model(preset.model),
+            f"RANDOMLY INITIALISED networks of preset {preset.name!r} (no --model given)")
 
-    rng = np.random.default_rng(0)
-    photo = rng.integers(0, 256, (size * 3 // 2, size * 2, 3), dtype=np.uint8)  # odd-sized input
-    one = np.asarray(preprocess(photo, size))[None]  # (1, S, S, 3)
-    batch = np.repeat(one, args.batch, axis=0)  # (B, S, S, 3)
 
-    rec.forward(one), rec.forward(batch)  # trace both shapes
-    t_pre = _median_seconds(lambda: preprocess(photo, size), args.repeats)
-    t_net = _median_seconds(lambda: rec.forward(one), args.repeats)
-    t_batch = _median_seconds(lambda: rec.forward(batch), args.repeats)
+def _bench_saved_model(preset, shape_model, color_model, photo, repeats: int) -> None:
+    """Export to a temporary folder: its size on disk and `serving_default` latency."""
+    import tensorflow as tf
 
-    out = rec.forward(one)
-    occupancy = out["occupancy"][0, ..., 0] if args.model else sphere_shell(res)
-    threshold = args.threshold
+    from ..export import write_saved_model
 
-    def make_result():  # a fresh Result, so the cached final colors are recomputed
-        return Result(image=one[0], occupancy=occupancy, regressed=out["regressed"][0],
-                      confidence=out["confidence"][0], flow=out["flow"][0],
-                      blended=out["blended"][0], threshold=threshold)
-
-    occupied = int(make_result().occupied.sum())
-    source = "predicted" if args.model else "synthetic-shell"
-    if occupied:
-        mesh = make_result().to_mesh()
-        t_mesh = _median_seconds(lambda: make_result().to_mesh(), args.repeats)
-        t_vox = _median_seconds(lambda: make_result().to_voxel_mesh(), args.repeats)
-        mesh_line = (f"{t_mesh * 1e3:8.1f} ms  mesh extraction (final colors + marching cubes; "
-                     f"{occupied} {source} voxels >= {threshold:g}, {len(mesh.faces)} "
-                     f"triangles)\n"
-                     f"  {t_vox * 1e3:8.1f} ms  voxel mesh instead (one cube per voxel)")
-    else:
-        mesh_line = f"     n/a    mesh extraction: nothing >= threshold {threshold:g}"
-
-    print("single image:")
-    print(f"  {t_pre * 1e3:8.1f} ms  preprocessing ({photo.shape[1]}x{photo.shape[0]} uint8 -> {size} px)")
-    print(f"  {t_net * 1e3:8.1f} ms  networks forward (shape + color)")
-    print(f"  {mesh_line}")
-    print(f"batch of {args.batch}: {t_batch * 1e3:.1f} ms -> {args.batch / t_batch:.1f} images/s "
-          f"(networks forward)")
-
-    if not args.no_export:
-        with tempfile.TemporaryDirectory(prefix="bench_infer_") as tmp:
-            path = Path(tmp) / "saved_model"
-            start = time.perf_counter()
-            write_saved_model(preset, shape_model, color_model, path)
-            t_export = time.perf_counter() - start
-            megabytes = sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 2**20
-            serve = tf.saved_model.load(str(path)).signatures["serving_default"]
-            images = tf.constant(photo[None])
-            serve(images=images)
-            t_serve = _median_seconds(lambda: serve(images=images), args.repeats)
-        print(f"SavedModel: {megabytes:.1f} MiB on disk (exported in {t_export:.1f} s); "
-              f"serving_default {t_serve * 1e3:.1f} ms per image (preprocessing included)")
-    return 0
+    with tempfile.TemporaryDirectory(prefix="bench_infer_") as tmp:
+        path = Path(tmp) / "saved_model"
+        start = time.perf_counter()
+        write_saved_model(preset, shape_model, color_model, path)
+        t_export = time.perf_counter() - start
+        megabytes = sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 2**20
+        serve = tf.saved_model.load(str(path)).signatures["serving_default"]
+        images = tf.constant(photo[None])
+        serve(images=images)
+        t_serve = Timing.of(lambda: serve(images=images), repeats)
+    print(f"SavedModel: {megabytes:.1f} MiB on disk (exported in {t_export:.1f} s); "
+          f"serving_default {t_serve} per image, preprocessing included")

@@ -7,7 +7,8 @@ complete models are skipped. Broken meshes are skipped and listed in build_repor
 Examples:
   python run.py build-dataset --source procedural --count 50 --out data/proc64
   python run.py build-dataset --source folder --input ~/meshes --out data/mine --resolution 32
-  python run.py build-dataset --source sweethome3d --out data/sh3d      (apt-get install sweethome3d-furniture)
+  python run.py build-dataset --source sweethome3d --out data/sh3d
+      (needs the Debian package: apt-get install sweethome3d-furniture)
   python run.py build-dataset --source human --out data/human --bodies 8 --styles 4
 """
 from __future__ import annotations
@@ -42,8 +43,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--views", type=int, default=12, help="views per model (12)")
     parser.add_argument("--shading", choices=("lambert", "flat"), default="lambert",
                         help="lambert + ambient (default) or flat albedo")
-    parser.add_argument("--background", default="245,245,245",
-                        help="background R,G,B or 'white' (default: the released 245,245,245)")
+    parser.add_argument("--background", default=None,
+                        help="background R,G,B, 'white' or 'gray' (default: the release's, "
+                             "245,245,245, and white for --source human)")
     parser.add_argument("--elevation", type=float, default=None, help="camera elevation, degrees")
     parser.add_argument("--distance", type=float, default=None, help="camera distance")
     parser.add_argument("--fov", type=float, default=None, help="vertical field of view, degrees")
@@ -80,8 +82,8 @@ def run(args) -> int:
     if args.source == "procedural":
         from ..data.sources import procedural_jobs
 
-        count = args.count or (preset.data.models_per_category if preset else 10)
-        jobs = procedural_jobs(categories, count, args.seed)
+        jobs = [job for c in categories for job in procedural_jobs(
+            [c], args.count or (preset.data.count(c) if preset else 10), args.seed)]
     elif args.source == "folder":
         from ..data.sources import folder_jobs
 

@@ -6,7 +6,7 @@ probabilities, blended and regressed colors, confidence, flow and the preprocess
 im2avatar.keras (both networks in one Keras model, preprocessed images in) and config.json.
 `Reconstructor.from_dir(OUT)` and `reconstruct --model OUT` load the export.
 
-Example: python run.py export --model runs/chair/model --out exported/chair
+Example: python run.py export --model runs/chair-small --out exported/chair
 """
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ For each image NAME it writes, under --out:
 Files that are not images are skipped and listed at the end, as are empty predictions (no
 voxel reaches --threshold: lower it, or try --crop).
 
-Example: python run.py reconstruct photos/ chair.png --model runs/chair/model --out out/ --format glb
+Example: python run.py reconstruct photos/ chair.png --model runs/chair-small --out out/ --format glb
 """
 from __future__ import annotations
 
@@ -129,7 +129,7 @@ def run(args) -> int:
                 bar.update(1)
 
     print(f"reconstructed {len(done)} of {len(paths)} image(s) into {out}/")
-    for title, items in (("skipped (not readable images)", skipped), ("empty predictions", empty)):
+    for title, items in (("skipped", skipped), ("empty predictions", empty)):
         if items:
             print(f"{title}: {len(items)}")
             for line in items:

@@ -40,6 +40,9 @@ def add_arguments(parser):
                         default="default", help="tf.distribute strategy for several devices")
     parser.add_argument("--mixed-precision", choices=["mixed_bfloat16", "mixed_float16"],
                         default=None, help="mixed precision policy (for GPUs)")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue from the newest checkpoint in the run dir (the default; "
+                             "kept for scripts that say it)")
     parser.add_argument("--restart", action="store_true",
                         help="ignore existing checkpoints in the run dir and start over")
     parser.add_argument("--skip-bad", action="store_true",
@@ -73,6 +76,10 @@ def run(args) -> int:
 
     preset = configure(args)
     root = resolve_data(args, preset)
+    from ..data.layout import dataset_background
+
+    # The model dir remembers the views' background, so inference pads photos with it.
+    preset = preset.replace(data={"background": dataset_background(root, preset.data.categories[0])})
     out = Path(args.out or Path("runs") / preset.name)
     pipe = InputPipeline.for_preset(preset, root, split="train", skip_bad=args.skip_bad,
                                     cache=not args.no_cache)

@@ -19,9 +19,10 @@ from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 import numpy as np
 
 from ..camera import DEFAULT_DISTANCE, DEFAULT_ELEVATION, DEFAULT_FOV, Camera
-from ..images import BACKGROUND_RGB
-from .io import atomic_path, atomic_write_text, write_h5
-from .layout import ModelPaths, human_model, shapenet_model, view_azimuths, view_name, write_split
+from ..images import BACKGROUND_RGB, WHITE_RGB
+from .io import atomic_write_text, write_h5, write_png
+from .layout import (SPLITS, ModelPaths, human_model, shapenet_model, split_list_path,
+                     view_azimuths, view_name, write_split)
 
 META_FORMAT = "im2avatar_tf-build/1"
 SPLIT_FRACTIONS = (0.7, 0.1, 0.2)  # train, val, test
@@ -37,7 +38,7 @@ class BuildOptions:
     image_size: int = 128
     views: int = 12
     shading: str = "lambert"  # or "flat" (unshaded albedo)
-    background: Tuple[int, int, int] = BACKGROUND_RGB  # the human set uses (255, 255, 255)
+    background: Tuple[int, int, int] = BACKGROUND_RGB  # the human set uses WHITE_RGB
     elevation_deg: float = DEFAULT_ELEVATION
     distance: float = DEFAULT_DISTANCE
     fov_deg: float = DEFAULT_FOV
@@ -47,8 +48,10 @@ class BuildOptions:
     similar_color: float = 0.1  # flow: RGB distance for "similar color"
 
     @classmethod
-    def from_args(cls, args, resolution: int) -> "BuildOptions":
-        """Options from `build-dataset`-style arguments (absent or None ones keep defaults)."""
+    def from_args(cls, args, resolution: int,
+                  background: Tuple[int, int, int] = BACKGROUND_RGB) -> "BuildOptions":
+        """Options from `build-dataset`-style arguments (absent or None ones keep defaults);
+        `background`: the source's own default, used when `args.background` is None."""
         given = {"image_size": getattr(args, "image_size", None),
                  "views": getattr(args, "views", None),
                  "shading": getattr(args, "shading", None),
@@ -56,9 +59,8 @@ class BuildOptions:
                  "distance": getattr(args, "distance", None),
                  "fov_deg": getattr(args, "fov", None),
                  "up": getattr(args, "up", None)}
-        background = getattr(args, "background", None)
-        if background is not None:
-            given["background"] = parse_background(background)
+        text = getattr(args, "background", None)
+        given["background"] = parse_background(text) if text is not None else tuple(background)
         return cls(resolution=resolution, **{k: v for k, v in given.items() if v is not None})
 
     def cameras(self) -> List[Camera]:
@@ -71,7 +73,7 @@ class BuildOptions:
 
 def parse_background(text: str) -> Tuple[int, int, int]:
     """'white', 'gray' (the released 245) or 'R,G,B' with 0..255 integers."""
-    named = {"white": (255, 255, 255), "gray": tuple(BACKGROUND_RGB), "grey": tuple(BACKGROUND_RGB)}
+    named = {"white": WHITE_RGB, "gray": BACKGROUND_RGB, "grey": BACKGROUND_RGB}
     if text.lower() in named:
         return named[text.lower()]
     try:
@@ -120,7 +122,7 @@ def build_model(mesh, paths: ModelPaths, options: BuildOptions = BuildOptions(),
         lap("render")
         flow = flow_volume(shell.color, camera, view, options.similar_color)
         lap("flow")
-        _write_png(paths.view(name), view.rgb)
+        write_png(paths.view(name), view.rgb)
         write_h5(paths.flow(name), flow)
         lap("write")
         views.append({"name": name, "azimuth": camera.azimuth, "camera": camera.to_dict()})
@@ -165,12 +167,18 @@ class Job:
     up: str = "y"
     group: str = "default"  # human layout only: the clothes folder the model goes in
 
+    @property
+    def entry(self) -> str:
+        """The model's line in its split list: the model id, or "clothes mesh" in the human
+        layout (where one mesh id recurs under several clothes folders)."""
+        return f"{self.group} {self.model_id}" if self.category == "human" else self.model_id
+
 
 @dataclass
 class BuildReport:
-    built: List[Tuple[str, str]] = field(default_factory=list)  # (category, model_id)
+    built: List[Tuple[str, str]] = field(default_factory=list)  # (category, Job.entry)
     reused: List[Tuple[str, str]] = field(default_factory=list)
-    skipped: List[dict] = field(default_factory=list)  # category, model_id, source, reason
+    skipped: List[dict] = field(default_factory=list)  # category, model_id, entry, source, reason
     seconds: Dict[str, float] = field(default_factory=dict)  # summed over built models
 
     def summary(self) -> str:
@@ -186,8 +194,10 @@ class BuildReport:
 def build_dataset(jobs: Sequence[Job], root: os.PathLike, options: BuildOptions = BuildOptions(),
                   workers: int = 1, seed: int = 0, progress: bool = True,
                   splits: bool = True) -> BuildReport:
-    """Build every job into `root` (ShapeNet-style), skipping complete models, then write the
-    split lists (0.7/0.1/0.2, shuffled by `seed`) and `build_report.json`."""
+    """Build every job into `root` (ShapeNet or human layout), skipping complete models, then
+    write `build_report.json` and, with `splits`, the split lists (0.7/0.1/0.2, shuffled by
+    `seed`; callers with their own split, like the human set, pass splits=False).
+    The one build loop of the project: every source's models go through here."""
     from tqdm import tqdm
 
     root = Path(root)
@@ -197,7 +207,7 @@ def build_dataset(jobs: Sequence[Job], root: os.PathLike, options: BuildOptions 
     todo = []
     for job in jobs:
         if is_complete(_paths(root, job, options), options):
-            report.reused.append((job.category, job.model_id))
+            report.reused.append((job.category, job.entry))
         else:
             todo.append(job)
     tasks = [(job, str(root), options) for job in todo]
@@ -205,21 +215,48 @@ def build_dataset(jobs: Sequence[Job], root: os.PathLike, options: BuildOptions 
     try:
         for job, result in _run(tasks, workers):
             if isinstance(result, dict):
-                report.built.append((job.category, job.model_id))
+                report.built.append((job.category, job.entry))
                 for k, v in result["seconds"].items():
                     report.seconds[k] = report.seconds.get(k, 0.0) + v
             else:
                 report.skipped.append({"category": job.category, "model_id": job.model_id,
-                                       "source": job.source, "reason": result})
-                bar.write(f"skipped {job.category}/{job.model_id}: {result}")
+                                       "entry": job.entry, "source": job.source,
+                                       "reason": result})
+                bar.write(f"skipped {job.category}/{job.entry}: {result}")
             bar.update(1)
     finally:
         bar.close()
         _write_report(root, report, options)
     if splits:
         done = set(report.built + report.reused)
-        _write_splits(root, [j for j in jobs if (j.category, j.model_id) in done], seed)
+        _write_splits(root, [j for j in jobs if (j.category, j.entry) in done], seed)
     return report
+
+
+def ensure_dataset(data_cfg, resolution: int, root: os.PathLike,
+                   workers: Optional[int] = None, progress: bool = True) -> Path:
+    """Build (or resume, or reuse) the procedural dataset a preset needs and return its root.
+    `data_cfg`: config.DataConfig (categories, models_per_category, render_size, views, seed).
+    Cheap when complete: a stat per file, no decoding."""
+    from .sources import procedural_jobs
+
+    if data_cfg.source != "procedural":
+        raise ValueError(f"the preset's data source is {data_cfg.source!r}: only procedural data "
+                         f"is built automatically; pass --data DIR")
+    options = BuildOptions(resolution=resolution, image_size=data_cfg.render_size,
+                           views=data_cfg.views)
+    jobs = [job for c in data_cfg.categories
+            for job in procedural_jobs([c], data_cfg.count(c), data_cfg.seed)]
+    root = Path(root)
+    lists = [split_list_path(root, s, c) for c in data_cfg.categories for s in SPLITS]
+    if all(p.exists() for p in lists) and all(is_complete(_paths(root, j, options), options)
+                                              for j in jobs):
+        return root
+    report = build_dataset(jobs, root, options, workers=workers or os.cpu_count() or 1,
+                           seed=data_cfg.seed, progress=progress)
+    if not (report.built or report.reused):
+        raise ValueError(f"no model of {root} could be built; see {root / REPORT_NAME}")
+    return root
 
 
 def split_ids(ids: Sequence[str], seed: int, category: str = "",
@@ -250,8 +287,8 @@ def _write_splits(root: Path, complete: Sequence[Job], seed: int) -> None:
     for category in sorted({j.category for j in complete}):
         members = [j for j in complete if j.category == category]
         if category == "human":
-            names = {f"{j.group} {j.model_id}": j for j in members}
-            train, val, test = split_ids(list(names), seed, category, fractions=HUMAN_FRACTIONS)
+            train, val, test = split_ids([j.entry for j in members], seed, category,
+                                         fractions=HUMAN_FRACTIONS)
             write_split(root, "train", category, train + val)
             write_split(root, "test", category, test)
         else:
@@ -267,9 +304,9 @@ def _check_unique(jobs: Iterable[Job]) -> None:
                          "(--categories human)")
     seen = set()
     for job in jobs:
-        key = (job.category, job.model_id)
+        key = (job.category, job.entry)
         if key in seen:
-            raise ValueError(f"two inputs map to the same model {job.category}/{job.model_id}; "
+            raise ValueError(f"two inputs map to the same model {job.category}/{job.entry}; "
                              f"rename one of them")
         seen.add(key)
 
@@ -298,11 +335,20 @@ def _run(tasks, workers: int):
             yield _build_job(task)
         return
     import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures.process import BrokenProcessPool
 
     # spawn, not fork: embree's threads do not survive a fork of a process that used them.
     ctx = multiprocessing.get_context("spawn")
-    with ctx.Pool(min(workers, len(tasks))) as pool:
-        yield from pool.imap_unordered(_build_job, tasks, chunksize=1)
+    try:
+        with ProcessPoolExecutor(min(workers, len(tasks)), mp_context=ctx) as pool:
+            for future in as_completed([pool.submit(_build_job, t) for t in tasks]):
+                yield future.result()
+    except BrokenProcessPool:
+        raise RuntimeError(
+            "a build worker process died (out of memory, or the calling script starts the build "
+            "at import time: wrap it in `if __name__ == '__main__':`); retry with workers=1 "
+            "(--workers 1) to see the cause") from None
 
 
 def _write_report(root: Path, report: BuildReport, options: BuildOptions) -> None:
@@ -316,13 +362,6 @@ def _write_report(root: Path, report: BuildReport, options: BuildOptions) -> Non
         "skipped": report.skipped,
     }
     atomic_write_text(root / REPORT_NAME, json.dumps(_jsonable(data), indent=1))
-
-
-def _write_png(path: Path, rgb: np.ndarray) -> None:
-    from PIL import Image
-
-    with atomic_path(path) as tmp:
-        Image.fromarray(rgb).save(tmp, format="PNG")
 
 
 def _replace(options: BuildOptions, **changes) -> BuildOptions:

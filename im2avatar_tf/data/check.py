@@ -63,7 +63,8 @@ class CheckResult:
         for (severity, kind), items in sorted(groups.items()):
             lines.append(f"  {severity:7s} {len(items):6d} x {kind}")
             for p in items[:_EXAMPLES]:
-                lines.append(f"                   {p.where}" + (f": {p.detail}" if p.detail else ""))
+                detail = f": {p.detail}" if p.detail else ""
+                lines.append(f"                   {p.where}{detail}")
         n_warn = len(self.problems) - self.errors
         lines.append(f"{'OK' if self.ok else 'FAILED'}: {self.errors} errors, {n_warn} warnings")
         return "\n".join(lines)

@@ -23,8 +23,8 @@ from ..render import Rendering
 from .voxelize import EMPTY, voxel_centers
 
 SIMILAR_COLOR = 0.1  # max RGB distance (colors in [0, 1]) for "similar color"
-_CANDIDATES = 16  # nearest pixels tried before the search over all similar colors
-_FEW_PIXELS = 32  # colors with at most this many pixels are searched by brute force
+_CANDIDATES = (16,)  # nearest pixels tried (per stage) before the search over all similar colors
+_FEW_PIXELS = 4  # colors with at most this many pixels are searched by brute force
 _MAX_UV = np.nextafter(1.0, 0.0)  # keep flows inside [0, 1)
 
 
@@ -77,13 +77,17 @@ def similar_pixel(positions: np.ndarray, colors: np.ndarray, rendering: Renderin
 
     # Usually a similar pixel is near the projection: try the nearest pixels first.
     todo = np.arange(len(positions))
-    k = min(_CANDIDATES, len(fg_pos))
-    _, near = pos_tree.query(positions, k=k)  # (K, k) sorted by image distance
-    near = near.reshape(len(positions), k)
-    ok = np.sum((palette[pixel_color[near]] - colors[:, None]) ** 2, axis=2) <= similar ** 2
-    hit = ok.any(axis=1)
-    choice[hit] = near[hit, np.argmax(ok[hit], axis=1)]
-    todo = todo[~hit]
+    for k in _CANDIDATES:
+        k = min(k, len(fg_pos))
+        if not len(todo) or k == 0:
+            break
+        _, near = pos_tree.query(positions[todo], k=k)  # (T, k) sorted by image distance
+        near = near.reshape(len(todo), k)
+        ok = (np.sum((palette[pixel_color[near]] - colors[todo, None]) ** 2, axis=2)
+              <= similar ** 2)  # (T, k)
+        hit = ok.any(axis=1)
+        choice[todo[hit]] = near[hit, np.argmax(ok[hit], axis=1)]
+        todo = todo[~hit]
     # The rest: every similar palette color, the image-closest pixel of each, the best of those.
     if len(todo):
         choice[todo] = _closest_similar(positions[todo], colors[todo], fg_pos, palette,

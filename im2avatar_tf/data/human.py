@@ -19,6 +19,7 @@ TensorFlow side's import graph stays free of them. Without the optional extra in
 """
 from __future__ import annotations
 
+import functools
 import importlib.util
 import json
 import os
@@ -39,8 +40,6 @@ EXTRA_MODULES = ("torch", "anny", "warp")
 INSTALL_HINT = ("pip install torch==2.13.0 && pip install -r requirements-human.txt "
                 "(torch first and pinned, so pip keeps the CPU wheel)")
 DEFAULTS = {"bodies": 40, "styles": 16, "pairs": 367}
-WHITE = (255, 255, 255)
-RELEASED_GRAY = "245,245,245"  # build-dataset's --background default
 
 
 def missing_extra() -> List[str]:
@@ -104,35 +103,20 @@ def _mesh_done(mesh_dir: Path, style_id: int, body_id: int) -> bool:
     return (mesh_dir / f"{stem}.json").exists() and (mesh_dir / f"{stem}.glb").exists()
 
 
-def _build_one(task):
-    """Worker: build one pair's model from its GLB; returns (pair, meta or error string)."""
-    pair, root, mesh_dir, options, source = task
-    from .builder import build_model
-    from .meshes import load_mesh
-
-    stem = f"{plan_mod.clothes_name(pair[0])}_{plan_mod.mesh_name(pair[1])}"
-    try:
-        mesh = load_mesh(Path(mesh_dir) / f"{stem}.glb")
-        paths = human_model(root, plan_mod.clothes_name(pair[0]), plan_mod.mesh_name(pair[1]),
-                            options.resolution)
-        return pair, build_model(mesh, paths, options, source)
-    except Exception as e:  # reported, the rest of the build goes on
-        return pair, f"{type(e).__name__}: {e}"
-
-
 def build_human(out: Path, bodies: int = 40, styles: int = 16, pairs: int = 367, seed: int = 0,
                 options=None, workers: int = 1, progress: bool = True,
                 mesh_dir: Optional[Path] = None, plan: Optional[plan_mod.Plan] = None) -> dict:
     """Plan, generate and build the human set into `out`; returns a summary dict.
-    `plan` overrides the planned pairs and split (tests pin exact pairs this way)."""
-    from tqdm import tqdm
-
-    from .builder import BuildOptions, is_complete
+    `plan` overrides the planned pairs and split (tests pin exact pairs this way). The meshes
+    are built by the dataset builder's `build_dataset` (one `Job` per pair, its clothes folder
+    as the group); the split lists follow the plan."""
+    from ..images import WHITE_RGB
+    from .builder import BuildOptions, build_dataset, is_complete
 
     require_extra()
     if not 1 <= styles <= len(STYLES):
         raise ValueError(f"--styles must be 1..{len(STYLES)} (the named styles), got {styles}")
-    options = options or BuildOptions(background=WHITE)
+    options = options or BuildOptions(background=WHITE_RGB)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     plan = plan or plan_mod.make_plan(bodies, styles, pairs, seed)
@@ -147,58 +131,49 @@ def build_human(out: Path, bodies: int = 40, styles: int = 16, pairs: int = 367,
     generate(todo, mesh_dir, bodies, seed, progress)
     t_generate = time.perf_counter() - t0
 
-    test = {tuple(p) for p in plan.test}
-    tasks = []
-    for p in todo:
-        sidecar = json.loads((mesh_dir / (f"{plan_mod.clothes_name(p[0])}_"
-                                          f"{plan_mod.mesh_name(p[1])}.json")).read_text())
-        source = {"source": "human", "split": "test" if tuple(p) in test else "train",
-                  "held_out_body": p[1] in plan.held_out_bodies,
-                  "held_out_style": p[0] in plan.held_out_styles,
-                  "held_out_bodies": plan.held_out_bodies,
-                  "held_out_styles": plan.held_out_styles, "generator": sidecar}
-        tasks.append((p, str(out), str(mesh_dir), options, source))
-    failed = {}
     t1 = time.perf_counter()
-    bar = tqdm(total=len(tasks), desc=f"building {out.name}", unit="model", disable=not progress)
-    try:
-        for pair, result in _run(tasks, workers):
-            if not isinstance(result, dict):
-                failed[plan_mod.entry(pair)] = result
-                bar.write(f"failed {plan_mod.entry(pair)}: {result}")
-            bar.update(1)
-    finally:
-        bar.close()
+    report = build_dataset(_jobs(plan, mesh_dir, options.up), out, options, workers=workers,
+                           progress=progress, splits=False)
     t_build = time.perf_counter() - t1
+    failed = {s["entry"]: s["reason"] for s in report.skipped}
 
     ok = lambda ps: [plan_mod.entry(p) for p in ps if plan_mod.entry(p) not in failed]  # noqa
     write_split(out, "train", "human", ok(plan.train))
     write_split(out, "test", "human", ok(plan.test))
     summary = {
         "pairs": len(plan.pairs), "train": len(ok(plan.train)), "test": len(ok(plan.test)),
-        "built": len(tasks) - len(failed), "reused": len(plan.pairs) - len(tasks),
+        "built": len(report.built), "reused": len(report.reused),
         "failed": failed, "held_out_bodies": [plan_mod.mesh_name(b) for b in plan.held_out_bodies],
         "held_out_styles": [plan_mod.clothes_name(s) for s in plan.held_out_styles],
         "seconds_generate": round(t_generate, 2), "seconds_build": round(t_build, 2),
-        "seconds_per_human": round((t_generate + t_build) / max(1, len(tasks)), 3),
+        "seconds_per_human": round((t_generate + t_build) / max(1, len(todo)), 3),
         "mesh_cache": str(mesh_dir), "resolution": options.resolution,
     }
     atomic_write_text(out / "human_report.json", json.dumps(summary, indent=1))
     return summary
 
 
-def _run(tasks, workers: int):
-    """Yield (pair, result) as models finish; spawned processes when workers > 1 (embree's
-    threads do not survive a fork)."""
-    if workers <= 1 or len(tasks) <= 1:
-        for task in tasks:
-            yield _build_one(task)
-        return
-    import multiprocessing
+def _jobs(plan: plan_mod.Plan, mesh_dir: Path, up: str) -> list:
+    """One builder `Job` per planned pair: category "human", the clothes folder as its group,
+    the generated GLB as its mesh and the plan's split and held-out flags as its source."""
+    from .builder import Job
+    from .meshes import load_mesh
 
-    ctx = multiprocessing.get_context("spawn")
-    with ctx.Pool(min(workers, len(tasks))) as pool:
-        yield from pool.imap_unordered(_build_one, tasks, chunksize=1)
+    test = {tuple(p) for p in plan.test}
+    jobs = []
+    for p in plan.pairs:
+        clothes, mesh = plan_mod.clothes_name(p[0]), plan_mod.mesh_name(p[1])
+        stem = mesh_dir / f"{clothes}_{mesh}"
+        sidecar = json.loads(stem.with_suffix(".json").read_text()) if _mesh_done(
+            mesh_dir, *p) else {}
+        source = {"source": "human", "split": "test" if tuple(p) in test else "train",
+                  "held_out_body": p[1] in plan.held_out_bodies,
+                  "held_out_style": p[0] in plan.held_out_styles,
+                  "held_out_bodies": plan.held_out_bodies,
+                  "held_out_styles": plan.held_out_styles, "generator": sidecar}
+        jobs.append(Job("human", mesh, functools.partial(load_mesh, stem.with_suffix(".glb")),
+                        source, up=up, group=clothes))
+    return jobs
 
 
 def build(args) -> int:
@@ -206,6 +181,7 @@ def build(args) -> int:
     the builder's --out --resolution --image-size --views --shading --background --workers
     --seed --no-progress)."""
     from ..config import get_preset
+    from ..images import WHITE_RGB
     from .builder import BuildOptions
 
     require_extra()
@@ -214,12 +190,11 @@ def build(args) -> int:
     pairs = args.pairs or min(DEFAULTS["pairs"], bodies * styles)
     preset = get_preset(args.preset) if getattr(args, "preset", None) else None
     resolution = args.resolution or (preset.model.volume_size if preset else 64)
-    if getattr(args, "background", None) in (None, RELEASED_GRAY):
-        args.background = "white"  # the human set is on white (reference 4.2)
-    options = BuildOptions.from_args(args, resolution)
+    options = BuildOptions.from_args(args, resolution, background=WHITE_RGB)  # reference 4.2
     out = Path(args.out or os.path.join("data", f"human-r{resolution}"))
     print(f"human set: {pairs} pairs of {styles} styles x {bodies} bodies -> {out} "
-          f"({resolution}^3, {options.views} views of {options.image_size} px, white background)")
+          f"({resolution}^3, {options.views} views of {options.image_size} px, background "
+          f"{','.join(map(str, options.background))})")
     summary = build_human(out, bodies, styles, pairs, args.seed, options,
                           workers=getattr(args, "workers", 1) or 1,
                           progress=not getattr(args, "no_progress", False))

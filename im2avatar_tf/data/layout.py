@@ -149,15 +149,24 @@ def write_split(root: os.PathLike, split: str, category: str, entries: Sequence[
     return path
 
 
-def available_resolution(root: os.PathLike, category: str) -> Optional[int]:
-    """The volume resolution found on disk for a category (first model of any split)."""
+from ..images import WHITE_RGB  # noqa: E402  (re-exported: the human set's background)
+
+
+def dataset_background(root: os.PathLike, category: str) -> tuple:
+    """Background RGB of a dataset's views: from our meta.json (builder option) when present,
+    else the release's convention (white for the human set, (245, 245, 245) otherwise)."""
+    import json
+
+    from ..images import BACKGROUND_RGB
+
     for split in SPLITS:
         try:
             models = read_split(root, split, category)
         except FileNotFoundError:
             continue
         for m in models[:1]:
-            for r in (64, 32, 128, 16):
-                if ModelPaths(m.root, m.style, r).color.exists():
-                    return r
-    return None
+            if m.meta.exists():
+                background = json.loads(m.meta.read_text()).get("options", {}).get("background")
+                if background:
+                    return tuple(int(c) for c in background)
+    return WHITE_RGB if category == "human" else BACKGROUND_RGB

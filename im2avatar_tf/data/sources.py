@@ -17,7 +17,7 @@ from ..config import CATEGORY_IDS
 from .builder import Job
 from .meshes import MESH_SUFFIXES, load_mesh
 
-# File stems that name the format, not the model (ShapeNet v1 "model.obj", v2 "model_normalized.obj").
+# File stems that name the format, not the model (ShapeNet v1 model.obj, v2 model_normalized.obj).
 _GENERIC_STEMS = {"model", "model_normalized", "mesh", "scene"}
 
 
@@ -63,7 +63,8 @@ def folder_jobs(root: os.PathLike, mapping: Optional[os.PathLike] = None,
     entries = _read_mapping(root, Path(mapping)) if mapping else _scan_categories(root)
     if not entries:
         raise ValueError(f"no meshes ({', '.join(MESH_SUFFIXES)}) found under {root}; put them "
-                         f"in one subfolder per category (e.g. {root}/chair/x.obj) or pass --mapping")
+                         f"in one subfolder per category (e.g. {root}/chair/x.obj) or pass "
+                         f"--mapping")
     jobs = []
     for path, category, rel in entries:
         jobs.append(Job(category, folder_model_id(rel), functools.partial(load_mesh, path),
@@ -113,5 +114,6 @@ def _read_mapping(root: Path, mapping: Path):
     for p, c in items:
         rel = Path(p.strip())
         path = rel if rel.is_absolute() else root / rel
-        entries.append((path, _category_name(c.strip()), Path(rel.name) if rel.is_absolute() else rel))
+        below = Path(rel.name) if rel.is_absolute() else rel  # names the model id
+        entries.append((path, _category_name(c.strip()), below))
     return entries

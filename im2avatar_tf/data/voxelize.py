@@ -45,7 +45,6 @@ class Shell:
     """A colored surface shell."""
 
     color: np.ndarray  # (R, R, R, 3) float32, RGB in [0, 1] on the surface, -1 elsewhere
-    surface_point: np.ndarray  # (R, R, R, 3) float32, mean surface point in each voxel (nan if empty)
 
     @property
     def resolution(self) -> int:
@@ -63,7 +62,6 @@ def colored_shell(mesh: MeshLike, resolution: int, spacing: float = DEFAULT_SPAC
     r = int(resolution)
     n = r ** 3
     color_sum = np.zeros((n, 3))
-    point_sum = np.zeros((n, 3))
     weight_sum = np.zeros(n)
     for faces, bary, weight in lattice_samples(surface, spacing / r):
         points = np.einsum("nk,nkc->nc", bary, surface.mesh.triangles[faces])  # (N, 3)
@@ -73,13 +71,10 @@ def colored_shell(mesh: MeshLike, resolution: int, spacing: float = DEFAULT_SPAC
         weight_sum += np.bincount(flat, weight, minlength=n)
         for c in range(3):
             color_sum[:, c] += np.bincount(flat, weight * colors[:, c], minlength=n)
-            point_sum[:, c] += np.bincount(flat, weight * points[:, c], minlength=n)
     hit = weight_sum > 0
     color = np.full((n, 3), EMPTY, dtype=np.float32)
     color[hit] = color_sum[hit] / weight_sum[hit, None]
-    point = np.full((n, 3), np.nan, dtype=np.float32)
-    point[hit] = point_sum[hit] / weight_sum[hit, None]
-    return Shell(color.reshape(r, r, r, 3), point.reshape(r, r, r, 3))
+    return Shell(color.reshape(r, r, r, 3))
 
 
 def lattice_samples(surface: Surface, spacing: float

@@ -68,8 +68,9 @@ def color_heads(image, trunk, cfg: ModelConfig) -> dict:
     x = block(trunk, "deconv3d", ch, 3, 2, "same", "elu", f"conf_deconv{n}")
     confidence = block(x, "conv3d", 1, 3, 1, "same", "sigmoid", "confidence")  # (B, R, R, R, 1)
     flow = block(trunk, "deconv3d", 2, 3, 2, "same", "sigmoid", "flow")  # (B, R, R, R, 2)
-    sampled = ImageSampler(cfg.decoder.sampler, name="sampled")(image, flow)  # (B, R, R, R, 3)
-    blended = Blend(name="blended")(regressed, sampled, confidence)  # (B, R, R, R, 3)
+    # float32 even under mixed precision: bfloat16 flow would move floor(x * W) by a pixel.
+    sampled = ImageSampler(cfg.decoder.sampler, name="sampled", dtype="float32")(image, flow)
+    blended = Blend(name="blended", dtype="float32")(regressed, sampled, confidence)  # (B, R, R, R, 3)
     return {"regressed": regressed, "confidence": confidence, "flow": flow,
             "sampled": sampled, "blended": blended}
 

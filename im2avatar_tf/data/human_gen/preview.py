@@ -12,6 +12,9 @@ import numpy as np
 import trimesh
 from PIL import Image, ImageDraw
 
+from ...images import to_uint8
+from ..io import write_png
+
 
 def render(mesh: trimesh.Trimesh, size: int = 192, back: bool = False,
            extent: float = None) -> np.ndarray:
@@ -44,7 +47,7 @@ def render(mesh: trimesh.Trimesh, size: int = 192, back: bool = False,
     rows = np.clip((1.0 - uv[:, 1] % 1.0) * h, 0, h - 1).astype(int)
     shade = 0.55 + 0.45 * np.abs(n @ direction)
     img[hit] = tex[rows, cols] * shade[:, None]
-    return (img.reshape(size, size, 3) * 255).astype(np.uint8)
+    return to_uint8(img.reshape(size, size, 3))
 
 
 def sheet(meshes: Sequence[trimesh.Trimesh], labels: Sequence[str], path: Path,
@@ -64,9 +67,4 @@ def sheet(meshes: Sequence[trimesh.Trimesh], labels: Sequence[str], path: Path,
         draw.text((c * size + 3, y0 + 1), label[:30], fill=(0, 0, 0))
         canvas.paste(Image.fromarray(front), (c * size, y0 + label_h))
         canvas.paste(Image.fromarray(back), (c * size, y0 + label_h + size))
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    from ..io import atomic_path
-
-    with atomic_path(path) as tmp:
-        canvas.save(tmp, format="PNG")
+    write_png(path, np.asarray(canvas))

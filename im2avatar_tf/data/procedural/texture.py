@@ -11,6 +11,8 @@ import colorsys
 
 import numpy as np
 
+from ...images import to_uint8
+
 TILE = 128
 _PAD = 3  # pixels between a tile's edge and its UV rectangle, against bleeding when sampling
 
@@ -40,7 +42,7 @@ class Atlas:
         rects = {}
         for k, (name, img) in enumerate(zip(self._names, self._images)):
             r, c = divmod(k, cols)
-            atlas[r * t : (r + 1) * t, c * t : (c + 1) * t] = np.round(np.clip(img, 0, 1) * 255).astype(np.uint8)
+            atlas[r * t : (r + 1) * t, c * t : (c + 1) * t] = to_uint8(img)
             # pixel centres x = u * (w - 1) (trimesh's uv_to_color), v = 0 at the bottom row
             x0, x1 = c * t + _PAD, (c + 1) * t - 1 - _PAD
             y0, y1 = r * t + _PAD, (r + 1) * t - 1 - _PAD  # image rows, top to bottom
