@@ -28,8 +28,9 @@ def add_arguments(parser) -> None:
                         help="override the preset's batch size (both sides use it)")
     parser.add_argument("--modes", nargs="+", choices=["cache", "raw"], default=["cache", "raw"],
                         help="pipeline modes to time (default: cache raw)")
-    parser.add_argument("--networks", nargs="+", choices=["shape", "color", "r2n2", "unified"],
-                        default=["shape", "color"], help="networks whose training rate to time")
+    parser.add_argument("--networks", nargs="*", choices=["shape", "color", "r2n2", "unified"],
+                        default=["shape", "color"],
+                        help="networks whose training rate to time (none: pipeline only)")
     parser.add_argument("--train-steps", type=int, default=5,
                         help="timed training steps per network (after 2 warm-up steps)")
 
@@ -79,6 +80,8 @@ def run(args) -> int:
         train_rates[network] = row["samples_per_s"]
         print(f"training {network:5s}: {row['samples_per_s']:9.1f} samples/s "
               f"({row['step_s']:.3f} s/step)", flush=True)
+    if not train_rates:
+        return 0
     fastest = max(train_rates.values())
     print(f"\nratio pipeline / fastest training ({fastest:.1f} samples/s), target >= "
           f"{TARGET_RATIO:g}x:")
