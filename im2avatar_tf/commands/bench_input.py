@@ -7,7 +7,7 @@ its samples/s is well above the training rate; the target is 5x.
 
 Examples:
   python run.py bench-input --preset tiny
-  python run.py bench-input --preset paper --data data/bench64 --batch-size 8
+  python run.py bench-input --preset paper --data data/bench64 --categories car --batch-size 8
 """
 from __future__ import annotations
 
@@ -22,6 +22,8 @@ TARGET_RATIO = 5.0
 def add_arguments(parser) -> None:
     add_preset_argument(parser)
     add_data_argument(parser)
+    parser.add_argument("--categories", nargs="+", default=None,
+                        help="categories to read (default: the preset's)")
     parser.add_argument("--batches", type=int, default=20,
                         help="timed batches per pipeline mode (default 20)")
     parser.add_argument("--batch-size", type=int, default=None,
@@ -64,7 +66,8 @@ def run(args) -> int:
     pipe_rates = {}
     for mode in args.modes:
         t0 = time.perf_counter()
-        pipe = InputPipeline.for_preset(preset, root, split="train", cache=mode == "cache")
+        pipe = InputPipeline.for_preset(preset, root, split="train", categories=args.categories,
+                                        cache=mode == "cache")
         if pipe.steps_per_epoch == 0:
             raise ValueError(f"{root} has {len(pipe)} training models, fewer than a batch of {B}; "
                              f"use --batch-size or a larger dataset")
