@@ -95,14 +95,34 @@ def setup(name: str, args) -> Setup:
     if args.categories:
         preset = preset.replace(data={"categories": tuple(args.categories)})
     root = _data_root(args, preset)
-    source = "procedural" if not getattr(args, "data", None) else Path(args.data).name
-    return Setup(name=name, preset=preset, root=root, data_source=source,
+    return Setup(name=name, preset=preset, root=root, data_source=data_source(root),
                  categories=resolve_categories(root, preset.data.categories),
                  runs_dir=Path(args.runs_dir),
                  out_dir=Path(args.results_dir) / name / preset.name,
                  max_test_models=args.max_test_models, skip_bad=args.skip_bad,
                  cache=not args.no_cache, verbose=not args.quiet,
                  command="python run.py " + " ".join(sys.argv[1:]))
+
+
+def data_source(root: Path) -> str:
+    """'procedural (folder)' etc. from our builder's meta.json, else the folder's name."""
+    from im2avatar_tf.data.layout import SPLITS, detect_style, read_split
+
+    cats = ["human"] if detect_style(root) == "human" else [
+        p.name[len("train_list_"):-4] for p in sorted((root / "data_list").glob("train_list_*.txt"))]
+    for cat in cats[:1]:
+        for split in SPLITS:
+            try:
+                first = read_split(root, split, cat)[:1]
+            except FileNotFoundError:
+                continue
+            for m in first:
+                try:
+                    source = json.loads(m.meta.read_text())["source"]["source"]
+                    return f"{source} ({root.name})"
+                except (OSError, ValueError, KeyError, TypeError):
+                    pass
+    return root.name
 
 
 def _data_root(args, preset) -> Path:
@@ -141,9 +161,9 @@ def train_or_reuse(s: Setup, network: str, category: str, shape_loss: str = "msf
         raise ValueError(f"{category}: {len(pipe)} training models, fewer than one batch of "
                          f"{preset.train.batch_size}; build more models or use a smaller preset")
     if s.verbose:
-        print(f"[{s.name}] {network} ({shape_loss if network in ('shape', 'unified') else ''}) "
-              f"on {category}: {len(pipe)} models, {preset.train.epochs} epochs -> {out}",
-              flush=True)
+        what = f"{network} ({shape_loss})" if network in ("shape", "unified") else network
+        print(f"[{s.name}] {what} on {category}: {len(pipe)} models, {preset.train.epochs} "
+              f"epochs -> {out}", flush=True)
     return train(preset, network, pipe, out, steps_per_epoch=pipe.steps_per_epoch,
                  verbose=1 if s.verbose else 0)
 

@@ -185,7 +185,9 @@ R2N2_THRESHOLD = 0.5  # the adapted 3D-R2N2's own decision boundary on `r2n2_pre
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-x))
+    from scipy.special import expit  # no overflow warning on large logits
+
+    return expit(x)
 
 
 def _color9(out: dict) -> np.ndarray:
@@ -349,3 +351,55 @@ class PredictionFiles:
             raise FileNotFoundError(f"{self.out_dir / 'output_color' / entry.key} lacks some "
                                     f"views' color predictions")
         return Prediction(np.stack(probs), np.stack(color9) if color9 else None)
+
+
+# ---------------------------------------------------------------- trivial baselines
+
+@dataclass
+class Baselines:
+    """What a learned model must beat, fitted on the training split only.
+
+    mean_shape (R, R, R): the fraction of training models occupying each voxel; predicted for
+    every test view and read at `shape_threshold`, the threshold maximizing its mean IoU on the
+    training models themselves (the most favorable fixed threshold, chosen without the test set).
+    mean_color (3,): the mean color of all training surface voxels, painted on the voxels the
+    network predicts, so only the colors differ from the network's PSNR.
+    """
+
+    mean_shape: np.ndarray
+    shape_threshold: float
+    mean_color: np.ndarray
+
+    def shape_predictor(self) -> Predictor:
+        def predict(entry, inputs):
+            return Prediction(np.repeat(self.mean_shape[None], len(inputs), axis=0))
+        return predict
+
+    def color_predictor(self, shape_model) -> Predictor:
+        shape = network_predictor(shape_model)
+
+        def predict(entry, inputs):
+            probs = shape(entry, inputs).probs  # (V, R, R, R)
+            colors = np.broadcast_to(self.mean_color, probs.shape + (3,))
+            return Prediction(probs, colors=colors)
+        return predict
+
+
+def fit_baselines(root, categories: Optional[Sequence[str]], resolution: int,
+                  split: str = "train", skip_bad: bool = False) -> Baselines:
+    """Fit `Baselines` on a split's ground truth."""
+    entries, _ = list_models(Path(root), split, resolve_categories(Path(root), categories),
+                             resolution, skip_bad=skip_bad)
+    occupancies, color_sum, color_count = [], np.zeros(3), 0
+    for e in entries:
+        color = load_color(e.paths, resolution)
+        occ = occupancy_from_color(color)
+        occupancies.append(occ)
+        color_sum += color[occ].sum(axis=0)
+        color_count += int(occ.sum())
+    mean_shape = np.mean(occupancies, axis=0).astype(np.float32)  # (R, R, R)
+    candidates = np.unique(mean_shape)[:-1]  # thresholds t with "> t" keeping something
+    step = max(1, len(candidates) // 64)
+    best = max(candidates[::step], default=0.0,
+               key=lambda t: np.nanmean([voxel_iou(mean_shape > t, o) for o in occupancies]))
+    return Baselines(mean_shape, float(best), (color_sum / max(color_count, 1)).astype(np.float32))

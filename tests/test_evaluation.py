@@ -202,3 +202,21 @@ def test_evaluate_end_to_end_with_an_oracle_and_saved_predictions_round_trip(toy
     a = res.records.sort_values(list(res.records.columns[:7])).reset_index(drop=True)
     b = back.records.sort_values(list(back.records.columns[:7])).reset_index(drop=True)
     np.testing.assert_allclose(a["value"], b["value"], atol=1e-6)
+
+
+def test_evaluate_command_scores_saved_predictions(toy, tmp_path, capsys):
+    from im2avatar_tf.cli import main
+
+    ev.evaluate(oracle(0.1), toy, "test", ["car"], image_size=32, resolution=R, progress=False,
+                save_predictions=tmp_path / "preds")
+    code = main(["evaluate", "--predictions", str(tmp_path / "preds"), "--data", str(toy),
+                 "--categories", "car", "--resolution", str(R), "--out", str(tmp_path / "r.csv"),
+                 "--check-brute-force", "1"])
+    assert code == 0
+    import pandas as pd
+    rows = pd.read_csv(tmp_path / "r.csv")
+    assert rows.model_id.nunique() == 2 and rows.view.nunique() == 12
+    iou = rows[(rows.metric == "iou") & (rows.threshold == 0.8)]
+    assert np.allclose(iou.value, 1.0)
+    out = capsys.readouterr().out
+    assert "largest difference 0.00e+00" in out and "IoU@0.8" in out

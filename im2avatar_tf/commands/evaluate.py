@@ -9,6 +9,8 @@ Examples:
   python run.py evaluate --model runs/car --save-predictions outputs/car     # released format
   python run.py evaluate --predictions outputs/car --data data/procedural-small --resolution 32
   python run.py evaluate --model runs/tiny --check-brute-force 3   # k-d tree vs released cdist
+  python run.py evaluate --model runs/small/<data>/car/shape-msfcel-<hash> \
+      --color-model runs/small/<data>/car/color-<hash> --categories car   # experiments' runs
 """
 from __future__ import annotations
 
@@ -22,9 +24,13 @@ HELP = "evaluate a model or saved predictions (IoU, surface PSNR) on a test spli
 
 def add_arguments(parser) -> None:
     src = parser.add_mutually_exclusive_group(required=True)
-    src.add_argument("--model", help="model dir: config.json + shape.keras + color.keras")
+    src.add_argument("--model", help="model dir: config.json + shape.keras (+ color.keras)")
     src.add_argument("--predictions", help="folder of saved predictions in the released format "
                                            "(output_shape/, output_color/) to score instead")
+    parser.add_argument("--color-model", default=None,
+                        help="color network (.keras file or a dir holding color.keras) when it "
+                             "is not in --model (experiments keep each network in its own run "
+                             "dir); without any, only IoU is scored")
     add_data_argument(parser)
     parser.add_argument("--split", default="test", help="split to evaluate (default: test)")
     parser.add_argument("--categories", nargs="+", default=None,
@@ -52,9 +58,14 @@ def run(args) -> int:
     from ._common import resolve_data
 
     if args.model:
-        from ..models import load_model_dir
+        from ..models import load_network, load_preset
 
-        preset, shape, color = load_model_dir(args.model)
+        preset = load_preset(args.model)
+        shape = load_network(Path(args.model) / "shape.keras")
+        color_path = Path(args.color_model or args.model)
+        if color_path.is_dir():
+            color_path = color_path / "color.keras"
+        color = load_network(color_path) if color_path.exists() or args.color_model else None
         predictor = evaluation.network_predictor(shape, color)
         image_size, resolution = preset.model.image_size, preset.model.volume_size
     else:

@@ -14,11 +14,13 @@ Epoch e shuffles the models and draws one view per model from `default_rng([seed
 an epoch's batches are a pure function of (data, seed, epoch): resuming at epoch e replays it.
 An epoch has floor(N / B) batches (the last partial batch is dropped, as released).
 
-Stages: per-sample reads (parallel, order kept) from either the raw files or the compact
-cache (`data/cache.py`), then `ragged_batch` of the sparse volumes and one scatter per batch
-to dense volumes, then prefetch. Missing or corrupt files raise an error naming the file;
-with `skip_bad` the model is dropped with a warning (at cache build time, or at read time
-without a cache) and listed in `skipped`.
+Stages (parallel, order kept, prefetched): from the compact cache (`data/cache.py`, the
+default) one call reads a whole batch of sparse volumes and model-size images; from the raw
+files (`cache=False`) each sample is read and `images.preprocess`ed, then `ragged_batch`ed.
+Both end in one scatter per batch to the dense volumes. The stage functions are traced once
+per pipeline, so a new epoch costs tens of milliseconds. Missing or corrupt files raise an
+error naming the file; with `skip_bad` the model is dropped with a warning (when the cache is
+built, or at read time without a cache) and listed in `skipped`.
 """
 from __future__ import annotations
 
@@ -121,6 +123,19 @@ class _CacheReader:
         c = int(np.searchsorted(self.starts, i, side="right") - 1)
         return self.caches[c].read(i - int(self.starts[c]), view)
 
+    def read_batch(self, idx: np.ndarray, views: np.ndarray, resolution: int):
+        """B models in one call -> (images (B, S, S, 3) uint8, flat (M,) int64 index into
+        (B * R^3) (sample b's voxels offset by b * R^3), colors (M, 3), flows (M, 2) float32)."""
+        images, flat, colors, flows = [], [], [], []
+        for b, (i, v) in enumerate(zip(idx, views)):
+            image, voxels, color, flow = self.read(int(i), int(v))
+            images.append(image)
+            flat.append(voxels.astype(np.int64) + b * resolution ** 3)
+            colors.append(color)
+            flows.append(flow)
+        return (np.stack(images), np.concatenate(flat), np.concatenate(colors),
+                np.concatenate(flows))
+
 
 @dataclass
 class InputPipeline:
@@ -135,8 +150,9 @@ class InputPipeline:
     seed: int = 0
     views: Tuple[str, ...] = VIEW_NAMES
     skip_bad: bool = False
-    reader: object = None
+    reader: object = None  # _CacheReader or _RawReader
     skipped: List[dict] = field(default_factory=list)
+    _traced: Optional[dict] = field(default=None, init=False, repr=False)
 
     @classmethod
     def open(cls, root, split: str, categories: Optional[Sequence[str]], image_size: int,
@@ -190,16 +206,43 @@ class InputPipeline:
         """The batches of one epoch, as a tf.data.Dataset (deterministic under seed, epoch)."""
         import tensorflow as tf
 
+        order, views = epoch_plan(len(self.entries), epoch, self.seed, len(self.views))
+        stages, auto = self._stages(), tf.data.AUTOTUNE
+        if isinstance(self.reader, _CacheReader):
+            # Whole batches per call: the cache holds model-size images and bad models were
+            # dropped when it was built, so nothing is filtered or resized here.
+            n = self.steps_per_epoch * self.batch_size
+            plan = (order[:n].reshape(-1, self.batch_size), views[:n].reshape(-1, self.batch_size))
+            ds = tf.data.Dataset.from_tensor_slices(plan)
+            ds = ds.map(stages["read_batch"], num_parallel_calls=auto, deterministic=True)
+        else:
+            ds = tf.data.Dataset.from_tensor_slices((order, views))
+            ds = ds.map(stages["read"], num_parallel_calls=auto, deterministic=True)
+            if self.skip_bad:
+                ds = ds.filter(lambda s: s["ok"])
+            ds = ds.map(stages["finish"], num_parallel_calls=auto, deterministic=True)
+            ds = ds.ragged_batch(self.batch_size, drop_remainder=True)
+            ds = ds.map(stages["flatten"], num_parallel_calls=auto, deterministic=True)
+        ds = ds.map(stages["densify"], num_parallel_calls=auto, deterministic=True)
+        return ds.prefetch(auto)
+
+    def _stages(self) -> dict:
+        """The stage functions, traced once per pipeline rather than once per epoch (tracing
+        costs ~0.3 s, which small epochs would pay every time)."""
+        if self._traced is not None:
+            return self._traced
+        import tensorflow as tf
+
         from ..images import preprocess
 
-        order, views = epoch_plan(len(self.entries), epoch, self.seed, len(self.views))
         keys = tf.constant([e.key for e in self.entries])
-        read = self._read_fn()
-        S, R = self.image_size, self.resolution
+        S, R, B = self.image_size, self.resolution, self.batch_size
+        read_np, reader = self._read_fn(), self.reader
 
-        def read_sample(i, v):
+        @tf.function
+        def read(i, v):  # one sample from the raw files: sparse volumes, image of any size
             image, voxels, colors, flow, ok = tf.numpy_function(
-                read, [i, v], [tf.uint8, tf.int32, tf.float32, tf.float32, tf.bool],
+                read_np, [i, v], [tf.uint8, tf.int32, tf.float32, tf.float32, tf.bool],
                 stateful=False)
             return {"image": tf.ensure_shape(image, [None, None, None]),
                     "voxels": tf.ensure_shape(voxels, [None]),
@@ -208,21 +251,38 @@ class InputPipeline:
                     "view": tf.cast(v, tf.int32), "model_id": tf.gather(keys, i),
                     "ok": tf.ensure_shape(ok, [])}
 
-        def finish_sample(s):
+        @tf.function
+        def finish(s):
             s = dict(s)
             s.pop("ok")
             s["image"] = preprocess(s["image"], S)  # (S, S, 3) float32
             return s
 
-        ds = tf.data.Dataset.from_tensor_slices((order, views))
-        ds = ds.map(read_sample, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-        if self.skip_bad:
-            ds = ds.filter(lambda s: s["ok"])
-        ds = ds.map(finish_sample, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-        ds = ds.ragged_batch(self.batch_size, drop_remainder=True)
-        ds = ds.map(lambda b: densify(b, R), num_parallel_calls=tf.data.AUTOTUNE,
-                    deterministic=True)
-        return ds.prefetch(tf.data.AUTOTUNE)
+        @tf.function
+        def flatten(batch):  # ragged (B, None) voxels -> flat indices into (B * R^3)
+            voxels = batch["voxels"]
+            flat = voxels.value_rowids() * R ** 3 + tf.cast(voxels.flat_values, tf.int64)
+            return {**batch, "voxels": flat, "color": batch["color"].flat_values,
+                    "flow": batch["flow"].flat_values}
+
+        @tf.function
+        def read_batch(idx, views):  # B samples from the cache in one call
+            image, flat, colors, flow = tf.numpy_function(
+                lambda i, v: reader.read_batch(i, v, R), [idx, views],
+                [tf.uint8, tf.int64, tf.float32, tf.float32], stateful=False)
+            return {"image": tf.cast(tf.ensure_shape(image, [B, S, S, 3]), tf.float32) / 255.0,
+                    "voxels": tf.ensure_shape(flat, [None]),
+                    "color": tf.ensure_shape(colors, [None, 3]),
+                    "flow": tf.ensure_shape(flow, [None, 2]),
+                    "view": tf.cast(views, tf.int32), "model_id": tf.gather(keys, idx)}
+
+        @tf.function
+        def to_dense(batch):
+            return densify(batch, B, R)
+
+        self._traced = {"read": read, "finish": finish, "flatten": flatten,
+                        "read_batch": read_batch, "densify": to_dense}
+        return self._traced
 
     def _read_fn(self) -> Callable:
         reader, skip_bad, entries, views = self.reader, self.skip_bad, self.entries, self.views
@@ -247,27 +307,25 @@ class InputPipeline:
         return read
 
 
-def densify(batch, resolution: int):
-    """Ragged sparse volumes of a batch -> the dense training batch (module docstring)."""
+def densify(batch, batch_size: int, resolution: int):
+    """A batch with sparse volumes ("voxels" (M,) int64 flat indices into (B * R^3), "color"
+    (M, 3), "flow" (M, 2)) -> the dense training batch of the module docstring."""
     import tensorflow as tf
 
-    R = resolution
-    voxels = batch["voxels"]  # ragged (B, None) int32
-    b = tf.shape(voxels.row_splits, out_type=tf.int64)[0] - 1
-    flat = voxels.value_rowids() * R ** 3 + tf.cast(voxels.flat_values, tf.int64)  # (M,)
+    R3 = resolution ** 3
+    flat = batch["voxels"][:, None]  # (M, 1)
 
     def scatter(values, channels):  # (M, C) -> (B, R, R, R, C), -1 where no value
-        dense = tf.tensor_scatter_nd_update(
-            tf.fill(tf.stack([b * R ** 3, channels]), -1.0), flat[:, None], values)
-        return tf.reshape(dense, [-1, R, R, R, channels])
+        dense = tf.tensor_scatter_nd_update(tf.fill([batch_size * R3, channels], -1.0), flat,
+                                            values)
+        return tf.reshape(dense, [batch_size] + [resolution] * 3 + [channels])
 
-    color = scatter(batch["color"].flat_values, 3)
-    out = {
-        "image": batch["image"],
+    color = scatter(batch["color"], 3)
+    return {
+        "image": tf.ensure_shape(batch["image"], [batch_size, None, None, 3]),
         "occupancy": tf.cast(color[..., :1] > -0.5, tf.float32),
         "color": color,
-        "flow": scatter(batch["flow"].flat_values, 2),
-        "view": batch["view"],
-        "model_id": batch["model_id"],
+        "flow": scatter(batch["flow"], 2),
+        "view": tf.ensure_shape(batch["view"], [batch_size]),
+        "model_id": tf.ensure_shape(batch["model_id"], [batch_size]),
     }
-    return out
