@@ -7,7 +7,7 @@ its samples/s is well above the training rate; the target is 5x.
 
 Examples:
   python run.py bench-input --preset tiny
-  python run.py bench-input --preset paper --data data/bench64 --batch-size 8
+  python run.py bench-input --preset paper --data data/bench64 --categories car --batch-size 8
 """
 from __future__ import annotations
 
@@ -22,14 +22,17 @@ TARGET_RATIO = 5.0
 def add_arguments(parser) -> None:
     add_preset_argument(parser)
     add_data_argument(parser)
+    parser.add_argument("--categories", nargs="+", default=None,
+                        help="categories to read (default: the preset's)")
     parser.add_argument("--batches", type=int, default=20,
                         help="timed batches per pipeline mode (default 20)")
     parser.add_argument("--batch-size", type=int, default=None,
                         help="override the preset's batch size (both sides use it)")
     parser.add_argument("--modes", nargs="+", choices=["cache", "raw"], default=["cache", "raw"],
                         help="pipeline modes to time (default: cache raw)")
-    parser.add_argument("--networks", nargs="+", choices=["shape", "color", "r2n2", "unified"],
-                        default=["shape", "color"], help="networks whose training rate to time")
+    parser.add_argument("--networks", nargs="*", choices=["shape", "color", "r2n2", "unified"],
+                        default=["shape", "color"],
+                        help="networks whose training rate to time (none: pipeline only)")
     parser.add_argument("--train-steps", type=int, default=5,
                         help="timed training steps per network (after 2 warm-up steps)")
 
@@ -63,7 +66,8 @@ def run(args) -> int:
     pipe_rates = {}
     for mode in args.modes:
         t0 = time.perf_counter()
-        pipe = InputPipeline.for_preset(preset, root, split="train", cache=mode == "cache")
+        pipe = InputPipeline.for_preset(preset, root, split="train", categories=args.categories,
+                                        cache=mode == "cache")
         if pipe.steps_per_epoch == 0:
             raise ValueError(f"{root} has {len(pipe)} training models, fewer than a batch of {B}; "
                              f"use --batch-size or a larger dataset")
@@ -79,6 +83,8 @@ def run(args) -> int:
         train_rates[network] = row["samples_per_s"]
         print(f"training {network:5s}: {row['samples_per_s']:9.1f} samples/s "
               f"({row['step_s']:.3f} s/step)", flush=True)
+    if not train_rates:
+        return 0
     fastest = max(train_rates.values())
     print(f"\nratio pipeline / fastest training ({fastest:.1f} samples/s), target >= "
           f"{TARGET_RATIO:g}x:")

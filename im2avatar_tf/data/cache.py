@@ -86,11 +86,11 @@ def fingerprint(data_root: Path, split: str, category: str, models: Sequence[Mod
     for m in models:
         try:
             st = at_resolution(m, source_resolution(m, resolution)).color.stat()
-            h.update(f"{m.root}:{st.st_size}:{st.st_mtime_ns}".encode())
+            h.update(f"{m.root.resolve()}:{st.st_size}:{st.st_mtime_ns}".encode())
             if m.meta.exists():  # our builder rewrites meta.json last whenever views change
                 h.update(f"meta:{m.meta.stat().st_mtime_ns}".encode())
         except FileNotFoundError:
-            h.update(f"{m.root}:missing".encode())
+            h.update(f"{m.root.resolve()}:missing".encode())
     return h.hexdigest()
 
 
