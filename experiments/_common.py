@@ -25,6 +25,7 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 
 from im2avatar_tf.commands._common import add_data_argument, add_preset_argument
+from im2avatar_tf.data.io import save_figure
 
 # The paper's numbers on ShapeNet (64^3, 128 px, official splits): reference section 6, as
 # reported by a 2021 thesis using the same splits; PSNR's color space is not stated.
@@ -369,5 +370,5 @@ def bar_plot(df, path: Path, index: str, columns: str, ylabel: str, title: str,
     ax.set_title(title, fontsize=10)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    save_figure(fig, path, dpi=110)
     plt.close(fig)

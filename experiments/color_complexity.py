@@ -1,6 +1,7 @@
 """IoU of the MSFCEL shape network against how many colors each test model has."""
 from __future__ import annotations
 
+from im2avatar_tf.data.io import save_figure
 from im2avatar_tf.registry import register
 
 from . import _common as common
@@ -100,5 +101,5 @@ def scatter_plot(models, path, s) -> None:
                  fontsize=10)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    save_figure(fig, path, dpi=110)
     plt.close(fig)

@@ -1,6 +1,7 @@
 """Mean IoU per view (the 12 azimuths of the turntable) of the MSFCEL shape network."""
 from __future__ import annotations
 
+from im2avatar_tf.data.io import save_figure
 from im2avatar_tf.registry import register
 
 from . import _common as common
@@ -62,5 +63,5 @@ def line_plot(df, path, s) -> None:
     ax.set_title(f"IoU per view ({s.preset.name} preset, {s.data_source} data)", fontsize=10)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    save_figure(fig, path, dpi=110)
     plt.close(fig)

@@ -14,10 +14,15 @@ Examples:
 """
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
+from ..data.io import atomic_write_text
+
 from ._common import add_data_argument
+
+PREDICTIONS_SIDECAR = "predictions.json"
 
 HELP = "evaluate a model or saved predictions (IoU, surface PSNR) on a test split"
 
@@ -37,6 +42,11 @@ def add_arguments(parser) -> None:
                         help="categories (default: the model's preset's)")
     parser.add_argument("--resolution", type=int, default=None,
                         help="with --predictions: their volume size R (default: the model's)")
+    parser.add_argument("--image-size", type=int, default=None,
+                        help="with --predictions: the input size S of the network that made "
+                             "them (flow colors are sampled from the view resized to S). "
+                             "Default: what predictions.json beside them says, else the views' "
+                             "own size (the released 128 px)")
     parser.add_argument("--max-models", type=int, default=None,
                         help="only the first N models of each category")
     parser.add_argument("--thresholds", type=float, nargs="+", default=[0.8, 0.3, 0.4, 0.5],
@@ -75,7 +85,10 @@ def run(args) -> int:
             raise ValueError("--predictions needs --data: the dataset they were made from")
         preset = get_preset("paper")
         predictor = evaluation.PredictionFiles(args.predictions)
-        image_size, resolution = None, args.resolution or preset.model.volume_size
+        sidecar = Path(args.predictions) / PREDICTIONS_SIDECAR
+        saved = json.loads(sidecar.read_text()) if sidecar.exists() else {}
+        image_size = args.image_size or saved.get("image_size")
+        resolution = args.resolution or saved.get("resolution") or preset.model.volume_size
     root = resolve_data(args, preset)
     categories = args.categories or list(preset.data.categories)
     t0 = time.perf_counter()
@@ -98,6 +111,9 @@ def run(args) -> int:
         atomic_write_text(args.out, result.records.to_csv(index=False, float_format="%.6g"))
         print(f"rows: {args.out}")
     if args.save_predictions:
+        # Our addition beside the released files: what scoring them again needs to know.
+        atomic_write_text(Path(args.save_predictions) / PREDICTIONS_SIDECAR, json.dumps(
+            {"image_size": image_size, "resolution": resolution}))
         print(f"predictions (released format): {args.save_predictions}")
     if args.check_brute_force:
         check_brute_force(predictor, root, args, categories, image_size, resolution)

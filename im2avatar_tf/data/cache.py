@@ -87,6 +87,8 @@ def fingerprint(data_root: Path, split: str, category: str, models: Sequence[Mod
         try:
             st = at_resolution(m, source_resolution(m, resolution)).color.stat()
             h.update(f"{m.root.resolve()}:{st.st_size}:{st.st_mtime_ns}".encode())
+            if m.meta.exists():  # our builder rewrites meta.json last whenever views change
+                h.update(f"meta:{m.meta.stat().st_mtime_ns}".encode())
         except FileNotFoundError:
             h.update(f"{m.root.resolve()}:missing".encode())
     return h.hexdigest()
@@ -138,7 +140,7 @@ def _read_model(model: ModelPaths, views: Sequence[str], image_size: int, resolu
         imgs = image_ops.preprocess(np.stack(raw), image_size).numpy()
     else:
         imgs = np.stack([image_ops.preprocess(im, image_size).numpy() for im in raw])
-    imgs = np.round(imgs * 255.0).astype(np.uint8)  # (V, S, S, 3)
+    imgs = image_ops.to_uint8(imgs)  # (V, S, S, 3)
     color = load_color(model, resolution)
     voxels, colors, flows = sparse_sample(color, [load_flow(model, v, resolution) for v in views])
     return imgs, voxels, colors, flows

@@ -84,3 +84,10 @@ def read_h5(path: os.PathLike, dataset: str = "data") -> np.ndarray:
             return np.asarray(f[dataset][...], dtype=np.float32)
     except OSError as e:
         raise OSError(f"cannot read {path}: {e}; delete it and rebuild the model") from e
+
+
+def save_figure(fig, path: os.PathLike, **kwargs) -> None:
+    """Save a matplotlib figure atomically (format from the final suffix)."""
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format=path.suffix.lstrip(".") or "png", **kwargs)
