@@ -24,7 +24,8 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
-from im2avatar_tf.commands._common import add_data_argument, add_preset_argument
+from im2avatar_tf.commands._common import (add_data_argument, add_input_arguments,
+                                           add_preset_argument)
 from im2avatar_tf.data.io import save_figure
 
 # The paper's numbers on ShapeNet (64^3, 128 px, official splits): reference section 6, as
@@ -59,10 +60,7 @@ def add_arguments(parser, default_preset: str = "small") -> None:
                         help="where trained networks are kept and reused (default: runs)")
     parser.add_argument("--results-dir", default="results",
                         help="results/<experiment>/<preset>/ is written here (default: results)")
-    parser.add_argument("--skip-bad", action="store_true",
-                        help="skip models with missing or corrupt files (with a warning)")
-    parser.add_argument("--no-cache", action="store_true",
-                        help="train from the raw files instead of the compact input cache")
+    add_input_arguments(parser)
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
 

@@ -18,6 +18,15 @@ def add_data_argument(parser: argparse.ArgumentParser) -> None:
                              "Default: a procedural dataset built and cached for the preset")
 
 
+def add_input_arguments(parser: argparse.ArgumentParser) -> None:
+    """How training reads its data: --skip-bad and --no-cache (train and every experiment)."""
+    parser.add_argument("--skip-bad", action="store_true",
+                        help="skip models with missing or corrupt files (with a warning)")
+    parser.add_argument("--no-cache", action="store_true",
+                        help="read the raw dataset files every epoch instead of the compact "
+                             "input cache")
+
+
 def preset_from_args(args: argparse.Namespace):
     return get_preset(args.preset)
 

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ._common import add_data_argument, add_preset_argument, preset_from_args, resolve_data
+from ._common import (add_data_argument, add_input_arguments, add_preset_argument,
+                      preset_from_args, resolve_data)
 
 HELP = "train the shape / color networks (or a baseline); resumable"
 
@@ -45,10 +46,7 @@ def add_arguments(parser):
                              "kept for scripts that say it)")
     parser.add_argument("--restart", action="store_true",
                         help="ignore existing checkpoints in the run dir and start over")
-    parser.add_argument("--skip-bad", action="store_true",
-                        help="skip models with missing or corrupt files (with a warning)")
-    parser.add_argument("--no-cache", action="store_true",
-                        help="read the raw dataset files every epoch instead of a compact cache")
+    add_input_arguments(parser)
 
 
 def configure(args):
