@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 from im2avatar_tf import cli
-from im2avatar_tf.config import get_preset
 from im2avatar_tf.images import preprocess
 from im2avatar_tf.inference import Reconstructor
 
@@ -42,21 +41,6 @@ def assert_outputs_match(actual: dict, expected: dict, image_size: int, atol=1e-
             np.testing.assert_allclose(actual[key][~on_edge], value[~on_edge], atol=atol, err_msg=key)
         else:
             np.testing.assert_allclose(actual[key], value, atol=atol, err_msg=key)
-
-
-@pytest.fixture(scope="module")
-def model_dir(tmp_path_factory):
-    import keras
-
-    from im2avatar_tf.models import build_color_model, build_shape_model
-
-    keras.utils.set_random_seed(0)
-    preset = get_preset("tiny")
-    folder = tmp_path_factory.mktemp("tiny_model")
-    (folder / "config.json").write_text(preset.to_json())
-    build_shape_model(preset.model).save(folder / "shape.keras")
-    build_color_model(preset.model).save(folder / "color.keras")
-    return folder
 
 
 @pytest.fixture(scope="module")

@@ -6,25 +6,9 @@ import pytest
 from PIL import Image
 
 from im2avatar_tf import cli
-from im2avatar_tf.config import get_preset
 from im2avatar_tf.images import BACKGROUND_RGB
 from im2avatar_tf.inference import Reconstructor, Result
 from im2avatar_tf.meshing import EmptyPredictionError
-
-
-@pytest.fixture(scope="module")
-def model_dir(tmp_path_factory):
-    import keras
-
-    from im2avatar_tf.models import build_color_model, build_shape_model
-
-    keras.utils.set_random_seed(0)
-    preset = get_preset("tiny")
-    folder = tmp_path_factory.mktemp("tiny_model")
-    (folder / "config.json").write_text(preset.to_json())
-    build_shape_model(preset.model).save(folder / "shape.keras")
-    build_color_model(preset.model).save(folder / "color.keras")
-    return folder
 
 
 @pytest.fixture(scope="module")
