@@ -28,7 +28,6 @@ and evaluated back (`PredictionFiles`), so third-party evaluators and ours read 
 """
 from __future__ import annotations
 
-import logging
 import math
 import time
 from dataclasses import dataclass, field
@@ -40,10 +39,10 @@ import numpy as np
 from .colors import final_colors, split_color_prediction
 from .data.layout import VIEW_NAMES
 from .data.pipeline import ModelEntry, list_models, resolve_categories
-from .data.samples import BAD_FILE_ERRORS, BadModelError, load_color, occupancy_from_color
+from .data.samples import (BAD_FILE_ERRORS, load_color, occupancy_from_color,
+                           skip_or_raise)
 from .metrics import NearestSurface, surface_psnr, voxel_iou
 
-log = logging.getLogger(__name__)
 
 IOU_THRESHOLD = 0.8  # released
 IOU_THRESHOLDS = (0.8, 0.3, 0.4, 0.5)  # 0.8 first; the others reported alongside
@@ -171,11 +170,7 @@ def iter_test_models(root, split: str, categories: Optional[Sequence[str]],
         try:
             yield read_test_model(entry, image_size, resolution)
         except BAD_FILE_ERRORS as e:
-            if not skip_bad:
-                raise BadModelError(entry.key, e) from e
-            log.warning("skipping test model %s: %s", entry.key, e)
-            if skipped is not None:
-                skipped.append({"model": entry.key, "reason": str(e)})
+            skip_or_raise(entry.key, e, skip_bad, skipped)
 
 
 # A predictor maps (entry, inputs (V, S, S, 3)) to a Prediction.

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import os
 import shutil
 import tempfile
@@ -36,10 +35,10 @@ import numpy as np
 
 from .. import images as image_ops
 from .layout import ModelPaths, split_list_path
-from .samples import (BAD_FILE_ERRORS, BadModelError, at_resolution, load_color, load_flow,
+from .samples import (BAD_FILE_ERRORS, at_resolution, load_color, load_flow,
+                      skip_or_raise,
                       source_resolution, sparse_sample)
 
-log = logging.getLogger(__name__)
 
 CACHE_VERSION = 1
 DEFAULT_CACHE_DIR = Path(os.environ.get("IM2AVATAR_CACHE", "cache")) / "inputs"
@@ -164,10 +163,7 @@ def _build(path: Path, data_root: Path, split: str, category: str,
                 try:
                     imgs, voxels, colors, flows = _read_model(model, views, image_size, resolution)
                 except BAD_FILE_ERRORS as e:
-                    if not skip_bad:
-                        raise BadModelError(key, e) from e
-                    log.warning("skipping model %s: %s", key, e)
-                    skipped.append({"model": key, "reason": str(e)})
+                    skip_or_raise(key, e, skip_bad, skipped)
                     continue
                 files["images"].write(imgs.tobytes())
                 files["voxels"].write(voxels.astype(np.int32).tobytes())

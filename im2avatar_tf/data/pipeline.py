@@ -34,6 +34,7 @@ import numpy as np
 from .cache import DEFAULT_CACHE_DIR, CompactSplit, ensure_cache
 from .layout import VIEW_NAMES, ModelPaths, detect_style, read_split
 from .samples import (BAD_FILE_ERRORS, BadModelError, at_resolution, load_color, load_flow,
+                      skip_or_raise,
                       source_resolution, sparse_sample)
 
 log = logging.getLogger(__name__)
@@ -75,10 +76,7 @@ def list_models(root: Path, split: str, categories: Sequence[str], resolution: i
                     if not f.exists():
                         raise FileNotFoundError(f"missing file {f}")
             except FileNotFoundError as e:
-                if not skip_bad:
-                    raise BadModelError(key, e) from None
-                log.warning("skipping model %s: %s", key, e)
-                skipped.append({"model": key, "reason": str(e)})
+                skip_or_raise(key, e, skip_bad, skipped)
                 continue
             entries.append(ModelEntry(paths, category, key))
     if not entries:

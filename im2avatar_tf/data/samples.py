@@ -16,6 +16,8 @@ Every error names the file and says what to do.
 """
 from __future__ import annotations
 
+import logging
+
 import dataclasses
 from typing import Iterable, Tuple
 
@@ -38,6 +40,16 @@ class BadModelError(ValueError):
         reason = cause.args[0] if isinstance(cause, KeyError) and cause.args else cause
         super().__init__(f"model {key}: {reason} (or pass --skip-bad to skip such models "
                          f"with a warning)")
+
+
+def skip_or_raise(key: str, error: Exception, skip_bad: bool, skipped) -> None:
+    """The one --skip-bad rule: without it, raise a BadModelError naming the model and file;
+    with it, warn and record {"model", "reason"} in `skipped` (a list, or None)."""
+    if not skip_bad:
+        raise BadModelError(key, error) from error
+    logging.getLogger(__name__).warning("skipping model %s: %s", key, error)
+    if skipped is not None:
+        skipped.append({"model": key, "reason": str(error)})
 
 
 def occupancy_from_color(color: np.ndarray) -> np.ndarray:
