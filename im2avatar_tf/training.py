@@ -7,6 +7,8 @@
   boundary replays exactly what an uninterrupted run would have seen.
 - Checkpoints (network weights + optimizer state + epoch) every `checkpoint_every` epochs and
   at the end, written atomically; `resume=True` continues from the newest one.
+- One `fit` call over one dataset for the remaining epochs (`run_dataset`); per-epoch logging
+  and checkpoints are callbacks.
 
 A run dir holds config.json, run.json (command, git revision, date), `<network>.keras`,
 checkpoints/, log.csv and tensorboard/.
@@ -23,7 +25,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Callable, Optional
+from typing import TYPE_CHECKING, Callable, Optional, Sequence, Union
 
 import keras
 import numpy as np
@@ -36,7 +38,32 @@ from .losses import network_objective
 from .models import build_model, load_network
 from .models.layers import ScheduledBatchNorm
 
-DatasetFn = Callable[[int], tf.data.Dataset]
+if TYPE_CHECKING:
+    from .data.pipeline import InputPipeline
+
+DatasetFn = Callable[[int], tf.data.Dataset]  # epoch -> that epoch's batches
+EpochData = Union["InputPipeline", DatasetFn]
+
+
+def run_dataset(data: EpochData, start: int, stop: int) -> tf.data.Dataset:
+    """The batches of epochs [start, stop) as one dataset: `data.epochs(start, stop)` when
+    `data` has it (the input pipeline), else `data(start)`, ..., `data(stop - 1)` chained."""
+    if hasattr(data, "epochs"):
+        return data.epochs(start, stop)
+    ds = data(start)
+    for epoch in range(start + 1, stop):
+        ds = ds.concatenate(data(epoch))
+    return ds
+
+
+def _steps_per_epoch(data: EpochData, epoch: int) -> int:
+    steps = getattr(data, "steps_per_epoch", None)
+    if steps is None:
+        steps = int(data(epoch).cardinality())
+    if steps <= 0:
+        raise ValueError("the number of batches per epoch is unknown (the dataset's "
+                         "cardinality is not finite): pass steps_per_epoch")
+    return steps
 
 
 # --------------------------------------------------------------------------- schedules
@@ -179,7 +206,7 @@ class BNDecaySchedule(keras.callbacks.Callback):
         self.steps = 0
 
     def on_train_begin(self, logs=None):
-        # Read the step counter once per fit call (one epoch), then count in Python: no
+        # Read the step counter once per fit call (one run), then count in Python: no
         # device-to-host sync every batch.
         self.steps = int(self.model.optimizer.iterations.numpy())
 
@@ -192,30 +219,36 @@ class BNDecaySchedule(keras.callbacks.Callback):
             self.current = value
 
 
-class EpochProgress(keras.callbacks.Callback):
-    """A Keras progress bar per epoch titled 'epoch k/E' (fit is called once per epoch)."""
+class EpochRecorder(keras.callbacks.Callback):
+    """After each epoch: a row in the CSV log, TensorBoard scalars, a check for a non-finite
+    loss, and a checkpoint every `checkpoint_every` epochs and at the last one."""
 
-    def __init__(self, epoch: int, epochs: int, steps: Optional[int], verbose: int):
+    def __init__(self, run_dir: Path, network_name: str, network: keras.Model,
+                 cfg: TrainConfig, log_path: Path, writer):
         super().__init__()
-        self.epoch, self.epochs, self.steps, self.verbose = epoch, epochs, steps, verbose
-        self.bar = None
-        self.seen = 0
+        self.run_dir, self.network_name, self.network = run_dir, network_name, network
+        self.cfg, self.log_path, self.writer = cfg, log_path, writer
+        self.t0 = time.time()
 
     def on_epoch_begin(self, epoch, logs=None):
-        if self.verbose:
-            print(f"epoch {self.epoch + 1}/{self.epochs}", flush=True)
-            self.bar = keras.utils.Progbar(self.steps, verbose=self.verbose)
-
-    def on_train_batch_end(self, batch, logs=None):
-        self.seen = batch + 1
-        if self.bar is not None:
-            self.bar.update(self.seen, [(k, float(v)) for k, v in (logs or {}).items()])
+        self.t0 = time.time()
 
     def on_epoch_end(self, epoch, logs=None):
-        if self.bar is not None and self.bar.target is None:  # length was unknown
-            self.bar.target = self.seen
-            self.bar.update(self.seen, [(k, float(v)) for k, v in (logs or {}).items()],
-                            finalize=True)
+        logs = {k: float(v) for k, v in (logs or {}).items() if k != "learning_rate"}
+        samples = int(self.model.optimizer.iterations.numpy()) * self.cfg.batch_size
+        row = {"epoch": epoch + 1, "samples": samples, **logs,
+               "learning_rate": learning_rate(samples, self.cfg),
+               "bn_decay": bn_decay(samples, self.cfg), "seconds": round(time.time() - self.t0, 3)}
+        if not all(math.isfinite(v) for v in logs.values()):
+            raise FloatingPointError(f"non-finite loss at epoch {epoch + 1}: {logs}")
+        _append_log(self.log_path, row)
+        with self.writer.as_default(step=epoch + 1):
+            for k, v in row.items():
+                if k != "epoch":
+                    tf.summary.scalar(k, v)
+        if (epoch + 1) % self.cfg.checkpoint_every == 0 or epoch + 1 == self.cfg.epochs:
+            save_checkpoint(self.run_dir, self.network_name, self.network,
+                            self.model.optimizer, epoch + 1)
 
 
 # --------------------------------------------------------------------------- strategy & precision
@@ -289,15 +322,17 @@ def _append_log(path: Path, row: dict) -> None:
 
 
 # --------------------------------------------------------------------------- train
-def train(preset: Preset, network: str, dataset_fn: DatasetFn, run_dir: os.PathLike,
+def train(preset: Preset, network: str, data: EpochData, run_dir: os.PathLike,
           resume: bool = True, strategy: Optional[str] = None, verbose: int = 1,
-          steps_per_epoch: Optional[int] = None) -> keras.Model:
+          steps_per_epoch: Optional[int] = None,
+          callbacks: Sequence[keras.callbacks.Callback] = ()) -> keras.Model:
     """Train `network` ("shape", "color", "r2n2" or "unified") for `preset.train.epochs` and
     save `<run_dir>/<network>.keras`. Returns the trained network.
 
-    dataset_fn(epoch) -> tf.data.Dataset of batch dicts (see data/pipeline.py) for that epoch.
+    data: an `InputPipeline` (its `epochs(start, stop)` is the run's dataset), or any
+    `dataset_fn(epoch) -> tf.data.Dataset` of batch dicts (see data/pipeline.py), chained.
     A finished run is reused; an interrupted one continues from its newest checkpoint when
-    `resume` (else it starts over).
+    `resume` (else it starts over). `callbacks` run after the logging and checkpointing.
     """
     run_dir = Path(run_dir)
     cfg = preset.train
@@ -332,28 +367,14 @@ def train(preset: Preset, network: str, dataset_fn: DatasetFn, run_dir: os.PathL
         log_path.unlink(missing_ok=True)
 
     writer = tf.summary.create_file_writer(str(run_dir / "tensorboard" / network))
-    bn_callback = BNDecaySchedule(net, cfg)
-    for epoch in range(start, cfg.epochs):
-        t0 = time.time()
-        data = dataset_fn(epoch)
-        steps = steps_per_epoch or (int(data.cardinality()) if int(data.cardinality()) > 0 else None)
-        history = trainer.fit(
-            data, epochs=1, verbose=0, steps_per_epoch=steps_per_epoch, shuffle=False,
-            callbacks=[bn_callback, EpochProgress(epoch, cfg.epochs, steps, verbose)])
-        logs = {k: float(v[-1]) for k, v in history.history.items()}
-        samples = int(optimizer.iterations.numpy()) * cfg.batch_size
-        row = {"epoch": epoch + 1, "samples": samples, **logs,
-               "learning_rate": learning_rate(samples, cfg), "bn_decay": bn_decay(samples, cfg),
-               "seconds": round(time.time() - t0, 3)}
-        if not all(math.isfinite(v) for v in logs.values()):
-            raise FloatingPointError(f"non-finite loss at epoch {epoch + 1}: {logs}")
-        _append_log(log_path, row)
-        with writer.as_default(step=epoch + 1):
-            for k, v in row.items():
-                if k != "epoch":
-                    tf.summary.scalar(k, v)
-        if (epoch + 1) % cfg.checkpoint_every == 0 or epoch + 1 == cfg.epochs:
-            save_checkpoint(run_dir, network, net, optimizer, epoch + 1)
+    if start < cfg.epochs:
+        steps = steps_per_epoch or _steps_per_epoch(data, start)
+        # One fit call and one dataset iterator for the whole run: per epoch they would cost
+        # about 0.5 s, more than a tiny epoch's training steps.
+        recorder = EpochRecorder(run_dir, network, net, cfg, log_path, writer)
+        trainer.fit(run_dataset(data, start, cfg.epochs), initial_epoch=start,
+                    epochs=cfg.epochs, steps_per_epoch=steps, verbose=verbose, shuffle=False,
+                    callbacks=[BNDecaySchedule(net, cfg), recorder, *callbacks])
     writer.flush()
 
     with atomic_path(final_path) as tmp:

@@ -82,6 +82,23 @@ def test_one_random_view_per_model_per_epoch_deterministic_under_seed_and_epoch(
     assert len(views) > 6  # views are drawn across the 12, not fixed
 
 
+@pytest.mark.parametrize("cache", [False, True], ids=["raw", "cache"])
+def test_a_range_of_epochs_is_those_epochs_one_after_the_other(toy, tmp_path, cache):
+    """`epochs(start, stop)` (one iterator for a training run) yields exactly the batches of
+    `pipe(start)`, ..., `pipe(stop - 1)`, whatever `start` is, so resuming replays an epoch."""
+    pipe = open_pipe(toy, tmp_path, cache)
+    run = pipe.epochs(2, 5)
+    assert int(run.cardinality()) == 3 * pipe.steps_per_epoch
+    got = [{k: v.numpy() for k, v in b.items()} for b in run]
+    one_by_one = [b for e in (2, 3, 4) for b in batches(pipe, e)]
+    assert len(got) == len(one_by_one) == 9
+    for a, b in zip(got, one_by_one):
+        assert list(a["model_id"]) == list(b["model_id"])
+        np.testing.assert_array_equal(a["view"], b["view"])
+        np.testing.assert_array_equal(a["color"], b["color"])
+        np.testing.assert_array_equal(a["image"], b["image"])
+
+
 def test_epoch_plan_is_a_permutation_with_views_in_range():
     order, views = epoch_plan(50, epoch=2, seed=1)
     assert sorted(order) == list(range(50))

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import keras
 import tensorflow as tf
 
 from im2avatar_tf.config import get_preset
@@ -62,6 +63,21 @@ def _dataset_fn(data, batch, fail_at=None):
     return fn
 
 
+class KillDuring(keras.callbacks.Callback):
+    """Simulates a kill in the middle of epoch `epoch` (0-based), after its first batch."""
+
+    def __init__(self, epoch):
+        super().__init__()
+        self.epoch, self.current = epoch, None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.current = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.current == self.epoch:
+            raise KeyboardInterrupt("simulated kill")
+
+
 def test_overfits_a_fixed_batch(tmp_path):
     preset = get_preset("tiny").replace(train={"epochs": 40, "batch_size": 4, "checkpoint_every": 40,
                                                "learning_rate": 1e-3})
@@ -87,7 +103,8 @@ def test_resume_after_interruption_equals_uninterrupted_run(tmp_path):
     # Killed during epoch 4: epoch 3 finished (and was logged) after the epoch-2 checkpoint,
     # so the resumed run trains epoch 3 again and must not log it twice.
     with pytest.raises(KeyboardInterrupt):
-        train(preset, "color", _dataset_fn(data, 4, fail_at=3), tmp_path / "cut", verbose=0)
+        train(preset, "color", _dataset_fn(data, 4), tmp_path / "cut", verbose=0,
+              callbacks=[KillDuring(epoch=3)])
     assert not (tmp_path / "cut" / "color.keras").exists()
     resumed = train(preset, "color", _dataset_fn(data, 4), tmp_path / "cut", verbose=0)
 
@@ -133,7 +150,6 @@ def test_mirrored_strategy_on_two_logical_cpus(tmp_path):
 
 
 def test_mixed_bfloat16_training_runs_and_keeps_float32_outputs(tmp_path):
-    import keras
 
     preset = get_preset("tiny").replace(train={"epochs": 1, "batch_size": 4,
                                                "mixed_precision": "mixed_bfloat16"})

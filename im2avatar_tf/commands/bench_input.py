@@ -38,16 +38,16 @@ def add_arguments(parser) -> None:
 
 
 def pipeline_rate(pipe, batches: int) -> dict:
-    """Samples/s of iterating `batches` batches (epochs chained), after one warm-up batch."""
-    epoch, seen, t0 = 0, -1, None
-    while seen < batches:
-        for _ in pipe(epoch):
-            if seen == -1:
-                t0 = time.perf_counter()  # the first batch pays for tracing and thread start
-            seen += 1
-            if seen == batches:
-                break
-        epoch += 1
+    """Samples/s of `batches` batches after one warm-up batch, read as the trainer reads them:
+    one dataset over as many epochs as it takes (`pipe.epochs`)."""
+    epochs = -(-(batches + 1) // pipe.steps_per_epoch)  # ceil
+    seen, t0 = -1, None
+    for _ in pipe.epochs(0, epochs):
+        if seen == -1:
+            t0 = time.perf_counter()  # the first batch pays for tracing and thread start
+        seen += 1
+        if seen == batches:
+            break
     seconds = time.perf_counter() - t0
     return {"samples_per_s": batches * pipe.batch_size / seconds, "seconds": seconds}
 

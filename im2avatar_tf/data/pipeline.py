@@ -1,7 +1,7 @@
 """The tf.data training input: one random view per model per epoch, as released.
 
     pipe = InputPipeline.for_preset(preset, root, split="train")   # opens / builds the cache
-    for batch in pipe(epoch):   # pipe is the trainer's `dataset_fn(epoch) -> tf.data.Dataset`
+    for batch in pipe.epochs(0, 30):   # one dataset (one iterator) for a whole training run
         batch["image"]       # float32 (B, S, S, 3) in [0, 1], `images.preprocess`ed to size S
         batch["occupancy"]   # float32 (B, R, R, R, 1) in {0, 1}: GT color channel 0 > -0.5
         batch["color"]       # float32 (B, R, R, R, 3), -1 where empty
@@ -9,6 +9,7 @@
         batch["view"]        # int32 (B,) index into layout.VIEW_NAMES
         batch["model_id"]    # string (B,) "<category folder>/<model folder>" (unique, also for
                              # the human layout where mesh names repeat across clothes)
+    pipe(epoch)              # one epoch alone: pipe.epochs(epoch, epoch + 1)
 
 Epoch e shuffles the models and draws one view per model from `default_rng([seed, e])`, so
 an epoch's batches are a pure function of (data, seed, epoch): resuming at epoch e replays it.
@@ -18,7 +19,9 @@ Stages (parallel, order kept, prefetched): from the compact cache (`data/cache.p
 default) one call reads a whole batch of sparse volumes and model-size images; from the raw
 files (`cache=False`) each sample is read and `images.preprocess`ed, then `ragged_batch`ed.
 Both end in one scatter per batch to the dense volumes. The stage functions are traced once
-per pipeline, so a new epoch costs tens of milliseconds. Missing or corrupt files raise an
+per pipeline, and `epochs(start, stop)` draws each epoch's plan inside the dataset, so a
+whole run is one iterator: starting an iterator costs ~45 ms, more than a tiny epoch's
+batches. Missing or corrupt files raise an
 error naming the file; with `skip_bad` the model is dropped with a warning (when the cache is
 built, or at read time without a cache) and listed in `skipped`.
 """
@@ -198,32 +201,54 @@ class InputPipeline:
         return len(self.entries) // self.batch_size
 
     def __call__(self, epoch: int):
-        return self.dataset(epoch)
+        return self.epochs(epoch, epoch + 1)
 
     def dataset(self, epoch: int):
-        """The batches of one epoch, as a tf.data.Dataset (deterministic under seed, epoch)."""
+        """The batches of one epoch (see `epochs`)."""
+        return self.epochs(epoch, epoch + 1)
+
+    def epochs(self, start: int, stop: int):
+        """The batches of epochs [start, stop) in order, as one tf.data.Dataset: epoch e's
+        batches depend only on (data, seed, e), whatever `start` is. Each epoch's plan is drawn
+        lazily (`epoch_plan`), so a long run costs no memory up front."""
         import tensorflow as tf
 
-        order, views = epoch_plan(len(self.entries), epoch, self.seed, len(self.views))
         stages, auto = self._stages(), tf.data.AUTOTUNE
-        if isinstance(self.reader, _CacheReader):
+        N, B, steps = len(self.entries), self.batch_size, self.steps_per_epoch
+        cached = isinstance(self.reader, _CacheReader)
+        if steps == 0:
+            raise ValueError(f"{self.root} has {N} usable {self.split} models, fewer than a "
+                             f"batch of {B}: use a smaller batch size or a larger dataset")
+
+        shape = [steps, B] if cached else [steps * B]  # per epoch, per slice: a batch or a sample
+
+        def plan(epoch):  # model and view indices; the last partial batch dropped, as released
+            order, views = epoch_plan(N, int(epoch), self.seed, len(self.views))
+            return order[:steps * B].reshape(shape), views[:steps * B].reshape(shape)
+
+        def slices(epoch):
+            order, views = tf.numpy_function(plan, [epoch], [tf.int64, tf.int64], stateful=False)
+            return tf.data.Dataset.from_tensor_slices(
+                (tf.ensure_shape(order, shape), tf.ensure_shape(views, shape)))
+
+        ds = tf.data.Dataset.range(start, stop).flat_map(slices)
+        if cached:
             # Whole batches per call: the cache holds model-size images and bad models were
-            # dropped when it was built, so nothing is filtered or resized here.
-            n = self.steps_per_epoch * self.batch_size
-            plan = (order[:n].reshape(-1, self.batch_size), views[:n].reshape(-1, self.batch_size))
-            ds = tf.data.Dataset.from_tensor_slices(plan)
-            # One map for read + scatter: every map stage costs ~12 ms per new iterator, and
-            # Keras makes one per epoch.
+            # dropped when it was built, so nothing is filtered or resized here. One map for
+            # read + scatter: every map stage costs ~12 ms per iterator.
             ds = ds.map(stages["cached_batch"], num_parallel_calls=auto, deterministic=True)
         else:
-            ds = tf.data.Dataset.from_tensor_slices((order, views))
             ds = ds.map(stages["read"], num_parallel_calls=auto, deterministic=True)
             if self.skip_bad:
                 ds = ds.filter(lambda s: s["ok"])
             ds = ds.map(stages["finish"], num_parallel_calls=auto, deterministic=True)
-            ds = ds.ragged_batch(self.batch_size, drop_remainder=True)
+            # Batches line up with epochs unless bad samples were filtered out above: then a
+            # batch may take samples of the next epoch, and the run ends a little short.
+            ds = ds.ragged_batch(B, drop_remainder=True)
             ds = ds.map(stages["flatten"], num_parallel_calls=auto, deterministic=True)
             ds = ds.map(stages["densify"], num_parallel_calls=auto, deterministic=True)
+        if cached or not self.skip_bad:
+            ds = ds.apply(tf.data.experimental.assert_cardinality((stop - start) * steps))
         options = tf.data.Options()
         # The default graph rewrites cost more per epoch (iterator) than they save here.
         options.experimental_optimization.apply_default_optimizations = False
