@@ -32,7 +32,6 @@ from .data.io import atomic_write_text
 SAVED_MODEL_DIR = "saved_model"
 KERAS_FILE = "im2avatar.keras"
 CONFIG_FILE = "config.json"
-COLOR_KEYS = ("regressed", "confidence", "flow", "blended")
 
 
 @dataclass(frozen=True)
@@ -60,14 +59,12 @@ def write_saved_model(preset: Preset, shape_model, color_model, path: os.PathLik
     from keras.export import ExportArchive
 
     from .images import preprocess
+    from .inference import network_outputs
 
     size = preset.model.image_size
 
     def outputs(images):  # float32 (N, S, S, 3) -> dict
-        color = color_model(images, training=False)
-        out = {"occupancy": tf.sigmoid(shape_model(images, training=False)), "image": images}
-        out.update({key: color[key] for key in COLOR_KEYS})
-        return out
+        return {**network_outputs(shape_model, color_model, images), "image": images}
 
     def serve(images):  # uint8 (N, H, W, 3), any H, W
         return outputs(preprocess(images, size, preset.data.background))
@@ -89,12 +86,14 @@ def combined_model(preset: Preset, shape_model, color_model):
     "regressed", "confidence", "flow", "blended" (the SavedModel's outputs but "image")."""
     import keras
 
+    from .inference import network_outputs
+
     size = preset.model.image_size
     image = keras.Input((size, size, 3), name="image")
-    color = color_model(image)
-    outputs = {"occupancy": keras.layers.Activation("sigmoid", name="occupancy")(shape_model(image))}
-    outputs.update({key: keras.layers.Identity(name=key)(color[key]) for key in COLOR_KEYS})
-    return keras.Model(image, outputs, name="im2avatar")
+    outputs = network_outputs(shape_model, color_model, image)
+    # Named layers name the model's outputs (else they are all "color_net").
+    return keras.Model(image, {key: keras.layers.Identity(name=key)(value)
+                               for key, value in outputs.items()}, name="im2avatar")
 
 
 def write_keras_file(preset: Preset, shape_model, color_model, path: os.PathLike) -> None:
