@@ -52,8 +52,9 @@ def skip_or_raise(key: str, error: Exception, skip_bad: bool, skipped) -> None:
         skipped.append({"model": key, "reason": str(error)})
 
 
-def occupancy_from_color(color: np.ndarray) -> np.ndarray:
-    """color (..., 3) -> bool (...): occupied iff channel 0 > -0.5 (the release's rule)."""
+def occupancy_from_color(color):
+    """color (..., 3) -> bool (...): occupied iff channel 0 > -0.5 (the release's rule).
+    Numpy arrays and tf tensors alike."""
     return color[..., 0] > -0.5
 
 
