@@ -59,10 +59,25 @@ def final_colors(regressed: np.ndarray, confidence: np.ndarray, flow: np.ndarray
     return (1.0 - c) * regressed + c * sampled
 
 
+# The released 9-channel color prediction (reference 5.1): its parts, in channel order.
+COLOR_CHANNELS = (("regressed", 3), ("confidence", 1), ("flow", 2), ("blended", 3))
+COLOR_KEYS = tuple(name for name, _ in COLOR_CHANNELS)
+
+
+def pack_color_prediction(parts) -> np.ndarray:
+    """The color network's outputs {"regressed" (..., 3), "confidence" w (..., 1), "flow"
+    (..., 2), "blended" (..., 3), ...} -> the released color prediction float32 (..., 9);
+    other keys are ignored. Inverse of `split_color_prediction`."""
+    return np.concatenate([np.asarray(parts[key], np.float32) for key in COLOR_KEYS], axis=-1)
+
+
 def split_color_prediction(pred: np.ndarray) -> dict:
     """Split the released 9-channel color prediction (..., 9) = [regressed 3, w 1, flow 2,
     blended 3] into named arrays."""
     if pred.shape[-1] != 9:
         raise ValueError(f"color prediction must have 9 channels, got shape {pred.shape}")
-    return {"regressed": pred[..., 0:3], "confidence": pred[..., 3:4],
-            "flow": pred[..., 4:6], "blended": pred[..., 6:9]}
+    parts, start = {}, 0
+    for name, channels in COLOR_CHANNELS:
+        parts[name] = pred[..., start:start + channels]
+        start += channels
+    return parts

@@ -36,7 +36,7 @@ from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .colors import final_colors, split_color_prediction
+from .colors import final_colors, pack_color_prediction, split_color_prediction
 from .data.layout import VIEW_NAMES
 from .data.pipeline import ModelEntry, list_models, resolve_categories
 from .data.samples import (BAD_FILE_ERRORS, load_color, occupancy_from_color,
@@ -185,18 +185,17 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return expit(x)
 
 
-def _color9(out: dict) -> np.ndarray:
-    """Color-network outputs -> the released 9 channels [regressed, w, flow, blended]."""
-    return np.concatenate([np.asarray(out[k], np.float32)
-                           for k in ("regressed", "confidence", "flow", "blended")], axis=-1)
-
-
 def network_predictor(shape_model, color_model=None) -> Predictor:
-    """The two-network design: occupancy from the shape network, colors from the color network."""
+    """The two-network design: occupancy from the shape network, colors from the color network
+    (none without one), through inference's forward pass."""
+    from .inference import keras_forward
+
+    forward = keras_forward(shape_model, color_model)
+
     def predict(entry, inputs):
-        probs = _sigmoid(np.asarray(shape_model.predict_on_batch(inputs), np.float32))
-        color9 = _color9(color_model.predict_on_batch(inputs)) if color_model is not None else None
-        return Prediction(probs, color9)
+        out = forward(inputs)
+        return Prediction(out["occupancy"],
+                          pack_color_prediction(out) if color_model is not None else None)
     return predict
 
 
@@ -204,7 +203,8 @@ def unified_predictor(model) -> Predictor:
     """The unified network: shape logits and color heads from one model."""
     def predict(entry, inputs):
         out = model.predict_on_batch(inputs)
-        return Prediction(_sigmoid(np.asarray(out["shape"], np.float32)), _color9(out))
+        probs = _sigmoid(np.asarray(out["shape"], np.float32))
+        return Prediction(probs, pack_color_prediction(out))
     return predict
 
 
@@ -319,7 +319,8 @@ def save_prediction(out_dir: Path, key: str, pred: Prediction,
     color9 = pred.color9
     if color9 is None and pred.colors is not None:
         c = pred.colors
-        color9 = np.concatenate([c, np.ones_like(c[..., :1]), np.zeros_like(c[..., :2]), c], -1)
+        color9 = pack_color_prediction({"regressed": c, "confidence": np.ones_like(c[..., :1]),
+                                        "flow": np.zeros_like(c[..., :2]), "blended": c})
     for v, name in enumerate(view_names):
         shape_path, color_path = prediction_paths(out_dir, key, name)
         write_h5(shape_path, pred.probs[v][..., None])

@@ -17,22 +17,18 @@ Every file and folder appears under its final name only once it is complete.
 """
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Tuple
 
 from .config import Preset
-from .data.io import atomic_write_text
+from .data.io import atomic_dir, atomic_write_text, save_keras
 
 SAVED_MODEL_DIR = "saved_model"
 KERAS_FILE = "im2avatar.keras"
 CONFIG_FILE = "config.json"
-COLOR_KEYS = ("regressed", "confidence", "flow", "blended")
 
 
 @dataclass(frozen=True)
@@ -47,7 +43,7 @@ def export_models(preset: Preset, shape_model, color_model, out_dir: os.PathLike
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = ExportPaths(out_dir / SAVED_MODEL_DIR, out_dir / KERAS_FILE, out_dir / CONFIG_FILE)
-    with _atomic_dir(paths.saved_model) as tmp:
+    with atomic_dir(paths.saved_model) as tmp:
         write_saved_model(preset, shape_model, color_model, tmp)
     write_keras_file(preset, shape_model, color_model, paths.keras_file)
     atomic_write_text(paths.config, preset.to_json())
@@ -60,14 +56,12 @@ def write_saved_model(preset: Preset, shape_model, color_model, path: os.PathLik
     from keras.export import ExportArchive
 
     from .images import preprocess
+    from .inference import network_outputs
 
     size = preset.model.image_size
 
     def outputs(images):  # float32 (N, S, S, 3) -> dict
-        color = color_model(images, training=False)
-        out = {"occupancy": tf.sigmoid(shape_model(images, training=False)), "image": images}
-        out.update({key: color[key] for key in COLOR_KEYS})
-        return out
+        return {**network_outputs(shape_model, color_model, images), "image": images}
 
     def serve(images):  # uint8 (N, H, W, 3), any H, W
         return outputs(preprocess(images, size, preset.data.background))
@@ -89,27 +83,18 @@ def combined_model(preset: Preset, shape_model, color_model):
     "regressed", "confidence", "flow", "blended" (the SavedModel's outputs but "image")."""
     import keras
 
+    from .inference import network_outputs
+
     size = preset.model.image_size
     image = keras.Input((size, size, 3), name="image")
-    color = color_model(image)
-    outputs = {"occupancy": keras.layers.Activation("sigmoid", name="occupancy")(shape_model(image))}
-    outputs.update({key: keras.layers.Identity(name=key)(color[key]) for key in COLOR_KEYS})
-    return keras.Model(image, outputs, name="im2avatar")
+    outputs = network_outputs(shape_model, color_model, image)
+    # Named layers name the model's outputs (else they are all "color_net").
+    return keras.Model(image, {key: keras.layers.Identity(name=key)(value)
+                               for key, value in outputs.items()}, name="im2avatar")
 
 
 def write_keras_file(preset: Preset, shape_model, color_model, path: os.PathLike) -> None:
-    path = Path(path)
-    model = combined_model(preset, shape_model, color_model)
-    # Keras insists on the `.keras` suffix, so the temporary name keeps it.
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".keras", dir=path.parent)
-    os.close(fd)
-    try:
-        model.save(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    save_keras(combined_model(preset, shape_model, color_model), path)
 
 
 # Loading ---------------------------------------------------------------------------------------
@@ -145,22 +130,3 @@ def _read_preset(path: Path) -> Preset:
         raise FileNotFoundError(f"{path} not found: an exported model keeps its config.json "
                                 f"beside it; export again with `python run.py export`")
     return Preset.from_dict(json.loads(path.read_text()))
-
-
-@contextlib.contextmanager
-def _atomic_dir(path: Path):
-    """Yield a temporary folder beside `path`; swap it in for `path` only if the block succeeds."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
-    try:
-        yield tmp
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    old = None
-    if path.exists():
-        old = path.with_name(f".{path.name}.old-{os.getpid()}")
-        os.rename(path, old)
-    os.rename(tmp, path)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)

@@ -21,7 +21,7 @@ from typing import Callable, Dict, List, Sequence, Tuple, Union
 import numpy as np
 
 from . import meshing
-from .colors import final_colors, split_color_prediction
+from .colors import COLOR_KEYS, final_colors, pack_color_prediction, split_color_prediction
 from .config import Preset
 from .data.io import write_h5, write_png
 from .images import BACKGROUND_RGB, WHITE_RGB, preprocess, read_image, to_uint8
@@ -29,7 +29,6 @@ from .images import BACKGROUND_RGB, WHITE_RGB, preprocess, read_image, to_uint8
 ImageLike = Union[str, os.PathLike, np.ndarray]
 DEFAULT_THRESHOLD = 0.8  # the evaluation's occupancy threshold (reference 5.3)
 EVAL_COLOR_T = 0.2  # re-mapping threshold of the evaluation color recipe (reference 5.2)
-OUTPUT_NAMES = ("occupancy", "regressed", "confidence", "flow", "blended")
 
 
 # --------------------------------------------------------------------------------------------
@@ -172,8 +171,7 @@ class Result:
 
     def color_prediction(self) -> np.ndarray:
         """(R, R, R, 9) = [regressed 3, w 1, flow 2, blended 3], the release's color output."""
-        return np.concatenate([self.regressed, self.confidence, self.flow, self.blended],
-                              axis=-1).astype(np.float32)
+        return pack_color_prediction({key: getattr(self, key) for key in COLOR_KEYS})
 
     # Files ------------------------------------------------------------------------------------
     def save(self, path: Union[str, os.PathLike], geometry: str = "mesh",
@@ -355,11 +353,9 @@ class Reconstructor:
             outputs = self.forward(batch)
             for i in range(len(chunk)):
                 results.append(Result(
-                    image=batch[i],
-                    occupancy=outputs["occupancy"][i, ..., 0],
-                    regressed=outputs["regressed"][i], confidence=outputs["confidence"][i],
-                    flow=outputs["flow"][i], blended=outputs["blended"][i],
+                    image=batch[i], occupancy=outputs["occupancy"][i, ..., 0],
                     threshold=threshold, name=_image_name(chunk[i], start + i),
+                    **{key: outputs[key][i] for key in COLOR_KEYS},
                 ))
         return results[0] if single else results
 
@@ -367,18 +363,26 @@ class Reconstructor:
 # --------------------------------------------------------------------------------------------
 # Backends: every one returns the same dict of numpy arrays
 # --------------------------------------------------------------------------------------------
-def keras_forward(shape_model, color_model) -> Forward:
-    """Forward pass through the two Keras models (inference mode), traced once per shape."""
+def network_outputs(shape_model, color_model, images) -> dict:
+    """THE forward pass: the shape and color networks (inference mode) on preprocessed images
+    (N, S, S, 3) -> float32 {"occupancy": sigmoid of the shape logits (N, R, R, R, 1), and the
+    color network's COLOR_KEYS outputs}; occupancy only when `color_model` is None. Built of
+    Keras ops, so it runs eagerly, in a tf.function, in the SavedModel and on Keras inputs."""
+    from keras import ops
+
+    out = {"occupancy": ops.sigmoid(ops.cast(shape_model(images, training=False), "float32"))}
+    if color_model is not None:
+        color = color_model(images, training=False)
+        out.update({key: ops.cast(color[key], "float32") for key in COLOR_KEYS})
+    return out
+
+
+def keras_forward(shape_model, color_model=None) -> Forward:
+    """`network_outputs` on numpy batches, traced once per shape; numpy arrays out."""
     import tensorflow as tf
 
-    @tf.function(reduce_retracing=True)
-    def run(images):
-        logits = shape_model(images, training=False)  # (N, R, R, R, 1)
-        color = color_model(images, training=False)
-        out = {"occupancy": tf.sigmoid(logits)}
-        out.update({key: color[key] for key in OUTPUT_NAMES[1:]})
-        return out
-
+    run = tf.function(functools.partial(network_outputs, shape_model, color_model),
+                      reduce_retracing=True)
     return lambda batch: {k: v.numpy() for k, v in run(tf.constant(batch)).items()}
 
 

@@ -33,7 +33,7 @@ import tensorflow as tf
 from keras import ops
 
 from .config import Preset, TrainConfig
-from .data.io import atomic_path, atomic_write_text
+from .data.io import atomic_dir, atomic_write_text, save_keras
 from .losses import network_objective
 from .models import build_model, load_network
 from .models.layers import ScheduledBatchNorm
@@ -162,18 +162,12 @@ def _checkpoint_dirs(run_dir: Path, network: str):
 def save_checkpoint(run_dir: Path, network_name: str, network: keras.Model,
                     optimizer: keras.optimizers.Optimizer, epoch: int, keep: int = 2) -> Path:
     """Write weights + optimizer variables + epoch into checkpoints/<network>/epoch_XXXX/,
-    via a temporary folder renamed at the end (a killed save leaves no complete-looking one)."""
-    root = run_dir / "checkpoints" / network_name
-    root.mkdir(parents=True, exist_ok=True)
-    final = root / f"epoch_{epoch:05d}"
-    tmp = root / f".tmp_epoch_{epoch:05d}_{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    network.save_weights(tmp / "network.weights.h5")
-    np.savez(tmp / "optimizer.npz", *[np.asarray(v) for v in optimizer.variables])
-    (tmp / "state.json").write_text(json.dumps({"epoch": epoch}))
-    shutil.rmtree(final, ignore_errors=True)
-    os.replace(tmp, final)
+    atomically (a killed save leaves no complete-looking one)."""
+    final = run_dir / "checkpoints" / network_name / f"epoch_{epoch:05d}"
+    with atomic_dir(final) as tmp:
+        network.save_weights(tmp / "network.weights.h5")
+        np.savez(tmp / "optimizer.npz", *[np.asarray(v) for v in optimizer.variables])
+        (tmp / "state.json").write_text(json.dumps({"epoch": epoch}))
     for old in _checkpoint_dirs(run_dir, network_name)[:-keep]:
         shutil.rmtree(old, ignore_errors=True)
     return final
@@ -377,9 +371,6 @@ def train(preset: Preset, network: str, data: EpochData, run_dir: os.PathLike,
                     callbacks=[BNDecaySchedule(net, cfg), recorder, *callbacks])
     writer.flush()
 
-    with atomic_path(final_path) as tmp:
-        keras_tmp = tmp.with_name(tmp.name + ".keras")
-        net.save(keras_tmp)
-        os.replace(keras_tmp, tmp)
+    save_keras(net, final_path)
     atomic_write_text(done_marker, json.dumps({"epochs": cfg.epochs}))
     return net

@@ -249,3 +249,48 @@ def test_write_png_and_to_uint8(tmp_path):
     with pytest.raises(ValueError, match="to_uint8"):
         write_png(tmp_path / "b.png", img / 255.0)
     assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == ["a.png"]
+
+
+def test_atomic_dir_and_save_keras_leave_nothing_half_written(tmp_path):
+    """A folder written through `atomic_dir` appears whole, with the usual permissions, and
+    replaces the old one; a failed write leaves the old one and no temporary folder. The same
+    for `save_keras`, whose temporary file keeps the `.keras` suffix Keras insists on."""
+    import os
+
+    from im2avatar_tf.data.io import atomic_dir, save_keras
+
+    def failed_write(body):
+        with pytest.raises(RuntimeError, match="killed"):
+            with atomic_dir(final) as tmp:
+                body(tmp)
+                raise RuntimeError("killed")
+
+    final = tmp_path / "out"
+    failed_write(lambda tmp: (tmp / "a.txt").write_text("partial"))
+    assert list(tmp_path.iterdir()) == []
+    for name in ("a.txt", "b.txt"):
+        with atomic_dir(final) as tmp:
+            (tmp / name).write_text("complete")
+    failed_write(lambda tmp: (tmp / "c.txt").write_text("partial"))
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]
+    assert [p.name for p in final.iterdir()] == ["b.txt"]
+    umask = os.umask(0)
+    os.umask(umask)
+    assert final.stat().st_mode & 0o777 == 0o777 & ~umask
+
+    class Model:  # stands in for a Keras model
+        def __init__(self, fail):
+            self.fail = fail
+
+        def save(self, path):
+            assert str(path).endswith(".keras")
+            path.write_text("partial" if self.fail else "model")
+            if self.fail:
+                raise RuntimeError("killed")
+
+    keras_file = tmp_path / "m.keras"
+    save_keras(Model(fail=False), keras_file)
+    with pytest.raises(RuntimeError, match="killed"):
+        save_keras(Model(fail=True), keras_file)
+    assert keras_file.read_text() == "model"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.keras", "out"]

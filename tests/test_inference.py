@@ -116,6 +116,20 @@ def test_h5_is_the_released_prediction_format(rec, tmp_path):
     np.testing.assert_array_equal(saved_input, np.round(result.image * 255))
 
 
+def test_pack_color_prediction_is_the_inverse_of_split():
+    from im2avatar_tf.colors import pack_color_prediction, split_color_prediction
+
+    color9 = np.random.default_rng(0).random((2, 4, 4, 4, 9)).astype(np.float32)
+    parts = split_color_prediction(color9)
+    assert {k: v.shape for k, v in parts.items()} == {
+        "regressed": (2, 4, 4, 4, 3), "confidence": (2, 4, 4, 4, 1), "flow": (2, 4, 4, 4, 2),
+        "blended": (2, 4, 4, 4, 3)}
+    sampled = np.zeros((2, 4, 4, 4, 3))  # the color network's extra output: not packed
+    np.testing.assert_array_equal(pack_color_prediction({**parts, "sampled": sampled}), color9)
+    result = Result.from_prediction(np.zeros((8, 8, 3)), color9[0, ..., 0], color9[0])
+    np.testing.assert_array_equal(result.color_prediction(), color9[0])
+
+
 def test_an_empty_prediction_is_a_clear_error_not_a_crash(rec, tmp_path):
     result = rec.predict(_photo(64, 64)).with_threshold(0.999999)
     with pytest.raises(EmptyPredictionError, match="lower the threshold"):

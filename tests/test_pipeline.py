@@ -127,6 +127,23 @@ def test_volumes_finer_than_the_model_are_pooled(toy, tmp_path):
     assert b["flow"].shape == (B, 8, 8, 8, 2) and view in range(12)
 
 
+def test_one_resolution_detection_for_the_loaders_and_check_dataset(toy, tmp_path):
+    """The loaders (`source_resolution`) and check-dataset / the contact sheet
+    (`detect_resolution`) find the volumes' R alike, in both layouts (a human color file
+    names no R)."""
+    from im2avatar_tf.data.samples import source_resolution
+
+    human = write_toy_human(tmp_path / "human", resolution=R)
+    for models in (layout.read_split(toy, "train", "car"),
+                   layout.read_split(human, "train", "human")):
+        assert layout.detect_resolution(models) == R
+        assert source_resolution(models[0], R) == R
+        assert source_resolution(models[0], R // 2) == R  # pooled from the finer files
+        with pytest.raises(FileNotFoundError, match="missing volume file"):
+            source_resolution(models[0], 2 * R)
+    assert layout.detect_resolution([layout.ModelPaths(tmp_path / "none", "shapenet")]) is None
+
+
 def corrupt_copy(toy, tmp_path):
     """A copy of the toy set with one flow h5 overwritten by junk and one PNG deleted."""
     import shutil

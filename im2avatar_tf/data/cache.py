@@ -25,8 +25,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import List, Sequence, Tuple
@@ -34,6 +32,7 @@ from typing import List, Sequence, Tuple
 import numpy as np
 
 from .. import images as image_ops
+from .io import atomic_dir
 from .layout import ModelPaths, split_list_path
 from .samples import (BAD_FILE_ERRORS, at_resolution, load_color, load_flow,
                       skip_or_raise,
@@ -150,9 +149,7 @@ def _build(path: Path, data_root: Path, split: str, category: str,
            image_size: int, resolution: int, skip_bad: bool, fp: str, progress: bool) -> None:
     from tqdm import tqdm
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
-    try:
+    with atomic_dir(path) as tmp:
         kept, skipped, offsets = [], [], [0]
         files = {"images": open(tmp / "images.u8", "wb"), "voxels": open(tmp / "voxels.i32", "wb"),
                  "colors": open(tmp / "colors.f16", "wb")}
@@ -182,9 +179,3 @@ def _build(path: Path, data_root: Path, split: str, category: str,
             "resolution": resolution, "views": list(views), "models": len(kept),
             "voxels": int(offsets[-1]), "keys": kept, "skipped": skipped, "fingerprint": fp,
         }, indent=1))
-        if path.exists():
-            shutil.rmtree(path)
-        os.replace(tmp, path)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise

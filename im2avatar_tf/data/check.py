@@ -19,8 +19,8 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 
 from .io import read_h5
-from .layout import (HUMAN_SPLITS, SPLITS, VIEW_NAMES, ModelPaths, detect_style, read_split,
-                     split_list_path)
+from .layout import (HUMAN_SPLITS, SPLITS, VIEW_NAMES, ModelPaths, detect_resolution,
+                     detect_style, read_split, split_list_path)
 
 ERROR, WARNING = "error", "warning"
 _EXAMPLES = 3  # examples printed per problem kind
@@ -94,7 +94,7 @@ def check_dataset(root: os.PathLike, resolution: Optional[int] = None,
             per_cat[cat].append((cat, m))
         models = [x for items in per_cat.values() for x in items[:limit]]
     if result.resolution is None:
-        result.resolution = _detect_resolution([m for _, m in models])
+        result.resolution = detect_resolution([m for _, m in models])
     if result.resolution is None:
         result.add(ERROR, "no color volumes found", root, "no model has a color volume file")
         return result
@@ -238,19 +238,3 @@ def _models_from_splits(root: Path, style: str, categories: Sequence[str], resul
                     continue
                 models.append((category, m))
     return models
-
-
-def _detect_resolution(models: Sequence[ModelPaths]) -> Optional[int]:
-    """R from the shape of the first color volume found (human color files do not name R)."""
-    import h5py
-
-    for m in models[:20]:
-        for r in (64, 32, 128, 16):
-            path = ModelPaths(m.root, m.style, r).color
-            if path.exists():
-                try:
-                    with h5py.File(path, "r") as f:
-                        return int(f["data"].shape[0])
-                except (OSError, KeyError):
-                    return r
-    return None

@@ -20,6 +20,7 @@ from scipy.spatial import cKDTree
 
 from ..camera import Camera
 from ..render import Rendering
+from .samples import occupancy_from_color
 from .voxelize import EMPTY, voxel_centers
 
 SIMILAR_COLOR = 0.1  # max RGB distance (colors in [0, 1]) for "similar color"
@@ -32,7 +33,7 @@ def flow_volume(color: np.ndarray, camera: Camera, rendering: Rendering,
                 similar: float = SIMILAR_COLOR) -> np.ndarray:
     """color (R, R, R, 3) volume (-1 empty) + one view -> flow (R, R, R, 2) float32, -1 empty."""
     r = color.shape[0]
-    occupied = color[..., 0] > -0.5  # (R, R, R)
+    occupied = occupancy_from_color(color)  # (R, R, R)
     flow = np.full(color.shape[:3] + (2,), EMPTY, dtype=np.float32)
     centers = voxel_centers(r)[occupied]  # (M, 3)
     if not len(centers):

@@ -1,12 +1,13 @@
-"""Atomic file writing and the h5 "data" convention of the release.
+"""Atomic file and folder writing and the h5 "data" convention of the release.
 
 Every writer goes through a temporary name in the same folder and `os.replace`, so a killed
-job never leaves a half-written file under its final name.
+job never leaves a half-written file or folder under its final name.
 """
 from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -18,11 +19,12 @@ os.umask(_UMASK)
 
 
 @contextlib.contextmanager
-def atomic_path(path: os.PathLike):
-    """Yield a temporary path beside `path`; rename it onto `path` only if the block succeeds."""
+def atomic_path(path: os.PathLike, suffix: str = ".tmp"):
+    """Yield a temporary path beside `path`; rename it onto `path` only if the block succeeds.
+    The temporary name ends in `suffix`, for writers that insist on one (Keras: ".keras")."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
     os.close(fd)
     os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give files the usual permissions
     try:
@@ -32,6 +34,34 @@ def atomic_path(path: os.PathLike):
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+@contextlib.contextmanager
+def atomic_dir(path: os.PathLike):
+    """Yield a new empty folder beside `path`; it replaces `path` (and anything there) only if
+    the block succeeds, and is removed if it fails."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    os.chmod(tmp, 0o777 & ~_UMASK)  # mkdtemp makes 0700; give folders the usual permissions
+    try:
+        yield tmp
+        if path.exists():  # move the old one aside (onto an empty folder), then swap in
+            old = tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent)
+            os.replace(path, old)
+            os.replace(tmp, path)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def save_keras(model, path: os.PathLike) -> None:
+    """`model.save` to a `.keras` file, atomically."""
+    with atomic_path(path, suffix=".keras") as tmp:  # Keras insists on the suffix
+        model.save(tmp)
 
 
 def atomic_write_text(path: os.PathLike, text: str) -> None:

@@ -19,6 +19,7 @@ authors' tarballs are interchangeable.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from typing import List, Optional, Sequence
 from ..config import CATEGORY_IDS
 
 NUM_VIEWS = 12
+RESOLUTIONS_ON_DISK = (64, 32, 128, 16)  # volume sizes looked for, the released 64 first
 SPLITS = ("train", "val", "test")
 HUMAN_SPLITS = ("train", "test")
 
@@ -85,6 +87,12 @@ class ModelPaths:
         return self.root / folder / f"{self.resolution}_{name}_coor.h5"
 
     @property
+    def has_volumes(self) -> bool:
+        """Whether the volumes exist at this resolution: the color file, or for the human
+        layout, whose color file names no R ({mesh}.h5), the first view's flow file."""
+        return (self.flow(VIEW_NAMES[0]) if self.style == "human" else self.color).exists()
+
+    @property
     def meta(self) -> Path:
         """Our addition: cameras, source, licence (absent in the authors' release)."""
         return self.root / "meta.json"
@@ -103,6 +111,16 @@ def shapenet_model(root: os.PathLike, category: str, model_id: str, resolution: 
 
 def human_model(root: os.PathLike, clothes: str, mesh: str, resolution: int = 64) -> ModelPaths:
     return ModelPaths(Path(root) / clothes / mesh, "human", resolution)
+
+
+def detect_resolution(models: Sequence[ModelPaths], limit: int = 20) -> Optional[int]:
+    """The R of a dataset: the first of RESOLUTIONS_ON_DISK at which one of the first `limit`
+    models has its volumes; None if none has any."""
+    for model in models[:limit]:
+        for r in RESOLUTIONS_ON_DISK:
+            if dataclasses.replace(model, resolution=r).has_volumes:
+                return r
+    return None
 
 
 def split_list_path(root: os.PathLike, split: str, category: str) -> Path:

@@ -37,7 +37,7 @@ import numpy as np
 from .cache import DEFAULT_CACHE_DIR, CompactSplit, ensure_cache
 from .layout import VIEW_NAMES, ModelPaths, detect_style, read_split
 from .samples import (BAD_FILE_ERRORS, BadModelError, at_resolution, load_color, load_flow,
-                      skip_or_raise,
+                      occupancy_from_color, skip_or_raise,
                       source_resolution, sparse_sample)
 
 log = logging.getLogger(__name__)
@@ -354,7 +354,7 @@ def densify(batch, batch_size: int, resolution: int):
     color = scatter(batch["color"], 3)
     return {
         "image": tf.ensure_shape(batch["image"], [batch_size, None, None, 3]),
-        "occupancy": tf.cast(color[..., :1] > -0.5, tf.float32),
+        "occupancy": tf.cast(occupancy_from_color(color)[..., None], tf.float32),
         "color": color,
         "flow": scatter(batch["flow"], 2),
         "view": tf.ensure_shape(batch["view"], [batch_size]),

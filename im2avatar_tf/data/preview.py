@@ -12,7 +12,8 @@ from typing import List, Optional, Sequence
 import numpy as np
 
 from ..images import BACKGROUND_RGB, WHITE_RGB
-from .layout import SPLITS, HUMAN_SPLITS, ModelPaths, detect_style, read_split
+from .layout import SPLITS, HUMAN_SPLITS, ModelPaths, detect_resolution, detect_style, read_split
+from .samples import occupancy_from_color
 
 SHEET_VIEWS = ("0.000", "1.570", "3.140", "4.710")  # 0, 90, 180, 270 degrees
 VOXEL_AZIMUTHS = (0.6, 3.8)  # radians: front-left and back-right, seen from above
@@ -26,7 +27,7 @@ def render_voxels(color: np.ndarray, size: int = 128, azimuths: Sequence[float] 
     from ..render import render
     from ..surface import as_surface
 
-    occupied = color[..., 0] > -0.5  # (R, R, R)
+    occupied = occupancy_from_color(color)  # (R, R, R)
     if not occupied.any():
         return [np.full((size, size, 3), BACKGROUND_RGB, np.uint8) for _ in azimuths]
     surface = as_surface(to_voxel_mesh(occupied, color))
@@ -62,11 +63,10 @@ def contact_sheet(root: os.PathLike, out: os.PathLike, per_category: int = 3,
     from PIL import Image, ImageDraw
 
     from ..images import read_image
-    from .check import _detect_resolution
     from .io import read_h5, write_png
 
     models = pick_models(root, per_category, categories)
-    resolution = _detect_resolution(models)
+    resolution = detect_resolution(models)
     if resolution is None:
         raise FileNotFoundError(f"no color volume found under {root}")
     label_h = 14

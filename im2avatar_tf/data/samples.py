@@ -24,10 +24,9 @@ from typing import Iterable, Tuple
 import numpy as np
 
 from .io import read_h5
-from .layout import VIEW_NAMES, ModelPaths
+from .layout import RESOLUTIONS_ON_DISK, ModelPaths
 
 EMPTY = -1.0  # value of empty voxels in the released color and flow volumes
-RESOLUTIONS_ON_DISK = (128, 64, 32, 16)  # searched, finest first, when R is not on disk
 
 # Exceptions that mean "this file is missing or unreadable" (skippable with --skip-bad).
 BAD_FILE_ERRORS = (FileNotFoundError, OSError, KeyError, ValueError)
@@ -52,8 +51,9 @@ def skip_or_raise(key: str, error: Exception, skip_bad: bool, skipped) -> None:
         skipped.append({"model": key, "reason": str(error)})
 
 
-def occupancy_from_color(color: np.ndarray) -> np.ndarray:
-    """color (..., 3) -> bool (...): occupied iff channel 0 > -0.5 (the release's rule)."""
+def occupancy_from_color(color):
+    """color (..., 3) -> bool (...): occupied iff channel 0 > -0.5 (the release's rule).
+    Numpy arrays and tf tensors alike."""
     return color[..., 0] > -0.5
 
 
@@ -65,15 +65,10 @@ def source_resolution(model: ModelPaths, resolution: int) -> int:
     """The resolution to read for a volume wanted at `resolution`: itself if on disk, else
     the coarsest finer one that is an integer multiple. Raises FileNotFoundError naming the
     expected file when none exists."""
-    def on_disk(r: int) -> bool:
-        # Human-layout color files carry no R in their name ({mesh}.h5): test a flow file.
-        m = at_resolution(model, r)
-        return (m.flow(VIEW_NAMES[0]) if m.style == "human" else m.color).exists()
-
-    if on_disk(resolution):
+    if at_resolution(model, resolution).has_volumes:
         return resolution
     for r in sorted(RESOLUTIONS_ON_DISK):
-        if r > resolution and r % resolution == 0 and on_disk(r):
+        if r > resolution and r % resolution == 0 and at_resolution(model, r).has_volumes:
             return r
     raise FileNotFoundError(
         f"missing volume file {at_resolution(model, resolution).color} (no finer resolution "

@@ -22,6 +22,7 @@ from typing import Iterator, Tuple
 import numpy as np
 
 from ..surface import MeshLike, Surface, as_surface
+from .samples import occupancy_from_color
 
 EMPTY = -1.0
 DEFAULT_SPACING = 1.0 / 3.0  # lattice step, in voxels
@@ -52,8 +53,8 @@ class Shell:
 
     @property
     def occupied(self) -> np.ndarray:
-        """(R, R, R) bool, the released convention: color > -0.5."""
-        return self.color[..., 0] > -0.5
+        """(R, R, R) bool, the released convention (`occupancy_from_color`)."""
+        return occupancy_from_color(self.color)
 
 
 def colored_shell(mesh: MeshLike, resolution: int, spacing: float = DEFAULT_SPACING) -> Shell:
