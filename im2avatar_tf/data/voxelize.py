@@ -22,9 +22,8 @@ from typing import Iterator, Tuple
 import numpy as np
 
 from ..surface import MeshLike, Surface, as_surface
-from .samples import occupancy_from_color
+from .samples import EMPTY, occupancy_from_color
 
-EMPTY = -1.0
 DEFAULT_SPACING = 1.0 / 3.0  # lattice step, in voxels
 _CHUNK_POINTS = 1_000_000  # lattice points generated at once (bounds memory)
 
