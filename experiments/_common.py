@@ -53,7 +53,8 @@ def add_arguments(parser, default_preset: str = "small") -> None:
                         help="categories to run (default: the preset's; 'human' for the human "
                              "layout)")
     parser.add_argument("--epochs", type=int, default=None,
-                        help="override the preset's training epochs (changes the run dirs)")
+                        help="override the preset's training epochs (changes the run dirs; results go "
+                             "to results/<experiment>/<preset>-<E>epochs)")
     parser.add_argument("--max-test-models", type=int, default=None,
                         help="evaluate only the first N test models of each category")
     parser.add_argument("--runs-dir", default="runs",
@@ -89,15 +90,17 @@ def setup(name: str, args) -> Setup:
     from im2avatar_tf.data.pipeline import resolve_categories
 
     preset = get_preset(args.preset)
-    if args.epochs is not None:
+    folder = preset.name  # results/<experiment>/<preset>[-<E>epochs]: an override keeps apart
+    if args.epochs is not None and args.epochs != preset.train.epochs:
         preset = preset.replace(train={"epochs": args.epochs})
+        folder = f"{preset.name}-{args.epochs}epochs"
     if args.categories:
         preset = preset.replace(data={"categories": tuple(args.categories)})
     root = _data_root(args, preset)
     return Setup(name=name, preset=preset, root=root, data_source=data_source(root),
                  categories=resolve_categories(root, preset.data.categories),
                  runs_dir=Path(args.runs_dir),
-                 out_dir=Path(args.results_dir) / name / preset.name,
+                 out_dir=Path(args.results_dir) / name / folder,
                  max_test_models=args.max_test_models, skip_bad=args.skip_bad,
                  cache=not args.no_cache, verbose=not args.quiet,
                  command="python run.py " + " ".join(sys.argv[1:]))
