@@ -30,7 +30,7 @@ def run_experiment(work, monkeypatch, name):
     args = build_parser().parse_args([name, "--preset", "tiny", "--data", str(work / "toy"),
                                       "--categories", "car", "--epochs", "1", "--quiet"])
     assert registry.find(name).run(args) == 0
-    out = work / "results" / name / "tiny"
+    out = work / "results" / name / "tiny-1epochs"  # --epochs keeps its results apart
     return pd.read_csv(out / "results.csv"), (out / "README.md").read_text(), out
 
 
