@@ -295,7 +295,8 @@ class Results:
     def markdown(self, sections: Sequence[str], df) -> str:
         s = self.s
         minutes = (time.time() - s.started) / 60
-        lines = [f"# {s.name} at the `{s.preset.name}` preset", ""]
+        override = "" if s.out_dir.name == s.preset.name else f", {s.preset.train.epochs} epochs"
+        lines = [f"# {s.name} at the `{s.preset.name}` preset{override}", ""]
         lines += list(sections)
         if self.claims:
             lines += ["", "## The paper's claims on our data", "",
