@@ -75,7 +75,7 @@ class Setup:
     data_source: str  # "procedural" or the dataset folder's name
     categories: tuple
     runs_dir: Path
-    out_dir: Path  # results/<experiment>/<preset>
+    out_dir: Path  # results/<experiment>/<preset>[-<E>epochs]
     max_test_models: Optional[int] = None
     skip_bad: bool = False
     cache: bool = True
@@ -166,8 +166,7 @@ def train_or_reuse(s: Setup, network: str, category: str, shape_loss: str = "msf
         what = f"{network} ({shape_loss})" if network in ("shape", "unified") else network
         print(f"[{s.name}] {what} on {category}: {len(pipe)} models, {preset.train.epochs} "
               f"epochs -> {out}", flush=True)
-    return train(preset, network, pipe, out, steps_per_epoch=pipe.steps_per_epoch,
-                 verbose=1 if s.verbose else 0)
+    return train(preset, network, pipe, out, verbose=1 if s.verbose else 0)
 
 
 # ------------------------------------------------------------------------------- evaluation

@@ -15,6 +15,14 @@ from . import _common as common
 HUMAN_BATCH = 55  # the released human training batch (reference section 3)
 IM2AVATAR = "Im2Avatar (shape + color, t = 0.2)"
 MEAN_COLOR = "mean training color (on Im2Avatar's voxels)"
+
+
+def _short(method: str) -> str:
+    """A method's per-view column label."""
+    return ("Im2Avatar" if method == IM2AVATAR else "mean color" if method == MEAN_COLOR
+            else "mean shape")
+
+
 BUILD_HINT = ("python run.py build-dataset --source human --bodies 40 --styles 16 --pairs 367 "
               "--out data/human  (needs requirements-human.txt)")
 REAL_HINT = "python -m im2avatar_tf.data.human_real --out data/human-real"
@@ -106,7 +114,7 @@ class Human:
             sections += [f"## {title}", "", common.pivot_markdown(sub, "method", "dataset",
                                                                   fmt=fmt), ""]
             per_view = df[(df.metric == metric)].assign(
-                column=lambda d: d["dataset"] + ": " + d["method"].str.split(" ").str[0])
+                column=lambda d: d["dataset"] + ": " + d["method"].map(_short))
             sections += [f"Per view ({title}):", "",
                          common.pivot_markdown(per_view, "view", "column", fmt=fmt), ""]
         out = s.out_dir

@@ -2,9 +2,9 @@
 
 - Adam(3e-4, 0.9, 0.999, 1e-8), staircase decay x0.7 every 20,000 samples, floor 1e-5.
 - BatchNorm decay min(0.99, 1 - 0.5 * 0.5^floor(samples / 20000)): 0.5, 0.75, ... 0.99.
-- One epoch = the batches `dataset_fn(epoch)` yields (one random view per model, drop
-  remainder); the data of an epoch depend only on (seed, epoch), so resuming at an epoch
-  boundary replays exactly what an uninterrupted run would have seen.
+- One epoch = one random view per model, the remainder dropped (`InputPipeline.epochs`); the
+  data of an epoch depend only on (seed, epoch), so resuming at an epoch boundary replays
+  exactly what an uninterrupted run would have seen.
 - Checkpoints (network weights + optimizer state + epoch) every `checkpoint_every` epochs and
   at the end, written atomically; `resume=True` continues from the newest one.
 - One `fit` call over one dataset for the remaining epochs (`run_dataset`); per-epoch logging
@@ -46,23 +46,40 @@ EpochData = Union["InputPipeline", DatasetFn]
 
 
 def run_dataset(data: EpochData, start: int, stop: int) -> tf.data.Dataset:
-    """The batches of epochs [start, stop) as one dataset: `data.epochs(start, stop)` when
-    `data` has it (the input pipeline), else `data(start)`, ..., `data(stop - 1)` chained."""
-    if hasattr(data, "epochs"):
-        return data.epochs(start, stop)
-    ds = data(start)
-    for epoch in range(start + 1, stop):
-        ds = ds.concatenate(data(epoch))
+    """The batches of epochs [start, stop) as one dataset: `data.epochs(start, stop)` for the
+    input pipeline, else `data(start)`, ..., `data(stop - 1)` chained. String entries (the
+    pipeline's "model_id") are dropped: training does not use them, and Keras cannot average
+    them across replicas when it builds a distributed model."""
+    from .data.pipeline import InputPipeline
+
+    if isinstance(data, InputPipeline):
+        ds = data.epochs(start, stop)
+    else:
+        ds = data(start)
+        for epoch in range(start + 1, stop):
+            ds = ds.concatenate(data(epoch))
+    spec = ds.element_spec
+    if isinstance(spec, dict) and any(v.dtype == tf.string for v in spec.values()):
+        ds = ds.map(lambda b: {k: v for k, v in b.items() if v.dtype != tf.string})
     return ds
 
 
-def _steps_per_epoch(data: EpochData, epoch: int) -> int:
-    steps = getattr(data, "steps_per_epoch", None)
+def _steps_per_epoch(data: EpochData, epoch: int, steps: Optional[int]) -> int:
+    """Batches per epoch. Every epoch must yield exactly that many: the run is one iterator,
+    so a shorter epoch would shift every later epoch's boundary."""
+    from .data.pipeline import InputPipeline
+
+    if isinstance(data, InputPipeline):
+        if steps is not None and steps != data.steps_per_epoch:
+            raise ValueError(f"steps_per_epoch={steps}, but the pipeline's epochs have "
+                             f"{data.steps_per_epoch} batches; leave it out")
+        return data.steps_per_epoch
     if steps is None:
         steps = int(data(epoch).cardinality())
     if steps <= 0:
         raise ValueError("the number of batches per epoch is unknown (the dataset's "
-                         "cardinality is not finite): pass steps_per_epoch")
+                         "cardinality is not finite): pass steps_per_epoch, with every "
+                         "epoch's dataset yielding exactly that many batches")
     return steps
 
 
@@ -323,8 +340,9 @@ def train(preset: Preset, network: str, data: EpochData, run_dir: os.PathLike,
     """Train `network` ("shape", "color", "r2n2" or "unified") for `preset.train.epochs` and
     save `<run_dir>/<network>.keras`. Returns the trained network.
 
-    data: an `InputPipeline` (its `epochs(start, stop)` is the run's dataset), or any
-    `dataset_fn(epoch) -> tf.data.Dataset` of batch dicts (see data/pipeline.py), chained.
+    data: an `InputPipeline` (its `epochs(start, stop)` is the run's dataset), or a
+    `dataset_fn(epoch) -> tf.data.Dataset` of batch dicts (see data/pipeline.py), chained;
+    its epochs must all have the same, known number of batches (or pass steps_per_epoch).
     A finished run is reused; an interrupted one continues from its newest checkpoint when
     `resume` (else it starts over). `callbacks` run after the logging and checkpointing.
     """
@@ -335,7 +353,9 @@ def train(preset: Preset, network: str, data: EpochData, run_dir: os.PathLike,
     done_marker = run_dir / "checkpoints" / network / "finished.json"
     if resume and final_path.exists() and done_marker.exists():
         if verbose:
-            print(f"{final_path} is already trained ({cfg.epochs} epochs); reusing it")
+            done = json.loads(done_marker.read_text())
+            print(f"{final_path} is already trained ({done['epochs']} of {cfg.epochs} epochs); "
+                  f"reusing it")
         return load_network(final_path)
 
     keras.utils.set_random_seed(cfg.seed)
@@ -362,7 +382,7 @@ def train(preset: Preset, network: str, data: EpochData, run_dir: os.PathLike,
 
     writer = tf.summary.create_file_writer(str(run_dir / "tensorboard" / network))
     if start < cfg.epochs:
-        steps = steps_per_epoch or _steps_per_epoch(data, start)
+        steps = _steps_per_epoch(data, start, steps_per_epoch)
         # One fit call and one dataset iterator for the whole run: per epoch they would cost
         # about 0.5 s, more than a tiny epoch's training steps.
         recorder = EpochRecorder(run_dir, network, net, cfg, log_path, writer)
@@ -371,6 +391,8 @@ def train(preset: Preset, network: str, data: EpochData, run_dir: os.PathLike,
                     callbacks=[BNDecaySchedule(net, cfg), recorder, *callbacks])
     writer.flush()
 
+    trained = int(optimizer.iterations.numpy()) // steps if start < cfg.epochs else cfg.epochs
     save_keras(net, final_path)
-    atomic_write_text(done_marker, json.dumps({"epochs": cfg.epochs}))
+    # A callback may stop training early (e.g. EarlyStopping): the marker records it.
+    atomic_write_text(done_marker, json.dumps({"epochs": trained, "of": cfg.epochs}))
     return net

@@ -173,6 +173,10 @@ def test_bad_files_raise_naming_the_file_or_are_skipped(toy, tmp_path, cache, ca
         assert {s["model"] for s in pipe.skipped} == {f"02958343/{junk.model_id}",
                                                      f"02958343/{missing.model_id}"}
         assert len(got) == 10 // B
+    else:  # a bad sample is replaced by the next good model's view: epochs keep their batches
+        assert len(got) == len(pipe) // B == 11 // B
+        run = [b["model_id"] for b in pipe.epochs(0, 3)]
+        assert len(run) == 3 * pipe.steps_per_epoch
     assert all(b["image"].shape[0] == B for b in got)
 
 

@@ -51,7 +51,8 @@ def _batch_data(preset, n=8, seed=0):
     color = np.where(occ > 0, rng.random((n, 1, 1, 1, 3)), -1).astype(np.float32)
     flow = np.where(occ > 0, (grid[None, ..., :2] + 1) / 2 * 0.99, -1).astype(np.float32)
     image = np.repeat(rng.random((n, 1, 1, 3)), s, 1).repeat(s, 2).astype(np.float32)
-    return {"image": image, "occupancy": occ, "color": color, "flow": flow}
+    model_id = np.array([f"toy/{i}".encode() for i in range(n)])  # as the pipeline's batches
+    return {"image": image, "occupancy": occ, "color": color, "flow": flow, "model_id": model_id}
 
 
 def _dataset_fn(data, batch, fail_at=None):
@@ -116,6 +117,30 @@ def test_resume_after_interruption_equals_uninterrupted_run(tmp_path):
     again = train(preset, "color", _dataset_fn(data, 4, fail_at=0), tmp_path / "cut", verbose=0)
     for a, b in zip(_weights(resumed), _weights(again)):
         np.testing.assert_array_equal(a, b)
+
+
+class StopAfter(keras.callbacks.Callback):
+    """Stops training at the end of epoch `epoch` (0-based), as EarlyStopping would."""
+
+    def __init__(self, epoch):
+        super().__init__()
+        self.epoch = epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == self.epoch:
+            self.model.stop_training = True
+
+
+def test_a_run_stopped_early_by_a_callback_records_how_far_it_got(tmp_path, capsys):
+    preset = get_preset("tiny").replace(train={"epochs": 4, "batch_size": 4, "checkpoint_every": 4})
+    data = _batch_data(preset, n=8)
+    train(preset, "r2n2", _dataset_fn(data, 4), tmp_path, verbose=0, callbacks=[StopAfter(1)])
+    marker = json.loads((tmp_path / "checkpoints" / "r2n2" / "finished.json").read_text())
+    assert marker == {"epochs": 2, "of": 4}
+    log = (tmp_path / "log_r2n2.csv").read_text().splitlines()
+    assert [row.split(",")[0] for row in log[1:]] == ["1", "2"]
+    train(preset, "r2n2", _dataset_fn(data, 4, fail_at=0), tmp_path, verbose=1)  # reused
+    assert "already trained (2 of 4 epochs)" in capsys.readouterr().out
 
 
 def test_different_config_in_same_run_dir_is_refused(tmp_path):

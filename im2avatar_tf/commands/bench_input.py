@@ -49,7 +49,7 @@ def pipeline_rate(pipe, batches: int) -> dict:
         if seen == batches:
             break
     seconds = time.perf_counter() - t0
-    return {"samples_per_s": batches * pipe.batch_size / seconds, "seconds": seconds}
+    return {"samples_per_s": seen * pipe.batch_size / seconds, "seconds": seconds}
 
 
 def run(args) -> int:

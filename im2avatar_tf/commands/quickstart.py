@@ -52,8 +52,8 @@ def run(args) -> int:
 
     step(f"2/5 train ({preset.name} preset: {S} px -> {R}^3, {args.epochs} epochs)")
     model_dir = out / "model"
-    shape = train(preset, "shape", pipe, model_dir, steps_per_epoch=pipe.steps_per_epoch)
-    color = train(preset, "color", pipe, model_dir, steps_per_epoch=pipe.steps_per_epoch)
+    shape = train(preset, "shape", pipe, model_dir)
+    color = train(preset, "color", pipe, model_dir)
 
     step("3/5 evaluate on the held-out test models")
     cats = list(preset.data.categories)

@@ -88,8 +88,7 @@ def run(args) -> int:
           f"{pipe.steps_per_epoch} batches of {preset.train.batch_size} per epoch")
     networks = ["shape", "color"] if args.network == "both" else [args.network]
     for network in networks:
-        train(preset, network, pipe, out, resume=not args.restart, strategy=args.strategy,
-              steps_per_epoch=pipe.steps_per_epoch)
+        train(preset, network, pipe, out, resume=not args.restart, strategy=args.strategy)
         print(f"{network} network: {out / (network + '.keras')}")
     print(f"run dir: {out}")
     return 0

@@ -49,7 +49,11 @@ def atomic_dir(path: os.PathLike):
         if path.exists():  # move the old one aside (onto an empty folder), then swap in
             old = tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent)
             os.replace(path, old)
-            os.replace(tmp, path)
+            try:
+                os.replace(tmp, path)
+            except BaseException:
+                os.replace(old, path)  # put the previous output back
+                raise
             shutil.rmtree(old, ignore_errors=True)
         else:
             os.replace(tmp, path)

@@ -22,8 +22,9 @@ Both end in one scatter per batch to the dense volumes. The stage functions are 
 per pipeline, and `epochs(start, stop)` draws each epoch's plan inside the dataset, so a
 whole run is one iterator: starting an iterator costs ~45 ms, more than a tiny epoch's
 batches. Missing or corrupt files raise an
-error naming the file; with `skip_bad` the model is dropped with a warning (when the cache is
-built, or at read time without a cache) and listed in `skipped`.
+error naming the file. With `skip_bad` a bad model is dropped with a warning when the cache is
+built (listed in `skipped`); without a cache, a sample found bad at read time is replaced by
+the same view of the next good model, with a warning, so every epoch keeps its batches.
 """
 from __future__ import annotations
 
@@ -197,14 +198,10 @@ class InputPipeline:
 
     @property
     def steps_per_epoch(self) -> int:
-        """Batches per epoch (floor(N / B); fewer if `skip_bad` drops models at read time)."""
+        """Batches per epoch: floor(N / B), every epoch (the last partial batch dropped)."""
         return len(self.entries) // self.batch_size
 
     def __call__(self, epoch: int):
-        return self.epochs(epoch, epoch + 1)
-
-    def dataset(self, epoch: int):
-        """The batches of one epoch (see `epochs`)."""
         return self.epochs(epoch, epoch + 1)
 
     def epochs(self, start: int, stop: int):
@@ -216,6 +213,8 @@ class InputPipeline:
         stages, auto = self._stages(), tf.data.AUTOTUNE
         N, B, steps = len(self.entries), self.batch_size, self.steps_per_epoch
         cached = isinstance(self.reader, _CacheReader)
+        if not 0 <= start <= stop:
+            raise ValueError(f"epochs({start}, {stop}): need 0 <= start <= stop")
         if steps == 0:
             raise ValueError(f"{self.root} has {N} usable {self.split} models, fewer than a "
                              f"batch of {B}: use a smaller batch size or a larger dataset")
@@ -239,16 +238,10 @@ class InputPipeline:
             ds = ds.map(stages["cached_batch"], num_parallel_calls=auto, deterministic=True)
         else:
             ds = ds.map(stages["read"], num_parallel_calls=auto, deterministic=True)
-            if self.skip_bad:
-                ds = ds.filter(lambda s: s["ok"])
-            ds = ds.map(stages["finish"], num_parallel_calls=auto, deterministic=True)
-            # Batches line up with epochs unless bad samples were filtered out above: then a
-            # batch may take samples of the next epoch, and the run ends a little short.
-            ds = ds.ragged_batch(B, drop_remainder=True)
+            ds = ds.ragged_batch(B, drop_remainder=True)  # epochs hold whole batches
             ds = ds.map(stages["flatten"], num_parallel_calls=auto, deterministic=True)
             ds = ds.map(stages["densify"], num_parallel_calls=auto, deterministic=True)
-        if cached or not self.skip_bad:
-            ds = ds.apply(tf.data.experimental.assert_cardinality((stop - start) * steps))
+        ds = ds.apply(tf.data.experimental.assert_cardinality((stop - start) * steps))
         options = tf.data.Options()
         # The default graph rewrites cost more per epoch (iterator) than they save here.
         options.experimental_optimization.apply_default_optimizations = False
@@ -268,23 +261,15 @@ class InputPipeline:
         read_np, reader = self._read_fn(), self.reader
 
         @tf.function
-        def read(i, v):  # one sample from the raw files: sparse volumes, image of any size
-            image, voxels, colors, flow, ok = tf.numpy_function(
-                read_np, [i, v], [tf.uint8, tf.int32, tf.float32, tf.float32, tf.bool],
+        def read(i, v):  # one sample from the raw files: sparse volumes, image of size S
+            image, voxels, colors, flow, used = tf.numpy_function(
+                read_np, [i, v], [tf.uint8, tf.int32, tf.float32, tf.float32, tf.int64],
                 stateful=False)
-            return {"image": tf.ensure_shape(image, [None, None, None]),
+            return {"image": preprocess(tf.ensure_shape(image, [None, None, None]), S),
                     "voxels": tf.ensure_shape(voxels, [None]),
                     "color": tf.ensure_shape(colors, [None, 3]),
                     "flow": tf.ensure_shape(flow, [None, 2]),
-                    "view": tf.cast(v, tf.int32), "model_id": tf.gather(keys, i),
-                    "ok": tf.ensure_shape(ok, [])}
-
-        @tf.function
-        def finish(s):
-            s = dict(s)
-            s.pop("ok")
-            s["image"] = preprocess(s["image"], S)  # (S, S, 3) float32
-            return s
+                    "view": tf.cast(v, tf.int32), "model_id": tf.gather(keys, used)}
 
         @tf.function
         def flatten(batch):  # ragged (B, None) voxels -> flat indices into (B * R^3)
@@ -311,29 +296,35 @@ class InputPipeline:
         def cached_batch(idx, views):
             return densify(read_batch(idx, views), B, R)
 
-        self._traced = {"read": read, "finish": finish, "flatten": flatten,
+        self._traced = {"read": read, "flatten": flatten,
                         "cached_batch": cached_batch, "densify": to_dense}
         return self._traced
 
     def _read_fn(self) -> Callable:
+        """(i, view) -> one raw sample and the model index it came from. A bad file raises
+        naming it; with `skip_bad` the sample is replaced by the same view of the next good
+        model (i + 1, i + 2, ... mod N), so every epoch keeps its floor(N / B) full batches
+        and stays a pure function of (seed, epoch): resume remains exact."""
         reader, skip_bad, entries, views = self.reader, self.skip_bad, self.entries, self.views
         warned = set()
 
         def read(i, v):
             i, v = int(i), int(v)
-            try:
-                image, voxels, colors, flow = reader.read(i, v)
-            except BAD_FILE_ERRORS as e:
-                key = f"{entries[i].key} view {views[v]}"
-                if not skip_bad:
-                    raise BadModelError(key, e) from e
-                if key not in warned:
-                    warned.add(key)
-                    log.warning("skipping %s: %s", key, e)
-                return (np.zeros((1, 1, 3), np.uint8), np.zeros(0, np.int32),
-                        np.zeros((0, 3), np.float32), np.zeros((0, 2), np.float32), np.bool_(False))
-            return (image, voxels.astype(np.int32), colors.astype(np.float32),
-                    flow.astype(np.float32), np.bool_(True))
+            for k in range(len(entries)):
+                j = (i + k) % len(entries)
+                try:
+                    image, voxels, colors, flow = reader.read(j, v)
+                except BAD_FILE_ERRORS as e:
+                    key = f"{entries[j].key} view {views[v]}"
+                    if not skip_bad:
+                        raise BadModelError(key, e) from e
+                    if key not in warned:
+                        warned.add(key)
+                        log.warning("skipping %s (replaced by the next model's view): %s", key, e)
+                    continue
+                return (image, voxels.astype(np.int32), colors.astype(np.float32),
+                        flow.astype(np.float32), np.int64(j))
+            raise BadModelError(f"view {views[v]} of every model", ValueError("no readable file"))
 
         return read
 
