@@ -159,9 +159,6 @@ def train_or_reuse(s: Setup, network: str, category: str, shape_loss: str = "msf
     out = run_dir(s, network, category, shape_loss)
     pipe = InputPipeline.for_preset(preset, s.root, split="train", skip_bad=s.skip_bad,
                                     cache=s.cache, progress=s.verbose)
-    if pipe.steps_per_epoch == 0:
-        raise ValueError(f"{category}: {len(pipe)} training models, fewer than one batch of "
-                         f"{preset.train.batch_size}; build more models or use a smaller preset")
     if s.verbose:
         what = f"{network} ({shape_loss})" if network in ("shape", "unified") else network
         print(f"[{s.name}] {what} on {category}: {len(pipe)} models, {preset.train.epochs} "

@@ -245,7 +245,7 @@ class EpochRecorder(keras.callbacks.Callback):
         self.t0 = time.time()
 
     def on_epoch_end(self, epoch, logs=None):
-        logs = {k: float(v) for k, v in (logs or {}).items() if k != "learning_rate"}
+        logs = {k: float(v) for k, v in (logs or {}).items()}
         samples = int(self.model.optimizer.iterations.numpy()) * self.cfg.batch_size
         row = {"epoch": epoch + 1, "samples": samples, **logs,
                "learning_rate": learning_rate(samples, self.cfg),

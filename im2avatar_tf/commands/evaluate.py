@@ -106,8 +106,6 @@ def run(args) -> int:
           f"{wall:.1f} s: predicting {result.seconds_predict:.1f} s, scoring "
           f"{result.seconds_score:.1f} s ({n_views / max(result.seconds_score, 1e-9):.1f} views/s)")
     if args.out:
-        from ..data.io import atomic_write_text
-
         atomic_write_text(args.out, result.records.to_csv(index=False, float_format="%.6g"))
         print(f"rows: {args.out}")
     if args.save_predictions:

@@ -81,9 +81,6 @@ def run(args) -> int:
     out = Path(args.out or Path("runs") / preset.name)
     pipe = InputPipeline.for_preset(preset, root, split="train", skip_bad=args.skip_bad,
                                     cache=not args.no_cache)
-    if pipe.steps_per_epoch == 0:
-        raise ValueError(f"{root} has {len(pipe)} training models, fewer than one batch of "
-                         f"{preset.train.batch_size}: build more models or lower --batch-size")
     print(f"training on {len(pipe)} models of {', '.join(preset.data.categories)} from {root}; "
           f"{pipe.steps_per_epoch} batches of {preset.train.batch_size} per epoch")
     networks = ["shape", "color"] if args.network == "both" else [args.network]

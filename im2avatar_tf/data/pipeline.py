@@ -21,8 +21,7 @@ files (`cache=False`) each sample is read and `images.preprocess`ed, then `ragge
 Both end in one scatter per batch to the dense volumes. The stage functions are traced once
 per pipeline, and `epochs(start, stop)` draws each epoch's plan inside the dataset, so a
 whole run is one iterator: starting an iterator costs ~45 ms, more than a tiny epoch's
-batches. Missing or corrupt files raise an
-error naming the file. With `skip_bad` a bad model is dropped with a warning when the cache is
+batches. Missing or corrupt files raise an error naming the file. With `skip_bad` a bad model is dropped with a warning when the cache is
 built (listed in `skipped`); without a cache, a sample found bad at read time is replaced by
 the same view of the next good model, with a warning, so every epoch keeps its batches.
 """
@@ -182,6 +181,10 @@ class InputPipeline:
             reader = _CacheReader(caches)
         else:
             reader = _RawReader(entries, VIEW_NAMES, resolution)
+        if len(entries) < batch_size:
+            raise ValueError(f"{root}: {len(entries)} usable {split} models of {list(cats)}, "
+                             f"fewer than one batch of {batch_size}: build more models or use "
+                             f"a smaller batch size")
         return cls(root, split, entries, image_size, resolution, batch_size, seed,
                    skip_bad=skip_bad, reader=reader, skipped=skipped)
 
@@ -215,9 +218,6 @@ class InputPipeline:
         cached = isinstance(self.reader, _CacheReader)
         if not 0 <= start <= stop:
             raise ValueError(f"epochs({start}, {stop}): need 0 <= start <= stop")
-        if steps == 0:
-            raise ValueError(f"{self.root} has {N} usable {self.split} models, fewer than a "
-                             f"batch of {B}: use a smaller batch size or a larger dataset")
 
         shape = [steps, B] if cached else [steps * B]  # per epoch, per slice: a batch or a sample
 
@@ -239,8 +239,7 @@ class InputPipeline:
         else:
             ds = ds.map(stages["read"], num_parallel_calls=auto, deterministic=True)
             ds = ds.ragged_batch(B, drop_remainder=True)  # epochs hold whole batches
-            ds = ds.map(stages["flatten"], num_parallel_calls=auto, deterministic=True)
-            ds = ds.map(stages["densify"], num_parallel_calls=auto, deterministic=True)
+            ds = ds.map(stages["raw_batch"], num_parallel_calls=auto, deterministic=True)
         ds = ds.apply(tf.data.experimental.assert_cardinality((stop - start) * steps))
         options = tf.data.Options()
         # The default graph rewrites cost more per epoch (iterator) than they save here.
@@ -272,11 +271,11 @@ class InputPipeline:
                     "view": tf.cast(v, tf.int32), "model_id": tf.gather(keys, used)}
 
         @tf.function
-        def flatten(batch):  # ragged (B, None) voxels -> flat indices into (B * R^3)
+        def raw_batch(batch):  # ragged (B, None) voxels -> flat indices into (B * R^3) -> dense
             voxels = batch["voxels"]
             flat = voxels.value_rowids() * R ** 3 + tf.cast(voxels.flat_values, tf.int64)
-            return {**batch, "voxels": flat, "color": batch["color"].flat_values,
-                    "flow": batch["flow"].flat_values}
+            return densify({**batch, "voxels": flat, "color": batch["color"].flat_values,
+                            "flow": batch["flow"].flat_values}, B, R)
 
         def read_batch(idx, views):  # B samples from the cache in one call
             image, flat, colors, flow = tf.numpy_function(
@@ -289,15 +288,10 @@ class InputPipeline:
                     "view": tf.cast(views, tf.int32), "model_id": tf.gather(keys, idx)}
 
         @tf.function
-        def to_dense(batch):
-            return densify(batch, B, R)
-
-        @tf.function
         def cached_batch(idx, views):
             return densify(read_batch(idx, views), B, R)
 
-        self._traced = {"read": read, "flatten": flatten,
-                        "cached_batch": cached_batch, "densify": to_dense}
+        self._traced = {"read": read, "raw_batch": raw_batch, "cached_batch": cached_batch}
         return self._traced
 
     def _read_fn(self) -> Callable:
