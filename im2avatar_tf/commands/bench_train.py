@@ -11,6 +11,8 @@ import os
 import subprocess
 import sys
 
+from ._common import positive_int
+
 HELP = "print training throughput (samples/s) and peak memory per preset and network"
 
 
@@ -19,9 +21,9 @@ def add_arguments(parser):
                         choices=["tiny", "small", "paper"], help="presets to time")
     parser.add_argument("--networks", nargs="+", default=["shape", "color"],
                         choices=["shape", "color", "r2n2", "unified"], help="networks to time")
-    parser.add_argument("--paper-batch", type=int, default=8,
+    parser.add_argument("--paper-batch", type=positive_int, default=8,
                         help="batch size at the paper preset (60 needs a GPU's memory)")
-    parser.add_argument("--steps", type=int, default=5, help="timed steps after 2 warm-up steps")
+    parser.add_argument("--steps", type=positive_int, default=5, help="timed steps after 2 warm-up steps")
     parser.add_argument("--mixed-precision", choices=["mixed_bfloat16", "mixed_float16"],
                         default=None, help="time with a mixed precision policy")
     parser.add_argument("--csv", default=None, help="also write the rows to this CSV file")

@@ -16,6 +16,8 @@ import dataclasses
 from pathlib import Path
 from typing import Dict, List
 
+from ._common import float_range, int_range, positive_int, probability
+
 HELP = "reconstruct colored 3D models from images (glb, ply, obj or the released h5 volumes)"
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 
@@ -34,18 +36,18 @@ def add_arguments(parser) -> None:
     parser.add_argument("--geometry", default="mesh", choices=("mesh", "voxels", "points"),
                         help="mesh: smooth surface (marching cubes); voxels: one cube per "
                              "occupied voxel; points: voxel centers. Default: mesh")
-    parser.add_argument("--threshold", type=float, default=0.8,
+    parser.add_argument("--threshold", type=probability, default=0.8,
                         help="occupancy probability for a voxel to count (the evaluation's "
                              "0.8 by default); lower it for fuller, noisier models")
     parser.add_argument("--crop", action="store_true",
                         help="crop each image to its foreground (alpha, or what differs from "
                              "the border color) before the usual resize and pad")
-    parser.add_argument("--crop-margin", type=float, default=0.1,
+    parser.add_argument("--crop-margin", type=float_range(0, 10), default=0.1,
                         help="margin kept around the foreground by --crop, as a fraction of "
                              "its longer side. Default: 0.1")
-    parser.add_argument("--batch-size", type=int, default=8,
+    parser.add_argument("--batch-size", type=positive_int, default=8,
                         help="images per forward pass. Default: 8")
-    parser.add_argument("--views", type=int, default=4,
+    parser.add_argument("--views", type=int_range(1, 64), default=4,
                         help="turntable views in each preview. Default: 4")
     parser.add_argument("--no-preview", action="store_true", help="do not render previews")
 
@@ -85,10 +87,6 @@ def run(args) -> int:
     from ..inference import Reconstructor, save_png
     from ..meshing import EmptyPredictionError
 
-    if args.batch_size < 1:
-        raise ValueError("--batch-size must be at least 1")
-    if not 0.0 < args.threshold < 1.0:
-        raise ValueError(f"--threshold must be strictly between 0 and 1, got {args.threshold}")
     paths = collect_images(args.inputs)
     if not paths:
         raise FileNotFoundError("no images to reconstruct: give image files or folders with images")
