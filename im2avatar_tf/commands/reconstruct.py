@@ -13,6 +13,8 @@ Example: python run.py reconstruct photos/ chair.png --model runs/chair-small --
 from __future__ import annotations
 
 import dataclasses
+import os
+import sys
 from pathlib import Path
 from typing import Dict, List
 
@@ -53,12 +55,14 @@ def add_arguments(parser) -> None:
 
 
 def collect_images(inputs: List[str]) -> List[Path]:
-    """Files as given (checked later, when read) and the images inside folders, sorted."""
+    """Files as given (checked later, when read) and the images inside folders, sorted. A
+    broken symbolic link in a folder is kept, so it is reported with the skipped files."""
     paths = []
     for item in map(Path, inputs):
         if item.is_dir():
             found = sorted(p for p in item.iterdir()
-                           if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+                           if (p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+                           or (p.is_symlink() and not p.exists()))
             if not found:
                 print(f"warning: no images ({', '.join(IMAGE_SUFFIXES)}) in folder {item}")
             paths.extend(found)
@@ -80,35 +84,70 @@ def unique_names(paths: List[Path]) -> Dict[Path, str]:
     return names
 
 
+def check_out_folder(out: Path) -> bool:
+    """Refuse an --out that cannot be written, before anything expensive (loading the model).
+    Returns whether the folder still has to be created."""
+    if out.exists():
+        if not out.is_dir():
+            raise ValueError(f"--out {out} is a file, not a folder")
+        if not os.access(out, os.W_OK | os.X_OK):
+            raise PermissionError(f"--out {out} is not writable")
+        return False
+    parent = out.parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise ValueError(f"--out {out} cannot be created: {parent} is a file, not a folder")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise PermissionError(f"--out {out} cannot be created: {parent} is not writable")
+    return True
+
+
 def run(args) -> int:
-    from tqdm import tqdm
-
-    from ..images import read_image
-    from ..inference import Reconstructor, save_png
-    from ..meshing import EmptyPredictionError
-
+    out = Path(args.out)
+    create_out = check_out_folder(out)
     paths = collect_images(args.inputs)
     if not paths:
         raise FileNotFoundError("no images to reconstruct: give image files or folders with images")
+    try:
+        return _reconstruct(args, paths, out)
+    finally:
+        if create_out and out.is_dir() and not any(out.iterdir()):
+            out.rmdir()  # a failed run leaves no empty output folder behind
+
+
+def _reconstruct(args, paths: List[Path], out: Path) -> int:
+    from tqdm import tqdm
+
+    from ..images import read_image
+    from ..inference import Reconstructor, has_foreground, save_png
+    from ..meshing import EmptyPredictionError
+
     names = unique_names(paths)
     reconstructor = Reconstructor.from_dir(args.model)
-    out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     print(f"{reconstructor}; {len(paths)} image(s) -> {out}/ as .{args.format}")
 
     done: List[str] = []
     skipped: List[str] = []
     empty: List[str] = []
+    blank: List[str] = []
     with tqdm(total=len(paths), unit="image", desc="reconstruct") as bar:
         for start in range(0, len(paths), args.batch_size):
             batch, images = [], []
             for path in paths[start:start + args.batch_size]:
                 try:
-                    images.append(read_image(path))
-                    batch.append(path)
+                    image = read_image(path)
                 except (ValueError, FileNotFoundError) as e:
                     skipped.append(str(e))
                     bar.update(1)
+                    continue
+                if not has_foreground(image):
+                    blank.append(str(path))
+                    bar.write(f"warning: {path} has no foreground (it is blank or fully "
+                              f"transparent): its model will be a guess", file=sys.stderr)
+                images.append(image)
+                batch.append(path)
             if not images:
                 continue
             results = reconstructor.predict(images, threshold=args.threshold, crop=args.crop,
@@ -126,8 +165,10 @@ def run(args) -> int:
                     save_png(out / f"{name}_preview.png", result.preview(views=args.views))
                 bar.update(1)
 
-    print(f"reconstructed {len(done)} of {len(paths)} image(s) into {out}/")
-    for title, items in (("skipped", skipped), ("empty predictions", empty)):
+    print(f"reconstructed {len(done)} of {len(paths)} image(s)"
+          + (f" into {out}/" if done else ""))
+    for title, items in (("skipped", skipped), ("empty predictions", empty),
+                         ("no foreground (blank or fully transparent)", blank)):
         if items:
             print(f"{title}: {len(items)}")
             for line in items:
