@@ -324,18 +324,24 @@ def _truncate_log(path: Path, epochs: int) -> None:
     atomic_write_text(path, "".join(kept))
 
 
-def _forget_unstarted(run_dir: Path, network: str, created: bool) -> None:
+def _forget_unstarted(run_dir: Path, network: str, fresh: bool, created: bool) -> None:
     """After a failure before the first checkpoint of `network`: remove what the attempt
-    wrote (its log, TensorBoard folder, empty checkpoint folder), and the run dir itself if
-    this call created it and holds nothing else, so nothing looks like a run to resume."""
+    wrote (its log, TensorBoard folder, empty checkpoint folder) and, when this call began the
+    run dir (`fresh`: no config.json before) and nothing else is in it, config.json and
+    run.json too, and the folder if this call `created` it: nothing looks like a run to resume
+    or holds a configuration that would refuse the next attempt."""
     for path in (run_dir / "checkpoints" / network, run_dir / "tensorboard" / network):
         shutil.rmtree(path, ignore_errors=True)
     (run_dir / f"log_{network}.csv").unlink(missing_ok=True)
     for folder in (run_dir / "checkpoints", run_dir / "tensorboard"):
         with contextlib.suppress(OSError):
             folder.rmdir()  # only if empty
-    if created and {p.name for p in run_dir.iterdir()} <= {"config.json", "run.json"}:
-        shutil.rmtree(run_dir, ignore_errors=True)
+    if fresh and {p.name for p in run_dir.iterdir()} <= {"config.json", "run.json"}:
+        for name in ("config.json", "run.json"):
+            (run_dir / name).unlink(missing_ok=True)
+        if created:
+            with contextlib.suppress(OSError):
+                run_dir.rmdir()
 
 
 def _append_log(path: Path, row: dict) -> None:
@@ -367,7 +373,7 @@ def train(preset: Preset, network: str, data: EpochData, run_dir: os.PathLike,
         raise ValueError(f"epochs and batch size must be at least 1, got epochs={cfg.epochs}, "
                          f"batch_size={cfg.batch_size}")
     final_path = run_dir / f"{network}.keras"
-    created = not run_dir.exists()
+    created, fresh = not run_dir.exists(), not (run_dir / "config.json").exists()
     _write_run_files(run_dir, preset)
     done_marker = run_dir / "checkpoints" / network / "finished.json"
     if resume and final_path.exists() and done_marker.exists():
@@ -413,7 +419,7 @@ def train(preset: Preset, network: str, data: EpochData, run_dir: os.PathLike,
         except BaseException as e:
             writer.close()
             if not _checkpoint_dirs(run_dir, network):
-                _forget_unstarted(run_dir, network, created)
+                _forget_unstarted(run_dir, network, fresh, created)
             # A data error raised by a reader inside the tf.data graph reaches us wrapped in a
             # TensorFlow error with its traceback in the message: raise the reader's own
             # (a BadModelError naming the file), below, outside this handler.
