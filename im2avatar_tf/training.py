@@ -423,7 +423,8 @@ def train(preset: Preset, network: str, data: EpochData, run_dir: os.PathLike,
             # A data error raised by a reader inside the tf.data graph reaches us wrapped in a
             # TensorFlow error with its traceback in the message: raise the reader's own
             # (a BadModelError naming the file), below, outside this handler.
-            data_error = getattr(data, "failure", None) if isinstance(e, tf.errors.OpError) else None
+            if isinstance(e, tf.errors.OpError):
+                data_error = getattr(data, "failure", None)
             if data_error is None:
                 raise
         if data_error is not None:

@@ -76,13 +76,17 @@ def run(args) -> int:
 
     from ..images import preprocess
     from ..inference import Reconstructor, Result
+    from ..machine import report
+    from ..models.flops import forward_flops
 
     preset, shape_model, color_model, what = _networks(args)
     rec = Reconstructor.from_models(preset, shape_model, color_model)
     size, res = rec.image_size, rec.volume_size
     devices = ", ".join(d.device_type for d in tf.config.list_logical_devices())
+    machine = report()
     print(f"bench-infer: {what}; {size} px -> {res}^3; devices: {devices}; "
           f"median (best) of {args.repeats} runs; load and first call excluded")
+    print(*machine.lines(), sep="\n", flush=True)
     load, cores = os.getloadavg()[0], os.cpu_count()
     if load > 0.5 * cores:
         print(f"note: load average {load:.1f} on {cores} cores before starting: other jobs "
@@ -107,7 +111,10 @@ def run(args) -> int:
 
     print("single image:")
     print(f"  {t_pre!s:>20}  preprocessing ({photo.shape[1]}x{photo.shape[0]} uint8 -> {size} px)")
-    print(f"  {t_net!s:>20}  networks forward (shape + color)")
+    gflop = (forward_flops(shape_model) + forward_flops(color_model)) / 1e9
+    print(f"  {t_net!s:>20}  networks forward (shape + color: {gflop:.2f} GFLOP, "
+          f"{gflop / t_net.median:.0f} GFLOP/s = "
+          f"{100 * gflop / t_net.median / machine.peak_gflops:.0f} % of peak)")
     occupied = int(result().occupied.sum())
     if occupied:
         faces = len(result().to_mesh().faces)

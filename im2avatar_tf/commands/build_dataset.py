@@ -40,16 +40,21 @@ def add_arguments(parser) -> None:
     add_preset_argument(parser, default=None)
     parser.add_argument("--resolution", type=int_range(2, 512), default=None,
                         help="volume resolution R (default: the preset's, else 64)")
-    parser.add_argument("--image-size", type=int_range(8, 4096), default=128, help="view size in pixels (128)")
-    parser.add_argument("--views", type=int_range(1, 360), default=12, help="views per model (12)")
+    parser.add_argument("--image-size", type=int_range(8, 4096), default=128,
+                        help="view size in pixels (128)")
+    parser.add_argument("--views", type=int_range(1, 360), default=12,
+                        help="views per model (12)")
     parser.add_argument("--shading", choices=("lambert", "flat"), default="lambert",
                         help="lambert + ambient (default) or flat albedo")
     parser.add_argument("--background", default=None,
                         help="background R,G,B, 'white' or 'gray' (default: the release's, "
                              "245,245,245, and white for --source human)")
-    parser.add_argument("--elevation", type=float_range(-90, 90, lo_open=True, hi_open=True), default=None, help="camera elevation, degrees")
-    parser.add_argument("--distance", type=float_range(0, lo_open=True), default=None, help="camera distance")
-    parser.add_argument("--fov", type=float_range(0, 180, lo_open=True, hi_open=True), default=None, help="vertical field of view, degrees")
+    parser.add_argument("--elevation", type=float_range(-90, 90, lo_open=True, hi_open=True),
+                        default=None, help="camera elevation, degrees")
+    parser.add_argument("--distance", type=float_range(0, lo_open=True), default=None,
+                        help="camera distance")
+    parser.add_argument("--fov", type=float_range(0, 180, lo_open=True, hi_open=True),
+                        default=None, help="vertical field of view, degrees")
     parser.add_argument("--up", choices=("y", "z", "x"), default="y",
                         help="folder source: the meshes' up axis (default y)")
     parser.add_argument("--workers", type=positive_int, default=os.cpu_count() or 1,

@@ -14,6 +14,7 @@ Re-running reuses everything already done (dataset, trained networks). Everythin
 from __future__ import annotations
 
 import math
+import os
 import time
 from pathlib import Path
 
@@ -102,7 +103,11 @@ def run(args) -> int:
     print(f"\n  model dir     {model_dir}\n  SavedModel    {paths.saved_model}\n"
           f"  input         {image}\n  reconstruction {', '.join(map(str, written))}\n"
           f"  preview       {preview}\n  summary       {out / 'summary.json'}")
-    print(f"\ndone in {minutes:.1f} min")
+    from ..machine import cpu_model
+    from ..runtime import onednn_enabled
+
+    print(f"\nwall time: {minutes:.1f} min, dataset build included "
+          f"({cpu_model()}, {os.cpu_count()} cores, oneDNN {'on' if onednn_enabled() else 'off'})")
     return 0
 
 
