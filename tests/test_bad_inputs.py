@@ -43,7 +43,7 @@ def cli(*args, cwd, timeout=300, env=None, python_code=None) -> subprocess.Compl
     if python_code is None:
         command = [sys.executable, RUN, *map(str, args)]
     else:
-        environ["IM2AVATAR_ALLOCATOR"] = "default"  # no re-exec: it would drop the patch
+        environ["IM2AVATAR_ALLOCATOR"] = "default"  # a re-exec of run.py would drop the patch
         command = [sys.executable, "-c", f"import sys\nsys.path.insert(0, {str(REPO)!r})\n"
                    + python_code + "\nimport runpy\n"
                    f"sys.argv = [{RUN!r}] + sys.argv[1:]\n"
