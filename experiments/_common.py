@@ -25,7 +25,7 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 
 from im2avatar_tf.commands._common import (add_data_argument, add_input_arguments,
-                                           add_preset_argument)
+                                           add_preset_argument, positive_int)
 from im2avatar_tf.data.io import save_figure
 
 # The paper's numbers on ShapeNet (64^3, 128 px, official splits): reference section 6, as
@@ -52,10 +52,10 @@ def add_arguments(parser, default_preset: str = "small") -> None:
     parser.add_argument("--categories", nargs="+", default=None,
                         help="categories to run (default: the preset's; 'human' for the human "
                              "layout)")
-    parser.add_argument("--epochs", type=int, default=None,
+    parser.add_argument("--epochs", type=positive_int, default=None,
                         help="override the preset's training epochs (changes the run dirs; results go "
                              "to results/<experiment>/<preset>-<E>epochs)")
-    parser.add_argument("--max-test-models", type=int, default=None,
+    parser.add_argument("--max-test-models", type=positive_int, default=None,
                         help="evaluate only the first N test models of each category")
     parser.add_argument("--runs-dir", default="runs",
                         help="where trained networks are kept and reused (default: runs)")

@@ -10,6 +10,8 @@ import numpy as np
 
 from im2avatar_tf.registry import register
 
+from im2avatar_tf.commands._common import nonnegative_int
+
 from . import _common as common
 
 HUMAN_BATCH = 55  # the released human training batch (reference section 3)
@@ -61,7 +63,7 @@ class Human:
         common.add_arguments(parser)
         parser.add_argument("--real", default="data/human-real",
                             help="the human-real set (default data/human-real); skipped if absent")
-        parser.add_argument("--gallery-models", type=int, default=4,
+        parser.add_argument("--gallery-models", type=nonnegative_int, default=4,
                             help="test models per set in gallery.png (4)")
 
     @staticmethod

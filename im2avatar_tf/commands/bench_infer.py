@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ._common import add_preset_argument
+from ._common import add_preset_argument, positive_int, probability
 
 HELP = "time single-image inference (network vs mesh extraction), batch throughput, export size"
 
@@ -32,10 +32,10 @@ def add_arguments(parser) -> None:
     add_preset_argument(parser, default="tiny")
     parser.add_argument("--model", default=None,
                         help="a model folder to time instead of random networks of --preset")
-    parser.add_argument("--repeats", type=int, default=10,
+    parser.add_argument("--repeats", type=positive_int, default=10,
                         help="timed repetitions per figure (the median is reported). Default: 10")
-    parser.add_argument("--batch", type=int, default=8, help="batch size for throughput. Default: 8")
-    parser.add_argument("--threshold", type=float, default=0.8,
+    parser.add_argument("--batch", type=positive_int, default=8, help="batch size for throughput. Default: 8")
+    parser.add_argument("--threshold", type=probability, default=0.8,
                         help="occupancy threshold for the mesh. Default: 0.8")
     parser.add_argument("--no-export", action="store_true", help="skip the SavedModel figures")
 

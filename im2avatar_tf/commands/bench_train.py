@@ -16,6 +16,8 @@ import os
 import subprocess
 import sys
 
+from ._common import nonnegative_int, positive_int
+
 HELP = "print training throughput (samples/s), fraction of machine peak and memory per network"
 
 
@@ -24,18 +26,18 @@ def add_arguments(parser):
                         choices=["tiny", "small", "paper"], help="presets to time")
     parser.add_argument("--networks", nargs="+", default=["shape", "color"],
                         choices=["shape", "color", "r2n2", "unified"], help="networks to time")
-    parser.add_argument("--paper-batch", type=int, default=8,
+    parser.add_argument("--paper-batch", type=positive_int, default=8,
                         help="batch size at the paper preset (60 needs a GPU's memory)")
-    parser.add_argument("--steps", type=int, default=5, help="timed steps after 2 warm-up steps")
+    parser.add_argument("--steps", type=positive_int, default=5, help="timed steps after 2 warm-up steps")
     parser.add_argument("--mixed-precision", choices=["mixed_bfloat16", "mixed_float16"],
                         default=None, help="time with a mixed precision policy")
     parser.add_argument("--jit-compile", action="store_true",
                         help="compile the training step with XLA (slower on CPU: see "
                              "results/benchmarks)")
-    parser.add_argument("--intra-op-threads", type=int, default=None,
+    parser.add_argument("--intra-op-threads", type=nonnegative_int, default=None,
                         help="TensorFlow intra-op threads (TF_NUM_INTRAOP_THREADS). Default: "
                              "TensorFlow's choice (one per core)")
-    parser.add_argument("--inter-op-threads", type=int, default=None,
+    parser.add_argument("--inter-op-threads", type=nonnegative_int, default=None,
                         help="TensorFlow inter-op threads (TF_NUM_INTEROP_THREADS). Default: "
                              "TensorFlow's choice")
     parser.add_argument("--csv", default=None, help="also write the rows to this CSV file")

@@ -18,7 +18,7 @@ import os
 import time
 from pathlib import Path
 
-from ._common import add_data_argument, add_preset_argument
+from ._common import add_data_argument, add_preset_argument, positive_int
 
 HELP = "data -> training -> metrics vs baselines -> SavedModel -> a colored mesh, in minutes"
 QUICKSTART_EPOCHS = 200  # the tiny preset's 20 epochs (~40 steps) are too few to beat baselines
@@ -29,7 +29,7 @@ def add_arguments(parser) -> None:
     add_data_argument(parser)
     parser.add_argument("--out", default="outputs/quickstart",
                         help="folder for the model, export, reconstruction and summary")
-    parser.add_argument("--epochs", type=int, default=QUICKSTART_EPOCHS,
+    parser.add_argument("--epochs", type=positive_int, default=QUICKSTART_EPOCHS,
                         help=f"training epochs per network (default {QUICKSTART_EPOCHS})")
 
 

@@ -68,16 +68,18 @@ def build_real(out: Path, options=None, workers: int = 1, progress: bool = True,
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
+    from im2avatar_tf.commands._common import int_range, positive_int
+
     from ..images import WHITE_RGB
     from .builder import BuildOptions
 
     p = argparse.ArgumentParser(prog="python -m im2avatar_tf.data.human_real", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", default="data/human-real", help="dataset root (data/human-real)")
-    p.add_argument("--resolution", type=int, default=64, help="volume resolution (64)")
-    p.add_argument("--image-size", type=int, default=128, help="view size in pixels (128)")
-    p.add_argument("--workers", type=int, default=1, help="worker processes (1)")
-    p.add_argument("--limit", type=int, default=None, help="build at most this many people")
+    p.add_argument("--resolution", type=int_range(2, 512), default=64, help="volume resolution (64)")
+    p.add_argument("--image-size", type=int_range(8, 4096), default=128, help="view size in pixels (128)")
+    p.add_argument("--workers", type=positive_int, default=1, help="worker processes (1)")
+    p.add_argument("--limit", type=positive_int, default=None, help="build at most this many people")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     args = p.parse_args(argv)
     options = BuildOptions(resolution=args.resolution, image_size=args.image_size,
