@@ -5,7 +5,10 @@ the per-network objective that the trainer minimises.
 - `MaskedColorLoss`: L1 (released) or L2 over valid ground-truth elements (> -0.5).
 - `network_objective(network, loss_cfg)`: batch + outputs -> (total, named parts).
 
-Every loss returns one scalar pooled over the whole batch, as the released code does. Where
+Every loss returns one scalar pooled over the whole batch, as the released code does, also
+under a tf.distribute strategy: MSFCEL and the masked color losses sum their numerators and
+counts over the replicas (one all-reduce in the replica context, `global_sums`) before
+dividing, so every replica holds the loss of the whole global batch. Where
 the released code divides by zero (no occupied voxel, no valid color or flow), the default
 `safe_division=True` divides by max(count, 1), so the term is 0 with finite gradients;
 `safe_division=False` restores the released NaN.
@@ -20,6 +23,23 @@ from keras import ops
 from .config import LossConfig
 
 
+def global_sums(*values):
+    """`values` summed over the replicas of the current tf.distribute strategy (one all-reduce
+    in the replica context; differentiable: the gradient of an all-sum is an all-sum), or
+    unchanged outside one / with one replica. Every replica gets the global sums, so a ratio
+    of them is the whole global batch's value on every replica. The trainer divides the loss
+    by the number of replicas before the gradients are summed across them, so the update is
+    the gradient of that global value."""
+    import tensorflow as tf
+
+    if not tf.distribute.has_strategy() or tf.distribute.in_cross_replica_context():
+        return values
+    ctx = tf.distribute.get_replica_context()
+    if ctx is None or ctx.num_replicas_in_sync == 1:
+        return values
+    return tuple(ctx.all_reduce(tf.distribute.ReduceOp.SUM, list(values)))
+
+
 def _divide(total, count, safe: bool):
     return total / (ops.maximum(count, 1.0) if safe else count)
 
@@ -30,7 +50,8 @@ class MSFCEL(keras.losses.Loss):
 
     With per-voxel CE_v = sigmoid cross-entropy(logit_v, y_v): FPE = mean of CE_v over empty
     voxels (y_v = 0), FNE = mean over occupied voxels (y_v = 1). `reduction_mode="batch"` pools
-    the means over the whole batch (released); "sample" averages per-sample losses.
+    the means over the whole batch (released; across replicas too, see `global_sums`);
+    "sample" averages per-sample losses (over the global batch).
 
     >>> MSFCEL()(occupancy, logits)   # occupancy (B, R, R, R, 1) in {0, 1}; logits alike
     """
@@ -47,10 +68,18 @@ class MSFCEL(keras.losses.Loss):
         y = ops.cast(y_true, "float32")
         logits = ops.cast(y_pred, "float32")
         ce = ops.binary_crossentropy(y, logits, from_logits=True)  # (B, R, R, R, 1)
-        axes = None if self.reduction_mode == "batch" else tuple(range(1, len(ce.shape)))
+        if self.reduction_mode == "batch":
+            sums = global_sums(ops.sum(ce * (1.0 - y)), ops.sum(1.0 - y), ops.sum(ce * y),
+                               ops.sum(y))
+            fpe = _divide(sums[0], sums[1], self.safe_division)
+            fne = _divide(sums[2], sums[3], self.safe_division)
+            return ops.square(fpe) + ops.square(fne)
+        axes = tuple(range(1, len(ce.shape)))
         fpe = _divide(ops.sum(ce * (1.0 - y), axis=axes), ops.sum(1.0 - y, axis=axes), self.safe_division)
         fne = _divide(ops.sum(ce * y, axis=axes), ops.sum(y, axis=axes), self.safe_division)
-        return ops.mean(ops.square(fpe) + ops.square(fne))
+        per_sample = ops.square(fpe) + ops.square(fne)
+        total, count = global_sums(ops.sum(per_sample), ops.cast(ops.shape(per_sample)[0], "float32"))
+        return total / count
 
     def get_config(self):
         return {**super().get_config(), "reduction_mode": self.reduction_mode,
@@ -94,7 +123,7 @@ class MaskedColorLoss(keras.losses.Loss):
         err = ops.abs(diff) if self.norm == "l1" else ops.square(diff)
         # where() keeps masked-out garbage (e.g. inf) out of the sum and of the gradient.
         err = ops.where(mask > 0, err, ops.zeros_like(err))
-        return _divide(ops.sum(err), ops.sum(mask), self.safe_division)
+        return _divide(*global_sums(ops.sum(err), ops.sum(mask)), self.safe_division)
 
     def get_config(self):
         return {**super().get_config(), "norm": self.norm, "safe_division": self.safe_division}

@@ -35,6 +35,7 @@ from keras import ops
 
 from .config import Preset, TrainConfig
 from .data.io import atomic_dir, atomic_write_text, save_keras
+from .distributed import synchronized_batchnorm
 from .losses import network_objective
 from .models import build_model, load_network
 from .models.layers import ScheduledBatchNorm
@@ -153,8 +154,9 @@ class NetworkTrainer(keras.Model):
 
 def _per_replica(loss):
     """Divide by the number of replicas inside a replica context: the gradients of all
-    replicas are summed, so this gives the mean (what Keras does for its own losses). Each
-    replica pools MSFCEL over its own share of the batch."""
+    replicas are summed, so this gives the mean (what Keras does for its own losses). MSFCEL
+    and the masked color losses pool over the global batch (`losses.global_sums`), so every
+    replica holds the same value and the update is the gradient of the global-batch loss."""
     if tf.distribute.has_strategy() and not tf.distribute.in_cross_replica_context():
         replicas = tf.distribute.get_strategy().num_replicas_in_sync
         if replicas > 1:
@@ -271,8 +273,10 @@ def make_strategy(name: Optional[str]) -> tf.distribute.Strategy:
         return tf.distribute.get_strategy()
     if name == "mirrored":
         return tf.distribute.MirroredStrategy()
-    if name == "multiworker":
-        return tf.distribute.MultiWorkerMirroredStrategy()
+    if name == "multiworker":  # `train` runs it through distributed.train_multiworker
+        from .distributed import make_multiworker_strategy
+
+        return make_multiworker_strategy()
     raise ValueError(f"strategy must be default, mirrored or multiworker, got {name!r}")
 
 
@@ -367,6 +371,11 @@ def train(preset: Preset, network: str, data: EpochData, run_dir: os.PathLike,
     A finished run is reused; an interrupted one continues from its newest checkpoint when
     `resume` (else it starts over). `callbacks` run after the logging and checkpointing.
     """
+    if strategy == "multiworker":  # model.fit fails under MWMS (keras-team/keras#20585)
+        from .distributed import train_multiworker
+
+        return train_multiworker(preset, network, data, run_dir, resume=resume, verbose=verbose,
+                                 steps_per_epoch=steps_per_epoch, callbacks=callbacks)
     run_dir = Path(run_dir)
     cfg = preset.train
     if cfg.epochs < 1 or cfg.batch_size < 1:
@@ -413,9 +422,12 @@ def train(preset: Preset, network: str, data: EpochData, run_dir: os.PathLike,
         recorder = EpochRecorder(run_dir, network, net, cfg, log_path, writer)
         data_error = None
         try:
-            trainer.fit(run_dataset(data, start, cfg.epochs), initial_epoch=start,
-                        epochs=cfg.epochs, steps_per_epoch=steps, verbose=verbose,
-                        shuffle=False, callbacks=[BNDecaySchedule(net, cfg), recorder, *callbacks])
+            # Batch statistics over the global batch, as the released single-GPU code.
+            with synchronized_batchnorm(net, dist.num_replicas_in_sync > 1):
+                trainer.fit(run_dataset(data, start, cfg.epochs), initial_epoch=start,
+                            epochs=cfg.epochs, steps_per_epoch=steps, verbose=verbose,
+                            shuffle=False,
+                            callbacks=[BNDecaySchedule(net, cfg), recorder, *callbacks])
         except BaseException as e:
             writer.close()
             if not _checkpoint_dirs(run_dir, network):
