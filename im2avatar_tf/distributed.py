@@ -95,7 +95,13 @@ def broadcast_from_chief(strategy: tf.distribute.Strategy, values: Sequence) -> 
             ctx = tf.distribute.get_replica_context()
             first = tf.equal(ctx.replica_id_in_sync_group, 0)
             mine = [tf.where(first, v, tf.zeros_like(v)) for v in values]
-            return ctx.all_reduce(tf.distribute.ReduceOp.SUM, mine)
+            out = [None] * len(mine)
+            for dtype in sorted({v.dtype.name for v in mine}):  # one all-reduce per dtype
+                idx = [i for i, v in enumerate(mine) if v.dtype.name == dtype]
+                summed = ctx.all_reduce(tf.distribute.ReduceOp.SUM, [mine[i] for i in idx])
+                for i, v in zip(idx, summed):
+                    out[i] = v
+            return out
         return strategy.run(replica_fn)
 
     out = step()
@@ -227,10 +233,9 @@ def train_multiworker(preset, network: str, data, run_dir: os.PathLike, resume: 
                     where = (f"the newest checkpoint is {done[-1]}" if done else
                              "there is no checkpoint yet" if chief else
                              "the chief keeps the checkpoints")
-                    first = (getattr(e, "message", None) or str(e)).strip().splitlines()
                     raise WorkerLostError(
                         f"multi-worker training of {network} stopped: a worker of the cluster "
-                        f"is gone or unreachable ({first[0] if first else type(e).__name__}). "
+                        f"is gone or unreachable ({_reason(e)}). "
                         f"Restart every worker with the same command and TF_CONFIG; training "
                         f"resumes from the newest checkpoint ({where}).") from e
                 raise
@@ -238,6 +243,14 @@ def train_multiworker(preset, network: str, data, run_dir: os.PathLike, resume: 
         T.save_keras(net, final_path)
         T.atomic_write_text(done_marker, json.dumps({"epochs": cfg.epochs, "of": cfg.epochs}))
     return net
+
+
+def _reason(error: BaseException) -> str:
+    """The informative lines of a TensorFlow error (not its node and traceback lines)."""
+    lines = [l.strip() for l in (getattr(error, "message", None) or str(error)).splitlines()]
+    keep = [l for l in lines if l and not l.startswith(
+        ("Graph execution error", "Detected at node", "File ", "[[", "The error could be"))]
+    return " ".join(keep[:2]) or type(error).__name__
 
 
 def _run(dist, chief, preset, network, net, optimizer, data, run_dir, start, verbose,
