@@ -42,6 +42,11 @@ def preset(epochs):
 
 
 def main(data, run_dir, weights, strategy, epochs, kill_at=None):
+    import tensorflow as tf
+
+    # Up to three of these share a 2-core test machine: one thread each avoids thrashing.
+    tf.config.threading.set_intra_op_parallelism_threads(1)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
     p = preset(int(epochs))
     pipe = InputPipeline.for_preset(p, data, split="train", cache=False)
     callbacks = [KillAt(int(kill_at))] if kill_at else []
