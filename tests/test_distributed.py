@@ -2,8 +2,8 @@
 MultiWorkerMirroredStrategy cluster on loopback ports (TF_CONFIG), including a killed worker.
 
 Tolerance of "two workers equal one process on the same global batches": every epoch's logged
-loss within a relative 1e-5, at least 99 % of the weights within 1e-5, and every weight within
-2 * steps * learning_rate. The last bound is Adam's: a step moves a weight by at most about the
+loss within a relative 1e-5 (1e-4 for `mirrored` through model.fit), at least 99 % of the
+weights within 1e-5 (absolute), and every weight within 2 * steps * learning_rate (2.4e-3 here). The last bound is Adam's: a step moves a weight by at most about the
 learning rate, and the conv biases right before a BatchNorm have a true gradient of zero, so
 Adam turns the rounding noise of their gradients (different summation orders in the
 all-reduce) into full-size steps of either sign. Everything else agrees to float32 rounding.
@@ -227,3 +227,46 @@ def test_multiworker_without_tf_config_is_one_clear_error(tmp_path, toy_data, ca
                  "--data", str(toy_data), "--category", "car", "--epochs", "1",
                  "--batch-size", "4", "--no-cache", "--out", str(tmp_path / "run")]) == 1
     assert "needs TF_CONFIG" in capsys.readouterr().err
+
+
+def test_mirrored_on_two_devices_trains_like_one_device(tmp_path):
+    """`--strategy mirrored` (model.fit, 2 logical CPUs) shares the loss pooling and the
+    synchronized BatchNorm: the shape network trained 2 epochs on 2 replicas equals the
+    one-device run, within the module docstring's tolerance. (The epochs are fixed numpy
+    permutations: a `Dataset.shuffle` is not reproduced under a strategy's dataset rewrite.
+    The color network is not compared: its nearest-pixel sampler turns rounding noise in the
+    flow into different pixels.)"""
+    script = textwrap.dedent(f"""
+        import numpy as np, tensorflow as tf
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+        from tests.test_training import _batch_data
+        from im2avatar_tf.config import get_preset
+        from im2avatar_tf.training import train
+        p = get_preset("tiny").replace(train={{"epochs": {EPOCHS}, "batch_size": 4}})
+        data = _batch_data(p, 8, seed=3)
+        data.pop("model_id")
+
+        def epochs(epoch):
+            perm = np.random.default_rng(epoch).permutation(8)
+            return tf.data.Dataset.from_tensor_slices({{k: v[perm] for k, v in data.items()}}).batch(4)
+
+        runs = {{}}
+        for strategy in ("default", "mirrored"):
+            net = train(p, "shape", epochs, {str(tmp_path)!r} + "/" + strategy,
+                        strategy=strategy, verbose=0)
+            runs[strategy] = [np.asarray(w) for w in net.trainable_weights]
+        diff = np.concatenate([np.abs(a - b).ravel() for a, b in zip(*runs.values())])
+        bound = 2 * {EPOCHS} * 2 * p.train.learning_rate
+        print("MAXDIFF", diff.max(), bound, np.mean(diff <= 1e-5))
+        assert diff.max() <= bound, (diff.max(), bound)
+        assert np.mean(diff <= 1e-5) >= 0.99, np.mean(diff <= 1e-5)
+        logs = [np.genfromtxt({str(tmp_path)!r} + f"/{{s}}/log_shape.csv", delimiter=",", names=True)
+                for s in runs]
+        for key in ("loss", "msfcel"):  # 1e-4 here: fit's 2-replica path measured 3e-5
+            np.testing.assert_allclose(logs[0][key], logs[1][key], rtol=1e-4, err_msg=key)
+        print("MIRRORED_EQUAL")
+    """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         timeout=TIMEOUT, env=_env(), cwd=ROOT)
+    assert "MIRRORED_EQUAL" in out.stdout, out.stdout[-2000:] + out.stderr[-3000:]

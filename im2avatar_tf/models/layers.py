@@ -34,6 +34,25 @@ class ScheduledBatchNorm(layers.BatchNormalization):
     def set_decay(self, value: float) -> None:
         self._decay.assign(value)
 
+    def _moments(self, inputs, mask):
+        # Synchronized (set by the trainers under several replicas): the batch statistics of
+        # the global batch, in two passes (mean, then the mean squared deviation). Keras'
+        # one-pass E[x^2] - E[x]^2 loses digits to cancellation in float32, enough to make a
+        # 2-replica run drift from the 1-replica run it should equal.
+        import tensorflow as tf
+
+        ctx = tf.distribute.get_replica_context()
+        if not self.synchronized or mask is not None or ctx is None:
+            return super()._moments(inputs, mask)
+        x = tf.cast(inputs, "float32")
+        axes = self._reduction_axes
+        count = tf.cast(tf.reduce_prod(tf.gather(tf.shape(x), axes)), "float32")
+        total, count = ctx.all_reduce("sum", [tf.reduce_sum(x, axes), count])
+        mean = total / count
+        shape = [1 if i in axes else -1 for i in range(len(x.shape))]
+        dev = ctx.all_reduce("sum", tf.reduce_sum(tf.square(x - tf.reshape(mean, shape)), axes))
+        return (tf.cast(mean, inputs.dtype), tf.cast(dev / count, inputs.dtype))
+
     def get_config(self):
         config = super().get_config()
         config["momentum"] = self._momentum_value
