@@ -26,7 +26,7 @@ import numpy as np
 
 from im2avatar_tf.commands._common import (add_data_argument, add_input_arguments,
                                            add_preset_argument)
-from im2avatar_tf.data.io import save_figure
+from im2avatar_tf.io import save_figure
 
 # The paper's numbers on ShapeNet (64^3, 128 px, official splits): reference section 6, as
 # reported by a 2021 thesis using the same splits; PSNR's color space is not stated.
@@ -277,7 +277,7 @@ class Results:
         out.mkdir(parents=True, exist_ok=True)
         df = self.table() if table is None else table
         paths = {"csv": out / "results.csv", "markdown": out / "README.md"}
-        from im2avatar_tf.data.io import atomic_write_text
+        from im2avatar_tf.io import atomic_write_text
 
         atomic_write_text(paths["csv"], df.to_csv(index=False, float_format="%.6g"))
         if plot is not None:

@@ -1,7 +1,7 @@
 """IoU of the MSFCEL shape network against how many colors each test model has."""
 from __future__ import annotations
 
-from im2avatar_tf.data.io import save_figure
+from im2avatar_tf.io import save_figure
 from im2avatar_tf.registry import register
 
 from . import _common as common

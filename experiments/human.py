@@ -25,7 +25,7 @@ def _short(method: str) -> str:
 
 BUILD_HINT = ("python run.py build-dataset --source human --bodies 40 --styles 16 --pairs 367 "
               "--out data/human  (needs requirements-human.txt)")
-REAL_HINT = "python -m im2avatar_tf.data.human_real --out data/human-real"
+REAL_HINT = "python run.py build-dataset --source human-real --out data/human-real"
 
 
 def gallery(s, shape, color, roots, path: Path, per_set: int = 4) -> None:

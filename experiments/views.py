@@ -1,7 +1,7 @@
 """Mean IoU per view (the 12 azimuths of the turntable) of the MSFCEL shape network."""
 from __future__ import annotations
 
-from im2avatar_tf.data.io import save_figure
+from im2avatar_tf.io import save_figure
 from im2avatar_tf.registry import register
 
 from . import _common as common

@@ -188,7 +188,7 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
 def network_predictor(shape_model, color_model=None) -> Predictor:
     """The two-network design: occupancy from the shape network, colors from the color network
     (none without one), through inference's forward pass."""
-    from .inference import keras_forward
+    from .forward import keras_forward
 
     forward = keras_forward(shape_model, color_model)
 
@@ -314,7 +314,7 @@ def save_prediction(out_dir: Path, key: str, pred: Prediction,
     """Write a prediction in the released format: shape (R, R, R, 1) probabilities, color
     (R, R, R, 9) = [regressed, w, flow, blended]. Direct colors are written as regressed and
     blended with w = 1 and flow = 0, which the released recipe turns back into those colors."""
-    from .data.io import write_h5
+    from .io import write_h5
 
     color9 = pred.color9
     if color9 is None and pred.colors is not None:
@@ -335,7 +335,7 @@ class PredictionFiles:
         self.out_dir, self.view_names = Path(out_dir), tuple(view_names)
 
     def __call__(self, entry: ModelEntry, inputs=None) -> Prediction:
-        from .data.io import read_h5
+        from .io import read_h5
 
         probs, color9 = [], []
         for name in self.view_names:

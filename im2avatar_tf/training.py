@@ -33,7 +33,7 @@ import tensorflow as tf
 from keras import ops
 
 from .config import Preset, TrainConfig
-from .data.io import atomic_dir, atomic_write_text, save_keras
+from .io import atomic_dir, atomic_write_text, save_keras
 from .losses import network_objective
 from .models import build_model, load_network
 from .models.layers import ScheduledBatchNorm

@@ -14,7 +14,7 @@ from typing import List, Sequence
 import numpy as np
 
 from .camera import Camera, turntable_cameras
-from .images import BACKGROUND_RGB, to_uint8
+from ..images import BACKGROUND_RGB, to_uint8
 from .surface import MeshLike, as_surface, surface_colors  # noqa: F401  (re-exported)
 
 AMBIENT = 0.35

@@ -50,6 +50,6 @@ def resolve_data(args: argparse.Namespace, preset) -> "Path":
                                     f"`python run.py build-dataset` or point --data at one in "
                                     f"the released layout")
         return root
-    from ..data.builder import ensure_dataset
+    from ..building.sources.procedural.jobs import ensure_dataset
 
     return Path(ensure_dataset(preset.data, preset.model.volume_size, default_data_root(preset)))

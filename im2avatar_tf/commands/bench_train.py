@@ -50,7 +50,7 @@ def run(args) -> int:
     if args.csv:
         import pandas as pd
 
-        from ..data.io import atomic_path
+        from ..io import atomic_path
 
         with atomic_path(args.csv) as tmp:
             pd.DataFrame(rows).to_csv(tmp, index=False)

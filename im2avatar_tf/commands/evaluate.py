@@ -18,7 +18,7 @@ import json
 import time
 from pathlib import Path
 
-from ..data.io import atomic_write_text
+from ..io import atomic_write_text
 
 from ._common import add_data_argument
 

@@ -90,7 +90,7 @@ def run(args) -> int:
     summary = {"metrics": rows, "wall_minutes": round(minutes, 2), "model_dir": str(model_dir),
                "saved_model": str(paths.saved_model), "input_image": str(image),
                "reconstruction": [str(p) for p in written], "preview": str(preview)}
-    from ..data.io import atomic_write_text
+    from ..io import atomic_write_text
 
     atomic_write_text(out / "summary.json", json.dumps(summary, indent=1))
     step("summary")
