@@ -176,15 +176,6 @@ def iter_test_models(root, split: str, categories: Optional[Sequence[str]],
 # A predictor maps (entry, inputs (V, S, S, 3)) to a Prediction.
 Predictor = Callable[[ModelEntry, np.ndarray], Prediction]
 
-R2N2_THRESHOLD = 0.5  # the adapted 3D-R2N2's own decision boundary on `r2n2_prediction`'s score
-
-
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    from scipy.special import expit  # no overflow warning on large logits
-
-    return expit(x)
-
-
 def network_predictor(shape_model, color_model=None) -> Predictor:
     """The two-network design: occupancy from the shape network, colors from the color network
     (none without one), through inference's forward pass."""
@@ -196,32 +187,6 @@ def network_predictor(shape_model, color_model=None) -> Predictor:
         out = forward(inputs)
         return Prediction(out["occupancy"],
                           pack_color_prediction(out) if color_model is not None else None)
-    return predict
-
-
-def unified_predictor(model) -> Predictor:
-    """The unified network: shape logits and color heads from one model."""
-    def predict(entry, inputs):
-        out = model.predict_on_batch(inputs)
-        probs = _sigmoid(np.asarray(out["shape"], np.float32))
-        return Prediction(probs, pack_color_prediction(out))
-    return predict
-
-
-def r2n2_prediction(volume: np.ndarray) -> Prediction:
-    """Decode the adapted 3D-R2N2 volume (V, R, R, R, 3): its target is the RGB color in [0, 1]
-    on surface voxels and -0.5 on empty ones. Occupancy score = clip(2 (mean_c + 0.5), 0, 1),
-    0 at the empty target and 1 from the darkest color up, so the natural decision boundary
-    (mean -0.25, halfway between empty and black) is score 0.5 (`R2N2_THRESHOLD`). Colors are
-    the volume clipped to [0, 1]."""
-    volume = np.asarray(volume, np.float32)
-    score = np.clip(2.0 * (volume.mean(axis=-1) + 0.5), 0.0, 1.0)
-    return Prediction(score, colors=np.clip(volume, 0.0, 1.0))
-
-
-def r2n2_predictor(model) -> Predictor:
-    def predict(entry, inputs):
-        return r2n2_prediction(model.predict_on_batch(inputs))
     return predict
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 
+from .. import methods
 from ._common import add_data_argument, add_preset_argument
 
 HELP = "print input-pipeline samples/s beside the training step rate (target >= 5x)"
@@ -30,7 +31,7 @@ def add_arguments(parser) -> None:
                         help="override the preset's batch size (both sides use it)")
     parser.add_argument("--modes", nargs="+", choices=["cache", "raw"], default=["cache", "raw"],
                         help="pipeline modes to time (default: cache raw)")
-    parser.add_argument("--networks", nargs="*", choices=["shape", "color", "r2n2", "unified"],
+    parser.add_argument("--networks", nargs="*", choices=methods.names(),
                         default=["shape", "color"],
                         help="networks whose training rate to time (none: pipeline only)")
     parser.add_argument("--train-steps", type=int, default=5,

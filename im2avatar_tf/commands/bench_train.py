@@ -11,6 +11,8 @@ import os
 import subprocess
 import sys
 
+from .. import methods
+
 HELP = "print training throughput (samples/s) and peak memory per preset and network"
 
 
@@ -18,7 +20,7 @@ def add_arguments(parser):
     parser.add_argument("--presets", nargs="+", default=["tiny", "small", "paper"],
                         choices=["tiny", "small", "paper"], help="presets to time")
     parser.add_argument("--networks", nargs="+", default=["shape", "color"],
-                        choices=["shape", "color", "r2n2", "unified"], help="networks to time")
+                        choices=methods.names(), help="networks to time")
     parser.add_argument("--paper-batch", type=int, default=8,
                         help="batch size at the paper preset (60 needs a GPU's memory)")
     parser.add_argument("--steps", type=int, default=5, help="timed steps after 2 warm-up steps")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .. import methods
 from ._common import (add_data_argument, add_input_arguments, add_preset_argument,
                       preset_from_args, resolve_data)
 
@@ -24,8 +25,7 @@ HELP = "train the shape / color networks (or a baseline); resumable"
 def add_arguments(parser):
     add_preset_argument(parser)
     add_data_argument(parser)
-    parser.add_argument("--network", default="both",
-                        choices=["both", "shape", "color", "r2n2", "unified"],
+    parser.add_argument("--network", default="both", choices=["both", *methods.names()],
                         help="what to train; 'both' = shape then color into one model dir")
     parser.add_argument("--category", action="append", default=None,
                         help="category to train on (car, chair, table, guitar, human, or a "
