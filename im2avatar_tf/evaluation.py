@@ -241,9 +241,7 @@ def summarize(records, by: Sequence[str] = ("category",), add_mean: bool = True)
     """Means over (model, view) per group, metric, threshold, coloring and t, with counts:
     n_models, n_views (scored (model, view) pairs) and n_empty (views without a PSNR).
     With `add_mean`, a category 'mean' row per metric is the mean of the category means
-    (as the paper's mean column)."""
-    import pandas as pd
-
+    (as the paper's mean column, `with_category_mean`)."""
     keys = list(by) + ["metric", "threshold", "coloring", "t"]
     r = records.copy()
     r["t"] = r["t"].fillna(-1.0)  # groupby drops NaN keys; -1 stands for "not applicable"
@@ -253,15 +251,29 @@ def summarize(records, by: Sequence[str] = ("category",), add_mean: bool = True)
     out["n_views"] = g["value"].count()
     out["n_empty"] = g["value"].apply(lambda s: int(s.isna().sum()))
     out = out.reset_index()
-    if add_mean and "category" in by and out["category"].nunique() > 1:
-        rest = [k for k in keys if k != "category"]
-        m = out.groupby(rest, sort=False).agg(value=("value", "mean"), n_models=("n_models", "sum"),
-                                              n_views=("n_views", "sum"),
-                                              n_empty=("n_empty", "sum")).reset_index()
-        m["category"] = "mean"
-        out = pd.concat([out, m[out.columns]], ignore_index=True)
+    if add_mean and "category" in by:
+        out = with_category_mean(out)
     out["t"] = out["t"].where(out["t"] >= 0, np.nan)
     return out
+
+
+COUNTS = ("n_models", "n_views", "n_empty")
+
+
+def with_category_mean(df):
+    """`df` (summarized rows: a "category" column, "value", the COUNTS and any other keys)
+    plus a category "mean" row per combination of the other keys: the mean of the category
+    means, as the paper's mean column, with the counts summed. Unchanged with one category."""
+    import pandas as pd
+
+    if "category" not in df or df["category"].nunique() <= 1:
+        return df
+    keys = [c for c in df.columns if c not in ("category", "value", *COUNTS)]
+    means = (df.groupby(keys, sort=False, dropna=False)
+             .agg(value=("value", "mean"), **{c: (c, "sum") for c in COUNTS})
+             .reset_index())
+    means["category"] = "mean"
+    return pd.concat([df, means[df.columns]], ignore_index=True)
 
 
 # ---------------------------------------------------------------- released prediction files

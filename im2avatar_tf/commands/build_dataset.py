@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ._common import add_preset_argument
+from .options import add_preset_argument
 
 HELP = ("build a dataset (colored voxels, views, flow) from procedural, folder, SweetHome3D or "
         "human meshes")

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from ..io import atomic_write_text
 
-from ._common import add_data_argument
+from .options import add_data_argument
 
 PREDICTIONS_SIDECAR = "predictions.json"
 
@@ -65,7 +65,7 @@ def add_arguments(parser) -> None:
 
 def run(args) -> int:
     from .. import evaluation
-    from ._common import resolve_data
+    from .options import resolve_data
 
     if args.model:
         from ..models import load_network, load_preset
@@ -89,7 +89,7 @@ def run(args) -> int:
         saved = json.loads(sidecar.read_text()) if sidecar.exists() else {}
         image_size = args.image_size or saved.get("image_size")
         resolution = args.resolution or saved.get("resolution") or preset.model.volume_size
-    root = resolve_data(args, preset)
+    root = resolve_data(args.data, preset)
     categories = args.categories or list(preset.data.categories)
     t0 = time.perf_counter()
     result = evaluation.evaluate(

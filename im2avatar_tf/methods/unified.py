@@ -24,9 +24,7 @@ class UnifiedNetwork(Method):
     name = "unified"
     title = "unified"
     uses_shape_loss = True
-
-    def build(self, cfg):
-        return build_unified_model(cfg)
+    build = staticmethod(build_unified_model)
 
     def objective(self, cfg):
         from ..losses import color_objective, shape_loss

@@ -5,8 +5,8 @@ lands here (`build_human`). Three steps, each resumable:
 
 1. Plan: which (style, body) pairs, and their split (`human_gen.plan`: ~90/10, the test split
    holding bodies and styles never seen in training); written to `DIR/human_plan.json`.
-2. Generate: the torch/anny program `python -m im2avatar_tf.building.sources.human_generator` runs in a
-   subprocess and writes one textured GLB + JSON sidecar per pair into a mesh cache
+2. Generate: the torch/anny program `python -m im2avatar_tf.building.sources.human_generator`
+   runs in a subprocess and writes one textured GLB + JSON sidecar per pair into a mesh cache
    (default `<repo>/cache/human/meshes-seed{seed}`); finished pairs are skipped.
 3. Build: each mesh goes through the dataset builder's `build_model` (same voxelizer,
    renderer, cameras and flow as every other source), white background, into
@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from ...data.layout import human_model, write_split
+from ...data.layout import HUMAN, human_model, write_split
 from ...io import atomic_write_text
 from .human_gen import plan as plan_mod
 from .human_gen.bodies import design_bodies
@@ -76,7 +76,8 @@ def generate(pairs: Sequence[Tuple[int, int]], mesh_dir: Path, bodies: int, seed
         return
     pairs_file = mesh_dir / ".pairs.json"
     atomic_write_text(pairs_file, json.dumps([list(p) for p in todo]))
-    cmd = [sys.executable, "-m", "im2avatar_tf.building.sources.human_generator", "--out", str(mesh_dir),
+    cmd = [sys.executable, "-m", "im2avatar_tf.building.sources.human_generator",
+           "--out", str(mesh_dir),
            "--bodies", str(bodies), "--seed", str(seed), "--pairs-file", str(pairs_file),
            "--texture-size", str(texture_size), "--jsonl"]
     bar = tqdm(total=len(todo), desc="generating people", unit="mesh", disable=not progress)
@@ -138,8 +139,8 @@ def build_human(out: Path, bodies: int = 40, styles: int = 16, pairs: int = 367,
     failed = {s["entry"]: s["reason"] for s in report.skipped}
 
     ok = lambda ps: [plan_mod.entry(p) for p in ps if plan_mod.entry(p) not in failed]  # noqa
-    write_split(out, "train", "human", ok(plan.train))
-    write_split(out, "test", "human", ok(plan.test))
+    write_split(out, "train", HUMAN.CATEGORY, ok(plan.train))
+    write_split(out, "test", HUMAN.CATEGORY, ok(plan.test))
     summary = {
         "pairs": len(plan.pairs), "train": len(ok(plan.train)), "test": len(ok(plan.test)),
         "built": len(report.built), "reused": len(report.reused),
@@ -171,6 +172,7 @@ def _jobs(plan: plan_mod.Plan, mesh_dir: Path, up: str) -> list:
                   "held_out_style": p[0] in plan.held_out_styles,
                   "held_out_bodies": plan.held_out_bodies,
                   "held_out_styles": plan.held_out_styles, "generator": sidecar}
-        jobs.append(Job("human", mesh, functools.partial(load_mesh, stem.with_suffix(".glb")),
-                        source, up=up, group=clothes))
+        jobs.append(Job(HUMAN.CATEGORY, mesh,
+                        functools.partial(load_mesh, stem.with_suffix(".glb")), source, up=up,
+                        group=clothes))
     return jobs
