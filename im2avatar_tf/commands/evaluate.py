@@ -64,7 +64,7 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from .. import evaluation
+    from .. import evaluation, methods
     from .options import resolve_data
 
     if args.model:
@@ -76,7 +76,7 @@ def run(args) -> int:
         if color_path.is_dir():
             color_path = color_path / "color.keras"
         color = load_network(color_path) if color_path.exists() or args.color_model else None
-        predictor = evaluation.network_predictor(shape, color)
+        predictor = methods.get("shape").predictor(shape, color)
         image_size, resolution = preset.model.image_size, preset.model.volume_size
     else:
         from ..config import get_preset
