@@ -11,7 +11,7 @@ import json
 import os
 import re
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional
 
 from ...config import CATEGORY_IDS
 from ..builder import Job
