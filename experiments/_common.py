@@ -26,7 +26,7 @@ import numpy as np
 
 from im2avatar_tf.commands.options import (add_categories_argument, add_data_argument,
                                            add_input_arguments, add_preset_argument,
-                                           preset_from_args, resolve_data)
+                                           positive_int, preset_from_args, resolve_data)
 from im2avatar_tf.io import save_figure
 
 # The paper's numbers on ShapeNet (64^3, 128 px, official splits): reference section 6, as
@@ -52,10 +52,10 @@ def add_arguments(parser, default_preset: str = "small") -> None:
     add_data_argument(parser)
     add_categories_argument(parser, "categories to run (default: the preset's; 'human' for the "
                                     "human layout)")
-    parser.add_argument("--epochs", type=int, default=None,
+    parser.add_argument("--epochs", type=positive_int, default=None,
                         help="override the preset's training epochs (changes the run dirs; results go "
                              "to results/<experiment>/<preset>-<E>epochs)")
-    parser.add_argument("--max-test-models", type=int, default=None,
+    parser.add_argument("--max-test-models", type=positive_int, default=None,
                         help="evaluate only the first N test models of each category")
     parser.add_argument("--runs-dir", default="runs",
                         help="where trained networks are kept and reused (default: runs)")

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from im2avatar_tf import methods
+from im2avatar_tf.commands.options import nonnegative_int
 from im2avatar_tf.registry import register
 
 from . import _common as common
@@ -64,7 +65,7 @@ class Human:
         common.add_arguments(parser)
         parser.add_argument("--real", default="data/human-real",
                             help="the human-real set (default data/human-real); skipped if absent")
-        parser.add_argument("--gallery-models", type=int, default=4,
+        parser.add_argument("--gallery-models", type=nonnegative_int, default=4,
                             help="test models per set in gallery.png (4)")
 
     @staticmethod

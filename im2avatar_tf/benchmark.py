@@ -27,20 +27,23 @@ def synthetic_batch(preset, batch_size: int, seed: int = 0) -> dict:
 
 
 def train_step_rate(preset, network: str, batch_size: Optional[int] = None, steps: int = 5,
-                    warmup: int = 2) -> dict:
-    """Samples/s of `network` training steps at `preset` (after `warmup` steps), with the
-    process's peak resident memory. Call in a fresh process for a meaningful peak."""
+                    warmup: int = 2, jit_compile: bool = False) -> dict:
+    """Samples/s of `network` training steps at `preset` (after `warmup` steps), its training
+    GFLOP per sample (`models.flops`) and the process's peak resident memory. Call in a fresh
+    process for a meaningful peak. `jit_compile` times the step compiled by XLA."""
     import keras
     import tensorflow as tf
 
     from . import methods
+    from .models.flops import training_flops
     from .training import NetworkTrainer, make_optimizer, precision_policy
 
     batch_size = batch_size or preset.train.batch_size
     keras.utils.set_random_seed(0)
     with precision_policy(preset.train.mixed_precision):
         trainer = NetworkTrainer.for_method(methods.get(network), preset)
-        trainer.compile(optimizer=make_optimizer(preset.train), jit_compile=False)
+        net = trainer.network
+        trainer.compile(optimizer=make_optimizer(preset.train), jit_compile=jit_compile)
     batch = {k: tf.constant(v) for k, v in synthetic_batch(preset, batch_size).items()}
     for _ in range(warmup):
         trainer.train_on_batch(batch)
@@ -52,6 +55,8 @@ def train_step_rate(preset, network: str, batch_size: Optional[int] = None, step
         "preset": preset.name, "network": network, "batch_size": batch_size,
         "image_size": preset.model.image_size, "volume_size": preset.model.volume_size,
         "mixed_precision": preset.train.mixed_precision or "float32",
+        "xla": bool(jit_compile),
+        "train_gflop_per_sample": round(training_flops(net) / 1e9, 4),
         "samples_per_s": round(steps * batch_size / seconds, 2),
         "step_s": round(seconds / steps, 4),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
@@ -59,11 +64,12 @@ def train_step_rate(preset, network: str, batch_size: Optional[int] = None, step
 
 
 def main_json(preset_name: str, network: str, batch_size: Optional[int], steps: int,
-              mixed_precision: Optional[str]) -> None:
+              mixed_precision: Optional[str], jit_compile: bool = False) -> None:
     """Entry point for the per-configuration subprocess: prints one JSON line."""
     from .config import get_preset
 
     preset = get_preset(preset_name)
     if mixed_precision:
         preset = preset.replace(train={"mixed_precision": mixed_precision})
-    print("BENCH " + json.dumps(train_step_rate(preset, network, batch_size, steps)))
+    print("BENCH " + json.dumps(train_step_rate(preset, network, batch_size, steps,
+                                                    jit_compile=jit_compile)))

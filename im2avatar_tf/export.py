@@ -122,7 +122,15 @@ def load_keras_file(path: os.PathLike) -> Tuple[Preset, object]:
     from . import models  # noqa: F401  (registers the custom layers)
 
     path = Path(path)
-    return _read_preset(path.parent / CONFIG_FILE), keras.saving.load_model(path, compile=False)
+    preset = _read_preset(path.parent / CONFIG_FILE)
+    try:
+        return preset, keras.saving.load_model(path, compile=False)
+    except Exception:
+        problem = models.keras_file_problem(path)
+        if problem is None:
+            raise
+        raise ValueError(f"{path} is unreadable or corrupt ({problem}): export it again with "
+                         f"`python run.py export`") from None
 
 
 def _read_preset(path: Path) -> Preset:

@@ -79,23 +79,69 @@ def preprocess(images, size: int, background: Sequence[int] = BACKGROUND_RGB):
 
 
 def read_image(path: Union[str, os.PathLike]) -> np.ndarray:
-    """Decode PNG / JPEG / BMP / GIF to uint8 (H, W, C). A file that is not an image raises a
-    ValueError naming it."""
+    """Decode PNG / JPEG / BMP / GIF / TIFF / WebP to uint8 (H, W, C), C in {1, 2, 3, 4}.
+    High bit depths are scaled, not clipped (`pixels_uint8`). A file that is not an image
+    raises a ValueError naming it; a missing one (or a broken symbolic link) a
+    FileNotFoundError."""
     from PIL import Image, UnidentifiedImageError
 
+    if os.path.islink(path) and not os.path.exists(path):
+        raise FileNotFoundError(f"{path} is a broken symbolic link (its target "
+                                f"{os.readlink(path)} does not exist)")
     try:
         with Image.open(path) as im:
             im.load()
-            if im.mode in ("P", "PA", "CMYK", "YCbCr", "I", "I;16", "F", "1", "LAB", "HSV"):
-                im = im.convert("RGBA" if "A" in im.mode or "transparency" in im.info else "RGB")
-            arr = np.asarray(im)
+            return pixels_uint8(im, path)
     except FileNotFoundError:
         raise FileNotFoundError(f"image not found: {path}") from None
-    except (UnidentifiedImageError, OSError, SyntaxError) as e:
+    except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError) as e:
         raise ValueError(f"{path} is not a readable image ({e}); give a PNG or JPEG file") from None
+
+
+def pixels_uint8(im, path="image") -> np.ndarray:
+    """A decoded PIL image -> uint8 (H, W, C) with C in {1, 2, 3, 4} (gray, gray + alpha, RGB,
+    RGBA). Modes beyond 8 bits per channel are scaled to 0..255 (PIL's own conversion clips):
+
+    - I;16, I;16L, I;16B, I;16N (16-bit gray, e.g. a 16-bit PNG): value / 65535.
+    - I (32-bit int): value / 65535 when every value lies in 0..65535 (PIL's usual way to hold
+      16-bit data), else value / (2^31 - 1); negatives count as 0.
+    - F (32-bit float): as is when every value lies in [0, 1], else / 255 when in [0, 255],
+      else / 65535 when in [0, 65535], else stretched from its minimum to its maximum.
+      Non-finite values raise a ValueError.
+    - 16-bit RGB(A) PNGs: PIL reads them as 8-bit RGB(A) (the high byte: value / 257).
+    Palette, CMYK, YCbCr, LAB, HSV, 1-bit and premultiplied modes go through PIL's conversion
+    to RGB(A) or gray."""
+    mode = im.mode
+    if mode in ("L", "LA", "RGB", "RGBA"):
+        arr = np.asarray(im)
+    elif mode.startswith("I;16"):
+        arr = to_uint8(np.asarray(im).astype(np.float64) / 65535.0)
+    elif mode == "I":
+        values = np.asarray(im).astype(np.float64)
+        top = 65535.0 if values.size and values.max() <= 65535 else float(2 ** 31 - 1)
+        arr = to_uint8(np.maximum(values, 0.0) / top)
+    elif mode == "F":
+        values = np.asarray(im).astype(np.float64)
+        if not np.all(np.isfinite(values)):
+            raise ValueError(f"{path} holds NaN or infinite pixel values")
+        lo, hi = (values.min(), values.max()) if values.size else (0.0, 1.0)
+        if lo >= 0 and hi <= 1:
+            arr = to_uint8(values)
+        elif lo >= 0 and hi <= 255:
+            arr = to_uint8(values / 255.0)
+        elif lo >= 0 and hi <= 65535:
+            arr = to_uint8(values / 65535.0)
+        else:
+            arr = to_uint8((values - lo) / max(hi - lo, 1e-12))
+    elif mode == "1":
+        arr = np.asarray(im.convert("L"))
+    elif mode in ("PA", "La", "RGBa") or (mode == "P" and "transparency" in im.info):
+        arr = np.asarray(im.convert("RGBA"))
+    else:  # P, CMYK, YCbCr, LAB, HSV, RGBX, ...
+        arr = np.asarray(im.convert("RGB"))
     if arr.ndim == 2:
         arr = arr[..., None]
-    if arr.dtype != np.uint8:
-        arr = to_uint8(arr.astype(np.float64) / max(1.0, float(np.iinfo(arr.dtype).max
-                                                             if arr.dtype.kind in "ui" else 1.0)))
+    if arr.dtype != np.uint8 or arr.shape[-1] not in (1, 2, 3, 4):
+        raise ValueError(f"{path}: unsupported image mode {mode} ({arr.dtype}, "
+                         f"{arr.shape[-1]} channels); save it as an 8-bit PNG")
     return arr

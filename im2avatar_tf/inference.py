@@ -64,6 +64,24 @@ def crop_to_foreground(image: np.ndarray, margin: float = 0.1, tolerance: float 
     return image[top:bottom, left:right]
 
 
+def has_foreground(image: np.ndarray, tolerance: float = 0.05) -> bool:
+    """Whether an image (H, W, C) shows anything: False when it is fully transparent (alpha 0
+    everywhere) or, where opaque, one flat color (no pixel differs from the median color by
+    more than `tolerance` on a channel, in [0, 1] units)."""
+    x = np.asarray(image)
+    x = x.astype(np.float32) / (255.0 if x.dtype == np.uint8 else 1.0)
+    if x.ndim == 2:
+        x = x[..., None]
+    if x.shape[-1] in (2, 4):
+        opaque = x[..., -1] > 0
+        if not opaque.any():
+            return False
+        x = x[..., :-1][opaque]  # (n, C) the visible pixels
+    else:
+        x = x.reshape(-1, x.shape[-1])
+    return bool(np.any(np.abs(x - np.median(x, axis=0)) > tolerance))
+
+
 def _as_image_list(images) -> Tuple[List[ImageLike], bool]:
     """Normalize the accepted inputs to a list; also say whether a single image was given."""
     if isinstance(images, (str, os.PathLike)):

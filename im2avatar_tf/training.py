@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import gc
 import json
 import math
 import os
@@ -323,6 +324,26 @@ def _truncate_log(path: Path, epochs: int) -> None:
     atomic_write_text(path, "".join(kept))
 
 
+def _forget_unstarted(run_dir: Path, network: str, fresh: bool, created: bool) -> None:
+    """After a failure before the first checkpoint of `network`: remove what the attempt
+    wrote (its log, TensorBoard folder, empty checkpoint folder) and, when this call began the
+    run dir (`fresh`: no config.json before) and nothing else is in it, config.json and
+    run.json too, and the folder if this call `created` it: nothing looks like a run to resume
+    or holds a configuration that would refuse the next attempt."""
+    for path in (run_dir / "checkpoints" / network, run_dir / "tensorboard" / network):
+        shutil.rmtree(path, ignore_errors=True)
+    (run_dir / f"log_{network}.csv").unlink(missing_ok=True)
+    for folder in (run_dir / "checkpoints", run_dir / "tensorboard"):
+        with contextlib.suppress(OSError):
+            folder.rmdir()  # only if empty
+    if fresh and {p.name for p in run_dir.iterdir()} <= {"config.json", "run.json"}:
+        for name in ("config.json", "run.json"):
+            (run_dir / name).unlink(missing_ok=True)
+        if created:
+            with contextlib.suppress(OSError):
+                run_dir.rmdir()
+
+
 def _append_log(path: Path, row: dict) -> None:
     new = not path.exists()
     with open(path, "a", newline="") as f:
@@ -348,7 +369,11 @@ def train(preset: Preset, network: str, data: EpochData, run_dir: os.PathLike,
     """
     run_dir = Path(run_dir)
     cfg = preset.train
+    if cfg.epochs < 1 or cfg.batch_size < 1:
+        raise ValueError(f"epochs and batch size must be at least 1, got epochs={cfg.epochs}, "
+                         f"batch_size={cfg.batch_size}")
     final_path = run_dir / f"{network}.keras"
+    created, fresh = not run_dir.exists(), not (run_dir / "config.json").exists()
     _write_run_files(run_dir, preset)
     done_marker = run_dir / "checkpoints" / network / "finished.json"
     if resume and final_path.exists() and done_marker.exists():
@@ -385,9 +410,28 @@ def train(preset: Preset, network: str, data: EpochData, run_dir: os.PathLike,
         # One fit call and one dataset iterator for the whole run: per epoch they would cost
         # about 0.5 s, more than a tiny epoch's training steps.
         recorder = EpochRecorder(run_dir, network, net, cfg, log_path, writer)
-        trainer.fit(run_dataset(data, start, cfg.epochs), initial_epoch=start,
-                    epochs=cfg.epochs, steps_per_epoch=steps, verbose=verbose, shuffle=False,
-                    callbacks=[BNDecaySchedule(net, cfg), recorder, *callbacks])
+        data_error = None
+        try:
+            trainer.fit(run_dataset(data, start, cfg.epochs), initial_epoch=start,
+                        epochs=cfg.epochs, steps_per_epoch=steps, verbose=verbose,
+                        shuffle=False, callbacks=[BNDecaySchedule(net, cfg), recorder, *callbacks])
+        except BaseException as e:
+            writer.close()
+            if not _checkpoint_dirs(run_dir, network):
+                _forget_unstarted(run_dir, network, fresh, created)
+            # A data error raised by a reader inside the tf.data graph reaches us wrapped in a
+            # TensorFlow error with its traceback in the message: raise the reader's own
+            # (a BadModelError naming the file), below, outside this handler.
+            if isinstance(e, tf.errors.OpError):
+                data_error = getattr(data, "failure", None)
+            if data_error is None:
+                raise
+        if data_error is not None:
+            # The failed fit's frames, and with them the input iterator, are garbage now: free
+            # them here, while the readers still in flight can finish (at interpreter exit
+            # they could not, and the process would hang).
+            gc.collect()
+            raise data_error
     writer.flush()
 
     trained = int(optimizer.iterations.numpy()) // steps if start < cfg.epochs else cfg.epochs

@@ -44,9 +44,21 @@ def load_mesh(path: Union[str, os.PathLike]) -> Surface:
     try:
         surface = as_surface(scene)
     except ValueError:
+        if _has_non_finite_vertices(path):  # trimesh drops them, and the triangles using them
+            raise MeshError(f"{path.name}: vertex coordinates hold NaN or infinite values") from None
         raise MeshError(f"{path.name} has no triangles") from None
     check_surface(surface, path.name)
     return surface
+
+
+def _has_non_finite_vertices(path: Path) -> bool:
+    """Whether the file's raw vertices (as stored, before trimesh's clean-up) hold NaN or inf."""
+    try:
+        raw = trimesh.load_scene(str(path), process=False)
+        return any(not np.all(np.isfinite(np.asarray(g.vertices, dtype=np.float64)))
+                   for g in raw.geometry.values() if hasattr(g, "vertices"))
+    except Exception:  # unreadable without processing either: keep the first reason
+        return False
 
 
 def check_surface(surface: Surface, name: str = "mesh") -> None:

@@ -6,18 +6,20 @@ Example: python run.py bench-build --count 3 --real 6
 """
 from __future__ import annotations
 
+from .options import int_range, nonnegative_int, positive_int
+
 HELP = "time the dataset builder per model (voxelize / render / flow split), procedural and real"
 STAGES = ("load", "voxelize", "render", "flow", "write")
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--resolution", type=int, default=64, help="volume resolution (64)")
-    parser.add_argument("--image-size", type=int, default=128, help="view size (128)")
-    parser.add_argument("--count", type=int, default=2,
+    parser.add_argument("--resolution", type=int_range(2, 512), default=64, help="volume resolution (64)")
+    parser.add_argument("--image-size", type=int_range(8, 4096), default=128, help="view size (128)")
+    parser.add_argument("--count", type=positive_int, default=2,
                         help="procedural models per category (2)")
-    parser.add_argument("--real", type=int, default=6,
+    parser.add_argument("--real", type=nonnegative_int, default=6,
                         help="Sweet Home 3D models, spread over categories (6; 0 to skip)")
-    parser.add_argument("--seed", type=int, default=1, help="procedural seed (1)")
+    parser.add_argument("--seed", type=nonnegative_int, default=1, help="procedural seed (1)")
 
 
 def run(args) -> int:

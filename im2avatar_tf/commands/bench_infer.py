@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .options import add_preset_argument
+from .options import add_preset_argument, positive_int, probability
 
 HELP = "time single-image inference (network vs mesh extraction), batch throughput, export size"
 
@@ -32,10 +32,10 @@ def add_arguments(parser) -> None:
     add_preset_argument(parser, default="tiny")
     parser.add_argument("--model", default=None,
                         help="a model folder to time instead of random networks of --preset")
-    parser.add_argument("--repeats", type=int, default=10,
+    parser.add_argument("--repeats", type=positive_int, default=10,
                         help="timed repetitions per figure (the median is reported). Default: 10")
-    parser.add_argument("--batch", type=int, default=8, help="batch size for throughput. Default: 8")
-    parser.add_argument("--threshold", type=float, default=0.8,
+    parser.add_argument("--batch", type=positive_int, default=8, help="batch size for throughput. Default: 8")
+    parser.add_argument("--threshold", type=probability, default=0.8,
                         help="occupancy threshold for the mesh. Default: 0.8")
     parser.add_argument("--no-export", action="store_true", help="skip the SavedModel figures")
 
@@ -76,13 +76,17 @@ def run(args) -> int:
 
     from ..images import preprocess
     from ..inference import Reconstructor, Result
+    from ..machine import report
+    from ..models.flops import forward_flops
 
     preset, shape_model, color_model, what = _networks(args)
     rec = Reconstructor.from_models(preset, shape_model, color_model)
     size, res = rec.image_size, rec.volume_size
     devices = ", ".join(d.device_type for d in tf.config.list_logical_devices())
+    machine = report()
     print(f"bench-infer: {what}; {size} px -> {res}^3; devices: {devices}; "
           f"median (best) of {args.repeats} runs; load and first call excluded")
+    print(*machine.lines(), sep="\n", flush=True)
     load, cores = os.getloadavg()[0], os.cpu_count()
     if load > 0.5 * cores:
         print(f"note: load average {load:.1f} on {cores} cores before starting: other jobs "
@@ -107,7 +111,10 @@ def run(args) -> int:
 
     print("single image:")
     print(f"  {t_pre!s:>20}  preprocessing ({photo.shape[1]}x{photo.shape[0]} uint8 -> {size} px)")
-    print(f"  {t_net!s:>20}  networks forward (shape + color)")
+    gflop = (forward_flops(shape_model) + forward_flops(color_model)) / 1e9
+    print(f"  {t_net!s:>20}  networks forward (shape + color: {gflop:.2f} GFLOP, "
+          f"{gflop / t_net.median:.0f} GFLOP/s = "
+          f"{100 * gflop / t_net.median / machine.peak_gflops:.0f} % of peak)")
     occupied = int(result().occupied.sum())
     if occupied:
         faces = len(result().to_mesh().faces)

@@ -14,7 +14,8 @@ from __future__ import annotations
 import time
 
 from .. import methods
-from .options import add_categories_argument, add_data_argument, add_preset_argument
+from .options import (add_categories_argument, add_data_argument, add_preset_argument,
+                      nonnegative_int, positive_int)
 
 HELP = "print input-pipeline samples/s beside the training step rate (target >= 5x)"
 TARGET_RATIO = 5.0
@@ -24,16 +25,16 @@ def add_arguments(parser) -> None:
     add_preset_argument(parser)
     add_data_argument(parser)
     add_categories_argument(parser, "categories to read (default: the preset's)")
-    parser.add_argument("--batches", type=int, default=20,
+    parser.add_argument("--batches", type=positive_int, default=20,
                         help="timed batches per pipeline mode (default 20)")
-    parser.add_argument("--batch-size", type=int, default=None,
+    parser.add_argument("--batch-size", type=positive_int, default=None,
                         help="override the preset's batch size (both sides use it)")
     parser.add_argument("--modes", nargs="+", choices=["cache", "raw"], default=["cache", "raw"],
                         help="pipeline modes to time (default: cache raw)")
     parser.add_argument("--networks", nargs="*", choices=methods.names(),
                         default=["shape", "color"],
                         help="networks whose training rate to time (none: pipeline only)")
-    parser.add_argument("--train-steps", type=int, default=5,
+    parser.add_argument("--train-steps", type=nonnegative_int, default=5,
                         help="timed training steps per network (after 2 warm-up steps)")
 
 

@@ -18,7 +18,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .options import add_preset_argument
+from .options import (add_preset_argument, float_range, int_range, nonnegative_int,
+                      positive_int)
 
 HELP = ("build a dataset (colored voxels, views, flow) from procedural, folder, SweetHome3D or "
         "human meshes")
@@ -37,33 +38,40 @@ def add_arguments(parser) -> None:
     parser.add_argument("--categories", nargs="+", default=None,
                         help="categories to build (default: the preset's, or car chair table "
                              "guitar; sweethome3d also offers human)")
-    parser.add_argument("--count", type=int, default=None,
+    parser.add_argument("--count", type=positive_int, default=None,
                         help="models per category (procedural: how many to generate; "
                              "sweethome3d, human-real: at most this many)")
     add_preset_argument(parser, default=None)
-    parser.add_argument("--resolution", type=int, default=None,
+    parser.add_argument("--resolution", type=int_range(2, 512), default=None,
                         help="volume resolution R (default: the preset's, else 64)")
-    parser.add_argument("--image-size", type=int, default=128, help="view size in pixels (128)")
-    parser.add_argument("--views", type=int, default=12, help="views per model (12)")
+    parser.add_argument("--image-size", type=int_range(8, 4096), default=128,
+                        help="view size in pixels (128)")
+    parser.add_argument("--views", type=int_range(1, 360), default=12,
+                        help="views per model (12)")
     parser.add_argument("--shading", choices=("lambert", "flat"), default="lambert",
                         help="lambert + ambient (default) or flat albedo")
     parser.add_argument("--background", default=None,
                         help="background R,G,B, 'white' or 'gray' (default: the release's, "
                              "245,245,245, and white for --source human and human-real)")
-    parser.add_argument("--elevation", type=float, default=None, help="camera elevation, degrees")
-    parser.add_argument("--distance", type=float, default=None, help="camera distance")
-    parser.add_argument("--fov", type=float, default=None, help="vertical field of view, degrees")
+    parser.add_argument("--elevation", type=float_range(-90, 90, lo_open=True, hi_open=True),
+                        default=None, help="camera elevation, degrees")
+    parser.add_argument("--distance", type=float_range(0, lo_open=True), default=None,
+                        help="camera distance")
+    parser.add_argument("--fov", type=float_range(0, 180, lo_open=True, hi_open=True),
+                        default=None, help="vertical field of view, degrees")
     parser.add_argument("--up", choices=("y", "z", "x"), default="y",
                         help="folder source: the meshes' up axis (default y)")
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+    parser.add_argument("--workers", type=positive_int, default=os.cpu_count() or 1,
                         help="worker processes (default: all cores)")
-    parser.add_argument("--seed", type=int, default=0,
+    parser.add_argument("--seed", type=nonnegative_int, default=0,
                         help="procedural seed and split shuffle seed (default 0)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     human = parser.add_argument_group("human source only (im2avatar_tf.building.sources.human)")
-    human.add_argument("--bodies", type=int, default=None, help="human only: body meshes")
-    human.add_argument("--styles", type=int, default=None, help="human only: clothing styles")
-    human.add_argument("--pairs", type=int, default=None, help="human only: (clothes, body) pairs")
+    human.add_argument("--bodies", type=positive_int, default=None, help="human only: body meshes")
+    human.add_argument("--styles", type=positive_int, default=None,
+                       help="human only: clothing styles")
+    human.add_argument("--pairs", type=positive_int, default=None,
+                       help="human only: (clothes, body) pairs")
 
 
 def build_options(args, resolution: int, background=None):

@@ -6,16 +6,18 @@ existing models. Prints a per-problem summary; exits 1 if there is any error.
 """
 from __future__ import annotations
 
+from .options import int_range, positive_int
+
 HELP = "validate a dataset folder (ours or the authors'): volumes, views, flows, split lists"
 
 
 def add_arguments(parser) -> None:
     parser.add_argument("root", help="dataset root (ShapeNet-style or human-style)")
-    parser.add_argument("--resolution", type=int, default=None,
+    parser.add_argument("--resolution", type=int_range(2, 512), default=None,
                         help="volume resolution to check (default: detected from the files)")
     parser.add_argument("--categories", nargs="+", default=None,
                         help="categories to check (default: every split list found)")
-    parser.add_argument("--limit", type=int, default=None,
+    parser.add_argument("--limit", type=positive_int, default=None,
                         help="check at most this many models per category (quick look)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 

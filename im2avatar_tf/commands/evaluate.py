@@ -20,7 +20,8 @@ from pathlib import Path
 
 from ..io import atomic_write_text
 
-from .options import add_data_argument
+from .options import (add_data_argument, int_range, nonnegative_int, positive_int,
+                      probability, unit_interval)
 
 PREDICTIONS_SIDECAR = "predictions.json"
 
@@ -40,23 +41,23 @@ def add_arguments(parser) -> None:
     parser.add_argument("--split", default="test", help="split to evaluate (default: test)")
     parser.add_argument("--categories", nargs="+", default=None,
                         help="categories (default: the model's preset's)")
-    parser.add_argument("--resolution", type=int, default=None,
+    parser.add_argument("--resolution", type=int_range(2, 512), default=None,
                         help="with --predictions: their volume size R (default: the model's)")
-    parser.add_argument("--image-size", type=int, default=None,
+    parser.add_argument("--image-size", type=int_range(8, 4096), default=None,
                         help="with --predictions: the input size S of the network that made "
                              "them (flow colors are sampled from the view resized to S). "
                              "Default: what predictions.json beside them says, else the views' "
                              "own size (the released 128 px)")
-    parser.add_argument("--max-models", type=int, default=None,
+    parser.add_argument("--max-models", type=positive_int, default=None,
                         help="only the first N models of each category")
-    parser.add_argument("--thresholds", type=float, nargs="+", default=[0.8, 0.3, 0.4, 0.5],
+    parser.add_argument("--thresholds", type=probability, nargs="+", default=[0.8, 0.3, 0.4, 0.5],
                         help="IoU occupancy thresholds (default 0.8 0.3 0.4 0.5; 0.8 is released)")
-    parser.add_argument("--blend-t", type=float, nargs="+", default=[0.2],
+    parser.add_argument("--blend-t", type=unit_interval, nargs="+", default=[0.2],
                         help="re-weighting thresholds t of the color recipe (0.2 is released)")
     parser.add_argument("--save-predictions", default=None,
                         help="also write the predictions in the released format here")
     parser.add_argument("--out", default=None, help="CSV of the per-(model, view) rows")
-    parser.add_argument("--check-brute-force", type=int, default=0, metavar="N",
+    parser.add_argument("--check-brute-force", type=nonnegative_int, default=0, metavar="N",
                         help="re-score the first N models with the released brute-force "
                              "nearest-voxel search; print the largest difference and the speed-up")
     parser.add_argument("--skip-bad", action="store_true",

@@ -3,10 +3,69 @@ everywhere, and the one function that turns them into a Preset (`preset_from_arg
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 from typing import Optional
 
 from ..config import PRESETS, get_preset
+
+
+# ----------------------------------------------------------------- numeric option types
+# argparse `type=`s that check a range, so a bad number is refused with the usual usage line
+# ("argument --epochs: must be an integer >= 1, got 0") before anything is read or written.
+def int_range(lo=None, hi=None):
+    """An argparse type: an int in [lo, hi] (either end may be None: unbounded)."""
+    if lo is not None and hi is not None:
+        want = f"an integer from {lo} to {hi}"
+    elif lo is not None:
+        want = f"an integer >= {lo}"
+    else:
+        want = f"an integer <= {hi}" if hi is not None else "an integer"
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be {want}, got {text!r}") from None
+        if (lo is not None and value < lo) or (hi is not None and value > hi):
+            raise argparse.ArgumentTypeError(f"must be {want}, got {value}")
+        return value
+
+    parse.__name__ = want  # what argparse names in its own messages
+    return parse
+
+
+def float_range(lo=None, hi=None, lo_open: bool = False, hi_open: bool = False):
+    """An argparse type: a finite float between lo and hi (open ends exclude the bound)."""
+    parts = []
+    if lo is not None:
+        parts.append(f"{'>' if lo_open else '>='} {lo:g}")
+    if hi is not None:
+        parts.append(f"{'<' if hi_open else '<='} {hi:g}")
+    want = "a number" + (" " + " and ".join(parts) if parts else "")
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be {want}, got {text!r}") from None
+        bad = not math.isfinite(value)
+        if lo is not None:
+            bad |= value <= lo if lo_open else value < lo
+        if hi is not None:
+            bad |= value >= hi if hi_open else value > hi
+        if bad:
+            raise argparse.ArgumentTypeError(f"must be {want}, got {text}")
+        return value
+
+    parse.__name__ = want
+    return parse
+
+
+positive_int = int_range(1)        # counts, sizes, epochs, steps, workers
+nonnegative_int = int_range(0)     # seeds, optional counts where 0 means none
+probability = float_range(0.0, 1.0, lo_open=True, hi_open=True)  # occupancy thresholds
+unit_interval = float_range(0.0, 1.0)                             # blend thresholds, fractions
 
 
 def add_preset_argument(parser: argparse.ArgumentParser, default: str = "tiny") -> None:

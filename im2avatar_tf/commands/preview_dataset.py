@@ -5,13 +5,15 @@ Example: python run.py preview-dataset data/procedural-small --models 4
 """
 from __future__ import annotations
 
+from .options import positive_int
+
 HELP = "write a contact sheet PNG of a dataset (views and colored voxels of a few models)"
 
 
 def add_arguments(parser) -> None:
     parser.add_argument("root", help="dataset root in the released layout (ours or the authors')")
     parser.add_argument("--out", default=None, help="PNG to write (default: ROOT/preview.png)")
-    parser.add_argument("--models", type=int, default=3, help="models per category (3)")
+    parser.add_argument("--models", type=positive_int, default=3, help="models per category (3)")
     parser.add_argument("--categories", nargs="+", default=None,
                         help="categories to show (default: all with split lists)")
 

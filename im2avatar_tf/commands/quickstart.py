@@ -14,10 +14,11 @@ Re-running reuses everything already done (dataset, trained networks). Everythin
 from __future__ import annotations
 
 import math
+import os
 import time
 from pathlib import Path
 
-from .options import add_data_argument, add_preset_argument
+from .options import add_data_argument, add_preset_argument, positive_int
 
 HELP = "data -> training -> metrics vs baselines -> SavedModel -> a colored mesh, in minutes"
 QUICKSTART_EPOCHS = 200  # the tiny preset's 20 epochs (~40 steps) are too few to beat baselines
@@ -28,7 +29,7 @@ def add_arguments(parser) -> None:
     add_data_argument(parser)
     parser.add_argument("--out", default="outputs/quickstart",
                         help="folder for the model, export, reconstruction and summary")
-    parser.add_argument("--epochs", type=int, default=QUICKSTART_EPOCHS,
+    parser.add_argument("--epochs", type=positive_int, default=QUICKSTART_EPOCHS,
                         help=f"training epochs per network (default {QUICKSTART_EPOCHS})")
 
 
@@ -99,7 +100,11 @@ def run(args) -> int:
     print(f"\n  model dir     {model_dir}\n  SavedModel    {paths.saved_model}\n"
           f"  input         {image}\n  reconstruction {', '.join(map(str, written))}\n"
           f"  preview       {preview}\n  summary       {out / 'summary.json'}")
-    print(f"\ndone in {minutes:.1f} min")
+    from ..machine import cpu_model
+    from ..runtime import onednn_enabled
+
+    print(f"\nwall time: {minutes:.1f} min, dataset build included "
+          f"({cpu_model()}, {os.cpu_count()} cores, oneDNN {'on' if onednn_enabled() else 'off'})")
     return 0
 
 

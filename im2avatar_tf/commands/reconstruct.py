@@ -13,8 +13,12 @@ Example: python run.py reconstruct photos/ chair.png --model runs/chair-small --
 from __future__ import annotations
 
 import dataclasses
+import os
+import sys
 from pathlib import Path
 from typing import Dict, List
+
+from .options import float_range, int_range, positive_int, probability
 
 HELP = "reconstruct colored 3D models from images (glb, ply, obj or the released h5 volumes)"
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
@@ -34,29 +38,31 @@ def add_arguments(parser) -> None:
     parser.add_argument("--geometry", default="mesh", choices=("mesh", "voxels", "points"),
                         help="mesh: smooth surface (marching cubes); voxels: one cube per "
                              "occupied voxel; points: voxel centers. Default: mesh")
-    parser.add_argument("--threshold", type=float, default=0.8,
+    parser.add_argument("--threshold", type=probability, default=0.8,
                         help="occupancy probability for a voxel to count (the evaluation's "
                              "0.8 by default); lower it for fuller, noisier models")
     parser.add_argument("--crop", action="store_true",
                         help="crop each image to its foreground (alpha, or what differs from "
                              "the border color) before the usual resize and pad")
-    parser.add_argument("--crop-margin", type=float, default=0.1,
+    parser.add_argument("--crop-margin", type=float_range(0, 10), default=0.1,
                         help="margin kept around the foreground by --crop, as a fraction of "
                              "its longer side. Default: 0.1")
-    parser.add_argument("--batch-size", type=int, default=8,
+    parser.add_argument("--batch-size", type=positive_int, default=8,
                         help="images per forward pass. Default: 8")
-    parser.add_argument("--views", type=int, default=4,
+    parser.add_argument("--views", type=int_range(1, 64), default=4,
                         help="turntable views in each preview. Default: 4")
     parser.add_argument("--no-preview", action="store_true", help="do not render previews")
 
 
 def collect_images(inputs: List[str]) -> List[Path]:
-    """Files as given (checked later, when read) and the images inside folders, sorted."""
+    """Files as given (checked later, when read) and the images inside folders, sorted. A
+    broken symbolic link in a folder is kept, so it is reported with the skipped files."""
     paths = []
     for item in map(Path, inputs):
         if item.is_dir():
             found = sorted(p for p in item.iterdir()
-                           if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+                           if (p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+                           or (p.is_symlink() and not p.exists()))
             if not found:
                 print(f"warning: no images ({', '.join(IMAGE_SUFFIXES)}) in folder {item}")
             paths.extend(found)
@@ -78,39 +84,70 @@ def unique_names(paths: List[Path]) -> Dict[Path, str]:
     return names
 
 
+def check_out_folder(out: Path) -> bool:
+    """Refuse an --out that cannot be written, before anything expensive (loading the model).
+    Returns whether the folder still has to be created."""
+    if out.exists():
+        if not out.is_dir():
+            raise ValueError(f"--out {out} is a file, not a folder")
+        if not os.access(out, os.W_OK | os.X_OK):
+            raise PermissionError(f"--out {out} is not writable")
+        return False
+    parent = out.parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise ValueError(f"--out {out} cannot be created: {parent} is a file, not a folder")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise PermissionError(f"--out {out} cannot be created: {parent} is not writable")
+    return True
+
+
 def run(args) -> int:
-    from tqdm import tqdm
-
-    from ..images import read_image
-    from ..inference import Reconstructor, save_png
-    from ..meshing import EmptyPredictionError
-
-    if args.batch_size < 1:
-        raise ValueError("--batch-size must be at least 1")
-    if not 0.0 < args.threshold < 1.0:
-        raise ValueError(f"--threshold must be strictly between 0 and 1, got {args.threshold}")
+    out = Path(args.out)
+    create_out = check_out_folder(out)
     paths = collect_images(args.inputs)
     if not paths:
         raise FileNotFoundError("no images to reconstruct: give image files or folders with images")
+    try:
+        return _reconstruct(args, paths, out)
+    finally:
+        if create_out and out.is_dir() and not any(out.iterdir()):
+            out.rmdir()  # a failed run leaves no empty output folder behind
+
+
+def _reconstruct(args, paths: List[Path], out: Path) -> int:
+    from tqdm import tqdm
+
+    from ..images import read_image
+    from ..inference import Reconstructor, has_foreground, save_png
+    from ..meshing import EmptyPredictionError
+
     names = unique_names(paths)
     reconstructor = Reconstructor.from_dir(args.model)
-    out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     print(f"{reconstructor}; {len(paths)} image(s) -> {out}/ as .{args.format}")
 
     done: List[str] = []
     skipped: List[str] = []
     empty: List[str] = []
+    blank: List[str] = []
     with tqdm(total=len(paths), unit="image", desc="reconstruct") as bar:
         for start in range(0, len(paths), args.batch_size):
             batch, images = [], []
             for path in paths[start:start + args.batch_size]:
                 try:
-                    images.append(read_image(path))
-                    batch.append(path)
+                    image = read_image(path)
                 except (ValueError, FileNotFoundError) as e:
                     skipped.append(str(e))
                     bar.update(1)
+                    continue
+                if not has_foreground(image):
+                    blank.append(str(path))
+                    bar.write(f"warning: {path} has no foreground (it is blank or fully "
+                              f"transparent): its model will be a guess", file=sys.stderr)
+                images.append(image)
+                batch.append(path)
             if not images:
                 continue
             results = reconstructor.predict(images, threshold=args.threshold, crop=args.crop,
@@ -128,8 +165,10 @@ def run(args) -> int:
                     save_png(out / f"{name}_preview.png", result.preview(views=args.views))
                 bar.update(1)
 
-    print(f"reconstructed {len(done)} of {len(paths)} image(s) into {out}/")
-    for title, items in (("skipped", skipped), ("empty predictions", empty)):
+    print(f"reconstructed {len(done)} of {len(paths)} image(s)"
+          + (f" into {out}/" if done else ""))
+    for title, items in (("skipped", skipped), ("empty predictions", empty),
+                         ("no foreground (blank or fully transparent)", blank)):
         if items:
             print(f"{title}: {len(items)}")
             for line in items:

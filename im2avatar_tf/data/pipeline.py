@@ -27,7 +27,10 @@ the same view of the next good model, with a warning, so every epoch keeps its b
 """
 from __future__ import annotations
 
+import atexit
+import gc
 import logging
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, List, Optional, Sequence, Tuple
@@ -41,6 +44,35 @@ from .samples import (BAD_FILE_ERRORS, BadModelError, at_resolution, load_color,
                       source_resolution, sparse_sample)
 
 log = logging.getLogger(__name__)
+
+
+@atexit.register
+def _release_iterators_before_exit() -> None:
+    """Free input iterators that an uncaught error's traceback still holds, while Python can
+    still run the readers in flight. Destroyed later, during interpreter shutdown, an iterator
+    waits for its in-flight `numpy_function` readers, which can no longer take the GIL (or
+    h5py's lock, held by a reader that was stopped): the process hangs at 0 % CPU."""
+    for name in ("last_type", "last_value", "last_traceback", "last_exc"):
+        if getattr(sys, name, None) is not None:
+            setattr(sys, name, None)
+    gc.collect()
+
+
+class _ReadState:
+    """What the readers of one pipeline share: the first data error one of them hit. After it,
+    every reader fails at once (the run is over), so the readers in flight finish quickly and
+    the caller can raise that error, not TensorFlow's wrapping of it."""
+
+    def __init__(self):
+        self.failure: Optional[BaseException] = None
+
+    def check(self) -> None:
+        if self.failure is not None:
+            raise RuntimeError("input stopped after an earlier data error")
+
+    def fail(self, error: BaseException) -> None:
+        if self.failure is None:
+            self.failure = error
 
 
 @dataclass(frozen=True)
@@ -150,6 +182,13 @@ class InputPipeline:
     reader: object = None  # _CacheReader or _RawReader
     skipped: List[dict] = field(default_factory=list)
     _traced: Optional[dict] = field(default=None, init=False, repr=False)
+    _state: _ReadState = field(default_factory=_ReadState, init=False, repr=False)
+
+    @property
+    def failure(self) -> Optional[BaseException]:
+        """The data error (a BadModelError naming the file) that ended the current dataset's
+        reading, if any: `train` raises it instead of TensorFlow's wrapped copy."""
+        return self._state.failure
 
     @classmethod
     def open(cls, root, split: str, categories: Optional[Sequence[str]], image_size: int,
@@ -214,6 +253,7 @@ class InputPipeline:
         cached = isinstance(self.reader, _CacheReader)
         if not 0 <= start <= stop:
             raise ValueError(f"epochs({start}, {stop}): need 0 <= start <= stop")
+        self._state.failure = None  # a new dataset starts clean
 
         shape = [steps, B] if cached else [steps * B]  # per epoch, per slice: a batch or a sample
 
@@ -253,7 +293,15 @@ class InputPipeline:
 
         keys = tf.constant([e.key for e in self.entries])
         S, R, B = self.image_size, self.resolution, self.batch_size
-        read_np, reader = self._read_fn(), self.reader
+        read_np, reader, state = self._read_fn(), self.reader, self._state
+
+        def read_cached(idx, views):
+            state.check()
+            try:
+                return reader.read_batch(idx, views, R)
+            except Exception as e:
+                state.fail(e)
+                raise
 
         @tf.function
         def read(i, v):  # one sample from the raw files: sparse volumes, image of size S
@@ -275,7 +323,7 @@ class InputPipeline:
 
         def read_batch(idx, views):  # B samples from the cache in one call
             image, flat, colors, flow = tf.numpy_function(
-                lambda i, v: reader.read_batch(i, v, R), [idx, views],
+                read_cached, [idx, views],
                 [tf.uint8, tf.int64, tf.float32, tf.float32], stateful=False)
             return {"image": tf.cast(tf.ensure_shape(image, [B, S, S, 3]), tf.float32) / 255.0,
                     "voxels": tf.ensure_shape(flat, [None]),
@@ -296,10 +344,18 @@ class InputPipeline:
         model (i + 1, i + 2, ... mod N), so every epoch keeps its floor(N / B) full batches
         and stays a pure function of (seed, epoch): resume remains exact."""
         reader, skip_bad, entries, views = self.reader, self.skip_bad, self.entries, self.views
+        state = self._state
         warned = set()
 
         def read(i, v):
-            i, v = int(i), int(v)
+            state.check()
+            try:
+                return read_good(int(i), int(v))
+            except Exception as e:
+                state.fail(e)
+                raise
+
+        def read_good(i, v):
             for k in range(len(entries)):
                 j = (i + k) % len(entries)
                 try:

@@ -22,7 +22,36 @@ def load_network(path: os.PathLike):
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"no saved network at {path}: train it with `python run.py train`")
-    return keras.saving.load_model(path, compile=False)
+    try:
+        return keras.saving.load_model(path, compile=False)
+    except Exception:
+        problem = keras_file_problem(path)
+        if problem is None:
+            raise
+        raise ValueError(
+            f"{path} is unreadable or corrupt ({problem}): copy it again from where it came "
+            f"from, or retrain it with `python run.py train --restart --out {path.parent}`"
+        ) from None
+
+
+def keras_file_problem(path: os.PathLike):
+    """Why a `.keras` file (a zip archive) is damaged, or None if it reads as a whole.
+    (Keras says "File not found" for an existing but truncated or overwritten file.)"""
+    import zipfile
+
+    path = Path(path)
+    if path.is_dir():
+        return "a folder, not a .keras file"
+    try:
+        if not zipfile.is_zipfile(path):
+            return "not a zip archive: truncated, overwritten or not a .keras file"
+        with zipfile.ZipFile(path) as archive:
+            bad = archive.testzip()
+    except (OSError, zipfile.BadZipFile, EOFError) as e:
+        return f"a damaged zip archive: {e}"
+    if bad is not None:
+        return f"its member {bad} is damaged"
+    return None
 
 
 def load_preset(model_dir: os.PathLike):

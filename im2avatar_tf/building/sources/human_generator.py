@@ -117,19 +117,21 @@ def is_done(out: Path, style_id: int, body_id: int) -> bool:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from im2avatar_tf.commands.options import int_range, nonnegative_int, positive_int
+
     p = argparse.ArgumentParser(prog="python -m im2avatar_tf.building.sources.human_generator",
                                 description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", required=True, help="folder for the .glb meshes and .json sidecars")
-    p.add_argument("--bodies", type=int, default=40, help="size of the body design (default 40)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the body design (default 0)")
+    p.add_argument("--bodies", type=positive_int, default=40, help="size of the body design (default 40)")
+    p.add_argument("--seed", type=nonnegative_int, default=0, help="seed of the body design (default 0)")
     p.add_argument("--pairs", default=None,
                    help="comma-separated STYLE:BODY pairs (0-based ids), e.g. 0:0,3:7")
     p.add_argument("--pairs-file", default=None, help="JSON list of [style, body] pairs")
-    p.add_argument("--texture-size", type=int, default=512, help="texture side in pixels (512)")
+    p.add_argument("--texture-size", type=int_range(16, 8192), default=512, help="texture side in pixels (512)")
     p.add_argument("--preview", default=None,
                    help="write a sheet of every style on --preview-body, front and back, to this PNG")
-    p.add_argument("--preview-body", type=int, default=0, help="body id of the preview sheet (0)")
+    p.add_argument("--preview-body", type=nonnegative_int, default=0, help="body id of the preview sheet (0)")
     p.add_argument("--jsonl", action="store_true",
                    help="one JSON line per finished pair on stdout instead of a progress bar")
     return p
