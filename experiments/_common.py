@@ -3,19 +3,19 @@
     s = setup("table1", args)                         # preset, data, categories, output folder
     net = train_or_reuse(s, "shape", "car", shape_loss="bce")   # runs/<key>/..., resumable
     res = Results(s)
-    res.add("CVN + cross-entropy", evaluate(s, "car", network_predictor(net)))
+    res.add("CVN + cross-entropy", evaluate(s, "car", methods.get("shape").predictor(net)))
+    res.claims += claims.compare(a, b, "MSFCEL beats cross-entropy (IoU)")
     res.write(markdown_sections)                      # results/<exp>/<preset>/{csv, md}
 
-Trained networks live in run dirs keyed by what determines them (preset incl. overrides, data,
-category, network, loss), not by experiment, so `table2` and `views` reuse `table1`'s MSFCEL
-shape network. The CSV is tidy: one row per method x category x metric x threshold (x color
-recipe), with the context columns the issue asks for.
+The library does the work: the run-dir keys and train-or-reuse (`im2avatar_tf.runs`, shared
+with `train` and `quickstart`), the evaluation, the mean of the category means
+(`evaluation.with_category_mean`) and the claims (`im2avatar_tf.claims`). Here: the options
+every experiment takes, its output folder and its files. The CSV is tidy: one row per method x
+category x metric x threshold (x color recipe), with the context columns the issue asks for.
 """
 from __future__ import annotations
 
-import hashlib
 import json
-import math
 import sys
 import time
 from dataclasses import dataclass, field
@@ -24,9 +24,10 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
-from im2avatar_tf.commands._common import (add_data_argument, add_input_arguments,
-                                           add_preset_argument, positive_int)
-from im2avatar_tf.data.io import save_figure
+from im2avatar_tf.commands.options import (add_categories_argument, add_data_argument,
+                                           add_input_arguments, add_preset_argument,
+                                           positive_int, preset_from_args, resolve_data)
+from im2avatar_tf.io import save_figure
 
 # The paper's numbers on ShapeNet (64^3, 128 px, official splits): reference section 6, as
 # reported by a 2021 thesis using the same splits; PSNR's color space is not stated.
@@ -49,9 +50,8 @@ def add_arguments(parser, default_preset: str = "small") -> None:
     """The options every experiment takes."""
     add_preset_argument(parser, default=default_preset)
     add_data_argument(parser)
-    parser.add_argument("--categories", nargs="+", default=None,
-                        help="categories to run (default: the preset's; 'human' for the human "
-                             "layout)")
+    add_categories_argument(parser, "categories to run (default: the preset's; 'human' for the "
+                                    "human layout)")
     parser.add_argument("--epochs", type=positive_int, default=None,
                         help="override the preset's training epochs (changes the run dirs; results go "
                              "to results/<experiment>/<preset>-<E>epochs)")
@@ -85,18 +85,20 @@ class Setup:
     n_test_models: Dict[str, int] = field(default_factory=dict)  # filled by `evaluate`
 
 
-def setup(name: str, args) -> Setup:
+def setup(name: str, args, data: Optional[str] = None,
+          categories: Optional[Sequence[str]] = None) -> Setup:
+    """Resolve an experiment's arguments; `data`: its default dataset instead of the preset's
+    procedural one, `categories`: the categories it always runs."""
     from im2avatar_tf.config import get_preset
     from im2avatar_tf.data.pipeline import resolve_categories
 
-    preset = get_preset(args.preset)
+    preset = preset_from_args(args)  # with --epochs and --categories
+    if categories:
+        preset = preset.replace(data={"categories": tuple(categories)})
     folder = preset.name  # results/<experiment>/<preset>[-<E>epochs]: an override keeps apart
-    if args.epochs is not None and args.epochs != preset.train.epochs:
-        preset = preset.replace(train={"epochs": args.epochs})
-        folder = f"{preset.name}-{args.epochs}epochs"
-    if args.categories:
-        preset = preset.replace(data={"categories": tuple(args.categories)})
-    root = _data_root(args, preset)
+    if preset.train.epochs != get_preset(args.preset).train.epochs:
+        folder = f"{preset.name}-{preset.train.epochs}epochs"
+    root = resolve_data(args.data or data, preset)  # --data, or the procedural set
     return Setup(name=name, preset=preset, root=root, data_source=data_source(root),
                  categories=resolve_categories(root, preset.data.categories),
                  runs_dir=Path(args.runs_dir),
@@ -108,14 +110,13 @@ def setup(name: str, args) -> Setup:
 
 def data_source(root: Path) -> str:
     """'procedural (folder)' etc. from our builder's meta.json, else the folder's name."""
-    from im2avatar_tf.data.layout import SPLITS, detect_style, read_split
+    from im2avatar_tf.data.layout import SPLITS, layout_of
 
-    cats = ["human"] if detect_style(root) == "human" else [
-        p.name[len("train_list_"):-4] for p in sorted((root / "data_list").glob("train_list_*.txt"))]
-    for cat in cats[:1]:
+    layout = layout_of(root)
+    for cat in layout.categories(root)[:1]:
         for split in SPLITS:
             try:
-                first = read_split(root, split, cat)[:1]
+                first = layout.read_split(root, split, cat)[:1]
             except FileNotFoundError:
                 continue
             for m in first:
@@ -127,43 +128,18 @@ def data_source(root: Path) -> str:
     return root.name
 
 
-def _data_root(args, preset) -> Path:
-    from im2avatar_tf.commands._common import resolve_data  # --data, or the procedural set
-
-    return Path(resolve_data(args, preset))
-
-
 # ------------------------------------------------------------------------------- training
 
-def network_preset(s: Setup, category: str, shape_loss: str = "msfcel"):
-    """The exact preset a network of this category trains with (what its run dir is keyed on)."""
-    return s.preset.replace(data={"categories": (category,)}, loss={"shape_loss": shape_loss})
-
-
-def run_dir(s: Setup, network: str, category: str, shape_loss: str = "msfcel") -> Path:
-    """runs/<preset>/<data>-<hash>/<category>/<network>[-<loss>]-<config hash>: the same for
-    every experiment that needs this network."""
-    preset = network_preset(s, category, shape_loss)
-    data_key = hashlib.sha1(str(s.root.resolve()).encode()).hexdigest()[:6]
-    cfg_key = hashlib.sha1(preset.to_json().encode()).hexdigest()[:6]
-    variant = network if network in ("color", "r2n2") else f"{network}-{shape_loss}"
-    return s.runs_dir / preset.name / f"{s.root.name}-{data_key}" / category / f"{variant}-{cfg_key}"
-
-
 def train_or_reuse(s: Setup, network: str, category: str, shape_loss: str = "msfcel"):
-    """Train (or resume, or reuse) one network on one category's training split."""
-    from im2avatar_tf.data.pipeline import InputPipeline
-    from im2avatar_tf.training import train
+    """Train (or resume, or reuse) one network on one category's training split, in the run
+    dir every experiment shares for it (`im2avatar_tf.runs`)."""
+    from im2avatar_tf import runs
 
-    preset = network_preset(s, category, shape_loss)
-    out = run_dir(s, network, category, shape_loss)
-    pipe = InputPipeline.for_preset(preset, s.root, split="train", skip_bad=s.skip_bad,
-                                    cache=s.cache, progress=s.verbose)
-    if s.verbose:
-        what = f"{network} ({shape_loss})" if network in ("shape", "unified") else network
-        print(f"[{s.name}] {what} on {category}: {len(pipe)} models, {preset.train.epochs} "
-              f"epochs -> {out}", flush=True)
-    return train(preset, network, pipe, out, verbose=1 if s.verbose else 0)
+    out = runs.run_dir(s.runs_dir, s.preset, s.root, network, category, shape_loss)
+    [net] = runs.train_or_reuse(runs.network_preset(s.preset, category, shape_loss), [network],
+                                s.root, out, skip_bad=s.skip_bad, cache=s.cache,
+                                verbose=s.verbose, label=f"[{s.name}] ")
+    return net
 
 
 # ------------------------------------------------------------------------------- evaluation
@@ -180,38 +156,6 @@ def evaluate(s: Setup, category: str, predictor, **kwargs):
     for bad in result.skipped:
         print(f"[{s.name}] skipped test model {bad['model']}: {bad['reason']}")
     return result
-
-
-def model_means(records, **select):
-    """Per-model means of one metric selection: Series indexed by model_id."""
-    r = records
-    for key, value in select.items():
-        if isinstance(value, float) and math.isnan(value):
-            r = r[r[key].isna()]
-        else:
-            r = r[r[key] == value]
-    return r.groupby("model_id")["value"].mean()
-
-
-def paired_claim(a, b, claim: str) -> dict:
-    """Does method A beat method B? a, b: per-model means (Series). The verdict uses the mean
-    per-model difference and its standard error over models: 'supported' if > 2 SE above 0,
-    'contradicted' if > 2 SE below, else 'not resolved' (too few models or too close)."""
-    both = a.index.intersection(b.index)
-    d = (a[both] - b[both]).dropna()
-    n = len(d)
-    mean = float(d.mean()) if n else math.nan
-    sem = float(d.std(ddof=1) / math.sqrt(n)) if n > 1 else math.nan
-    if n < 2 or not math.isfinite(sem):
-        verdict = "not resolved"
-    elif mean > 2 * sem:
-        verdict = "supported"
-    elif mean < -2 * sem:
-        verdict = "contradicted"
-    else:
-        verdict = "not resolved"
-    return {"claim": claim, "mean_difference": mean, "sem": sem, "n_models": n,
-            "verdict": verdict}
 
 
 # ------------------------------------------------------------------------------- reporting
@@ -248,16 +192,9 @@ class Results:
         """All rows so far, with a 'mean' category (mean of the category means) and context."""
         import pandas as pd
 
-        df = pd.concat(self.frames, ignore_index=True)
-        if "category" in df and df["category"].nunique() > 1:
-            keys = [c for c in df.columns
-                    if c not in ("category", "value", "n_models", "n_views", "n_empty")]
-            means = (df.groupby(keys, sort=False, dropna=False)
-                     .agg(value=("value", "mean"), n_models=("n_models", "sum"),
-                          n_views=("n_views", "sum"), n_empty=("n_empty", "sum"))
-                     .reset_index())
-            means["category"] = "mean"
-            df = pd.concat([df, means[df.columns]], ignore_index=True)
+        from im2avatar_tf.evaluation import with_category_mean
+
+        df = with_category_mean(pd.concat(self.frames, ignore_index=True))
         s = self.s
         context = {
             "volume_resolution": s.preset.model.volume_size,
@@ -277,7 +214,7 @@ class Results:
         out.mkdir(parents=True, exist_ok=True)
         df = self.table() if table is None else table
         paths = {"csv": out / "results.csv", "markdown": out / "README.md"}
-        from im2avatar_tf.data.io import atomic_write_text
+        from im2avatar_tf.io import atomic_write_text
 
         atomic_write_text(paths["csv"], df.to_csv(index=False, float_format="%.6g"))
         if plot is not None:

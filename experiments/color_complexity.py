@@ -1,7 +1,7 @@
 """IoU of the MSFCEL shape network against how many colors each test model has."""
 from __future__ import annotations
 
-from im2avatar_tf.data.io import save_figure
+from im2avatar_tf.io import save_figure
 from im2avatar_tf.registry import register
 
 from . import _common as common
@@ -23,18 +23,21 @@ class ColorComplexity:
     def run(args) -> int:
         import pandas as pd
 
+        from im2avatar_tf import methods
+        from im2avatar_tf.claims import model_means
         from im2avatar_tf.data.pipeline import list_models
-        from im2avatar_tf.data.samples import load_color, occupancy_from_color
-        from im2avatar_tf.evaluation import IOU_THRESHOLD, network_predictor
+        from im2avatar_tf.data.samples import load_color
+        from im2avatar_tf.evaluation import IOU_THRESHOLD
         from im2avatar_tf.metrics import color_cluster_count
+        from im2avatar_tf.voxels import occupancy_from_color
 
         s = common.setup("color-complexity", args)
         rows = []
         for cat in s.categories:
             shape = common.train_or_reuse(s, "shape", cat)
-            result = common.evaluate(s, cat, network_predictor(shape),
+            result = common.evaluate(s, cat, methods.get("shape").predictor(shape),
                                      iou_thresholds=(IOU_THRESHOLD,))
-            iou = common.model_means(result.records, metric="iou", threshold=IOU_THRESHOLD)
+            iou = model_means(result.records, metric="iou", threshold=IOU_THRESHOLD)
             entries, _ = list_models(s.root, "test", [cat], s.preset.model.volume_size,
                                      skip_bad=True)
             for e in entries:

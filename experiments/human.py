@@ -8,12 +8,13 @@ from pathlib import Path
 
 import numpy as np
 
+from im2avatar_tf import methods
+from im2avatar_tf.commands.options import nonnegative_int
 from im2avatar_tf.registry import register
-
-from im2avatar_tf.commands._common import nonnegative_int
 
 from . import _common as common
 
+DEFAULT_DATA = "data/human"
 HUMAN_BATCH = 55  # the released human training batch (reference section 3)
 IM2AVATAR = "Im2Avatar (shape + color, t = 0.2)"
 MEAN_COLOR = "mean training color (on Im2Avatar's voxels)"
@@ -27,20 +28,21 @@ def _short(method: str) -> str:
 
 BUILD_HINT = ("python run.py build-dataset --source human --bodies 40 --styles 16 --pairs 367 "
               "--out data/human  (needs requirements-human.txt)")
-REAL_HINT = "python -m im2avatar_tf.data.human_real --out data/human-real"
+REAL_HINT = "python run.py build-dataset --source human-real --out data/human-real"
 
 
 def gallery(s, shape, color, roots, path: Path, per_set: int = 4) -> None:
     """Test inputs (view 0) next to 4 turntable renders of their reconstructions (voxels, on
     white): the inference API's `Result.preview`, colored by the evaluation recipe."""
-    from im2avatar_tf.evaluation import iter_test_models, network_predictor
+    from im2avatar_tf.data.layout import HUMAN
+    from im2avatar_tf.evaluation import iter_test_models
     from im2avatar_tf.images import WHITE_RGB
     from im2avatar_tf.inference import Result, save_png
 
-    predict = network_predictor(shape, color)
+    predict = methods.get("shape").predictor(shape, color)
     rows = []
     for root in roots:
-        for tm in iter_test_models(root, "test", ["human"], s.preset.model.image_size,
+        for tm in iter_test_models(root, "test", [HUMAN.CATEGORY], s.preset.model.image_size,
                                    s.preset.model.volume_size, max_models=per_set):
             pred = predict(tm.entry, tm.inputs[:1])
             result = Result.from_prediction(tm.inputs[0], pred.probs[0], pred.color9[0])
@@ -68,25 +70,26 @@ class Human:
 
     @staticmethod
     def run(args) -> int:
-        if not getattr(args, "data", None):
-            args.data = "data/human"
-        if not Path(args.data, "train_list_human.txt").exists():
-            raise FileNotFoundError(f"no human set at {args.data}: build it with {BUILD_HINT}")
-        args.categories = ["human"]
-        s = common.setup("human", args)
+        from im2avatar_tf.data.layout import HUMAN
+
+        data = args.data or DEFAULT_DATA
+        if not HUMAN.owns(data):
+            raise FileNotFoundError(f"no human set at {data}: build it with {BUILD_HINT}")
+        s = common.setup("human", args, data=data, categories=[HUMAN.CATEGORY])
         if s.preset.name == "paper":
             s.preset = s.preset.replace(train={"batch_size": HUMAN_BATCH})
-        shape = common.train_or_reuse(s, "shape", "human")
-        color = common.train_or_reuse(s, "color", "human")
-        from im2avatar_tf.evaluation import fit_baselines, network_predictor
+        category = HUMAN.CATEGORY
+        shape = common.train_or_reuse(s, "shape", category)
+        color = common.train_or_reuse(s, "color", category)
+        from im2avatar_tf.evaluation import fit_baselines
 
         # The trivial baselines quickstart reports too (evaluation.Baselines): the mean
         # training shape at its best training threshold, the mean training color painted on
         # the voxels the shape network predicts.
-        base = fit_baselines(s.root, ["human"], s.preset.model.volume_size, skip_bad=s.skip_bad)
+        base = fit_baselines(s.root, [category], s.preset.model.volume_size, skip_bad=s.skip_bad)
         base_shape = f"mean training shape (> {base.shape_threshold:.2f})"
         sets = [("synthetic test", s.root)]
-        if Path(args.real, "test_list_human.txt").exists():
+        if HUMAN.split_list_path(args.real, "test", category).exists():
             sets.append(("human-real", Path(args.real)))
         else:
             print(f"[human] no human-real set at {args.real} ({REAL_HINT}); skipped")
@@ -94,12 +97,12 @@ class Human:
         for name, root in sets:
             s_set = dataclasses.replace(s, root=root)
             for method, predictor, iou_at in (
-                    (IM2AVATAR, network_predictor(shape, color), (0.8,)),
+                    (IM2AVATAR, methods.get("shape").predictor(shape, color), (0.8,)),
                     (base_shape, base.shape_predictor(), (base.shape_threshold,)),
                     (MEAN_COLOR, base.color_predictor(shape), ())):
-                result = common.evaluate(s_set, "human", predictor, iou_thresholds=iou_at)
+                result = common.evaluate(s_set, category, predictor, iou_thresholds=iou_at)
                 res.add(method, result, by=("category", "view"), dataset=name)
-                s.n_test_models[name] = s_set.n_test_models["human"]
+                s.n_test_models[name] = s_set.n_test_models[category]
         df = res.table()
         df = df[(df.coloring != "regression") & (df.coloring != "flow")]
         overall = (df.groupby(["dataset", "method", "metric"], sort=False)["value"].mean()

@@ -1,14 +1,18 @@
 """Table 1: mean IoU per category of the adapted 3D-R2N2, CVN + cross-entropy, CVN + MSFCEL."""
 from __future__ import annotations
 
+from im2avatar_tf import claims, methods
 from im2avatar_tf.registry import register
 
 from . import _common as common
 
-# (label, network, shape loss); the CVN rows are the paper's shape network.
+# (label, method, shape loss); the CVN rows are the paper's shape network.
 METHODS = (("adapted 3D-R2N2", "r2n2", "msfcel"),
            ("CVN + cross-entropy", "shape", "bce"),
            ("CVN + MSFCEL", "shape", "msfcel"))
+# (A, B, claim): A beats B on per-model IoU at each method's own threshold.
+CLAIMS = (("CVN + MSFCEL", "CVN + cross-entropy", "MSFCEL beats cross-entropy (IoU)"),
+          ("CVN + MSFCEL", "adapted 3D-R2N2", "CVN beats adapted 3D-R2N2 (IoU)"))
 
 
 @register("table1")
@@ -22,23 +26,19 @@ class Table1:
 
     @staticmethod
     def run(args) -> int:
-        from im2avatar_tf.evaluation import (IOU_THRESHOLD, R2N2_THRESHOLD, network_predictor,
-                                             r2n2_predictor)
-
         s = common.setup("table1", args)
         res = common.Results(s)
-        per_model = {}
+        per_model = {label: {} for label, _, _ in METHODS}  # label -> category -> per model
         for cat in s.categories:
-            for label, network, loss in METHODS:
-                net = common.train_or_reuse(s, network, cat, shape_loss=loss)
-                r2n2 = network == "r2n2"
-                predictor = r2n2_predictor(net) if r2n2 else network_predictor(net)
-                result = common.evaluate(s, cat, predictor)
-                threshold = R2N2_THRESHOLD if r2n2 else IOU_THRESHOLD
-                res.add(label, result, headline_threshold=threshold)
-                per_model[label, cat] = common.model_means(result.records, metric="iou",
-                                                           threshold=threshold)
-        claims(res, per_model, s.categories)
+            for label, name, loss in METHODS:
+                method = methods.get(name)
+                net = common.train_or_reuse(s, name, cat, shape_loss=loss)
+                result = common.evaluate(s, cat, method.predictor(net))
+                res.add(label, result, headline_threshold=method.threshold)
+                per_model[label][cat] = claims.model_means(result.records, metric="iou",
+                                                           threshold=method.threshold)
+        for a, b, text in CLAIMS:
+            res.claims += claims.compare(per_model[a], per_model[b], text)
         df = res.table()
         head = df[(df.metric == "iou") & (df.threshold == df.headline_threshold)]
         sweep = common.overall(df[df.metric == "iou"]).copy()
@@ -64,16 +64,3 @@ class Table1:
         print(open(paths["markdown"]).read())
         return 0
 
-
-def claims(res, per_model, categories) -> None:
-    """MSFCEL beats cross-entropy; the CVN beats the adapted 3D-R2N2 (per category and pooled)."""
-    import pandas as pd
-
-    for a, b, text in (("CVN + MSFCEL", "CVN + cross-entropy", "MSFCEL beats cross-entropy (IoU)"),
-                       ("CVN + MSFCEL", "adapted 3D-R2N2", "CVN beats adapted 3D-R2N2 (IoU)")):
-        for cat in categories:
-            res.claims.append({**common.paired_claim(per_model[a, cat], per_model[b, cat], text),
-                               "category": cat})
-        if len(categories) > 1:
-            pooled = [pd.concat([per_model[m, c] for c in categories]) for m in (a, b)]
-            res.claims.append({**common.paired_claim(*pooled, text), "category": "all"})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+from im2avatar_tf import claims, methods
 from im2avatar_tf.registry import register
 
 from . import _common as common
@@ -11,14 +12,20 @@ from . import _common as common
 BLEND_TS = (0.1, 0.2, 0.5, 1.0)  # 0.2 is the released re-weighting threshold
 RELEASED = "blended, t = 0.2 (released)"
 TRAINING_BLEND = "blended, t = 1 (training blend)"
+REGRESSION, FLOW = "regression only (w = 1)", "flow only (w = 0)"
+# The color network's colorings compared in the claims: label -> records selection.
+COLORINGS = {REGRESSION: {"coloring": "regression"}, FLOW: {"coloring": "flow"},
+             RELEASED: {"coloring": "blend", "t": 0.2},
+             TRAINING_BLEND: {"coloring": "blend", "t": 1.0}}
+METRICS = ("psnr_rgb", "psnr_ycbcr")
 
 
 def method_name(row) -> str:
     """A coloring of the color network's output -> the table's method label."""
     if row["coloring"] == "regression":
-        return "regression only (w = 1)"
+        return REGRESSION
     if row["coloring"] == "flow":
-        return "flow only (w = 0)"
+        return FLOW
     t = row["t"]
     if math.isclose(t, 0.2):
         return RELEASED
@@ -39,32 +46,30 @@ class Table2:
 
     @staticmethod
     def run(args) -> int:
-        from im2avatar_tf.evaluation import R2N2_THRESHOLD, network_predictor, r2n2_predictor
-
         s = common.setup("table2", args)
         res = common.Results(s)
-        per_model = {}
+        per_model = {(name, metric): {} for name in COLORINGS for metric in METRICS}
+        r2n2_method = methods.get("r2n2")
         for cat in s.categories:
             r2n2 = common.train_or_reuse(s, "r2n2", cat)
-            result = common.evaluate(s, cat, r2n2_predictor(r2n2), iou_thresholds=(),
-                                     psnr_threshold=R2N2_THRESHOLD)
-            res.add("adapted 3D-R2N2", result)
-            for metric in ("psnr_rgb", "psnr_ycbcr"):
-                per_model["adapted 3D-R2N2", metric, cat] = common.model_means(
-                    result.records, metric=metric)
+            result = common.evaluate(s, cat, r2n2_method.predictor(r2n2), iou_thresholds=(),
+                                     psnr_threshold=r2n2_method.psnr_threshold)
+            res.add(r2n2_method.title, result)
             shape = common.train_or_reuse(s, "shape", cat)
             color = common.train_or_reuse(s, "color", cat)
-            result = common.evaluate(s, cat, network_predictor(shape, color), iou_thresholds=(),
-                                     blend_ts=BLEND_TS)
+            result = common.evaluate(s, cat, methods.get("color").predictor(color, shape=shape),
+                                     iou_thresholds=(), blend_ts=BLEND_TS)
             res.add(method_name, result)
-            for metric in ("psnr_rgb", "psnr_ycbcr"):
-                for name, sel in (("regression only (w = 1)", {"coloring": "regression"}),
-                                  ("flow only (w = 0)", {"coloring": "flow"}),
-                                  (RELEASED, {"coloring": "blend", "t": 0.2}),
-                                  (TRAINING_BLEND, {"coloring": "blend", "t": 1.0})):
-                    per_model[name, metric, cat] = common.model_means(
-                        result.records, metric=metric, **sel)
-        claims(res, per_model, s.categories)
+            for (name, metric), by_cat in per_model.items():
+                by_cat[cat] = claims.model_means(result.records, metric=metric, **COLORINGS[name])
+        # Blending beats regression only and flow only, in RGB and YCbCr: the released blend
+        # (t = 0.2) as the paper's claim, and the training blend (t = 1) as a check of the idea.
+        for blend, short in ((RELEASED, "t = 0.2"), (TRAINING_BLEND, "t = 1")):
+            for metric in METRICS:
+                for other in (REGRESSION, FLOW):
+                    text = f"blend ({short}) beats {other.split(' (')[0]} ({metric})"
+                    res.claims += claims.compare(per_model[blend, metric],
+                                                 per_model[other, metric], text)
         df = res.table()
         sections = []
         for metric, title in (("psnr_rgb", "Surface PSNR, RGB (dB)"),
@@ -86,29 +91,10 @@ class Table2:
             "ordering of the methods, not the values.",
         ]
         head = df[(df.metric == "psnr_rgb") & (df.method.isin(
-            ["adapted 3D-R2N2", "regression only (w = 1)", "flow only (w = 0)", RELEASED]))]
+            [r2n2_method.title, REGRESSION, FLOW, RELEASED]))]
         paths = res.write(sections, plot=lambda p: common.bar_plot(
             head, p, "method", "category", "surface PSNR, RGB (dB)",
             f"Table 2 ({s.preset.name} preset, {s.data_source} data)"))
         print(open(paths["markdown"]).read())
         return 0
 
-
-def claims(res, per_model, categories) -> None:
-    """Blending beats regression only and flow only, in RGB and YCbCr: the released blend
-    (t = 0.2) as the paper's claim, and the training blend (t = 1) as a check of the idea."""
-    import pandas as pd
-
-    for blend, short in ((RELEASED, "t = 0.2"), (TRAINING_BLEND, "t = 1")):
-        for metric in ("psnr_rgb", "psnr_ycbcr"):
-            for other in ("regression only (w = 1)", "flow only (w = 0)"):
-                text = f"blend ({short}) beats {other.split(' (')[0]} ({metric})"
-                for cat in categories:
-                    res.claims.append({**common.paired_claim(
-                        per_model[blend, metric, cat], per_model[other, metric, cat], text),
-                        "category": cat})
-                if len(categories) > 1:
-                    pooled = [pd.concat([per_model[m, metric, c] for c in categories])
-                              for m in (blend, other)]
-                    res.claims.append({**common.paired_claim(*pooled, text),
-                                       "category": "all"})

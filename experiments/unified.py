@@ -1,9 +1,14 @@
 """One encoder-decoder for shape and color against the paper's two separate networks."""
 from __future__ import annotations
 
+from im2avatar_tf import claims, methods
 from im2avatar_tf.registry import register
 
 from . import _common as common
+
+DESIGNS = ("two networks", "unified")
+# metric -> the records selection its claim compares (PSNR: the released blend, t = 0.2)
+METRICS = {"iou": {}, "psnr_rgb": {"coloring": "blend"}, "psnr_ycbcr": {"coloring": "blend"}}
 
 
 @register("unified")
@@ -17,37 +22,27 @@ class Unified:
 
     @staticmethod
     def run(args) -> int:
-        import pandas as pd
-
-        from im2avatar_tf.evaluation import network_predictor, unified_predictor
-
         s = common.setup("unified", args)
         res = common.Results(s)
-        per_model, params = {}, {}
+        per_model = {(d, metric): {} for d in DESIGNS for metric in METRICS}
+        params = {}
         for cat in s.categories:
             shape = common.train_or_reuse(s, "shape", cat)
             color = common.train_or_reuse(s, "color", cat)
             unified = common.train_or_reuse(s, "unified", cat)
             params["two networks"] = shape.count_params() + color.count_params()
             params["unified"] = unified.count_params()
-            for label, predictor in (("two networks", network_predictor(shape, color)),
-                                     ("unified", unified_predictor(unified))):
+            for label, predictor in (("two networks", methods.get("shape").predictor(shape, color)),
+                                     ("unified", methods.get("unified").predictor(unified))):
                 result = common.evaluate(s, cat, predictor, iou_thresholds=(0.8,))
                 res.add(label, result)
-                for metric, sel in (("iou", {}), ("psnr_rgb", {"coloring": "blend"}),
-                                    ("psnr_ycbcr", {"coloring": "blend"})):
-                    per_model[label, metric, cat] = common.model_means(result.records,
+                for metric, sel in METRICS.items():
+                    per_model[label, metric][cat] = claims.model_means(result.records,
                                                                        metric=metric, **sel)
-        for metric in ("iou", "psnr_rgb", "psnr_ycbcr"):
-            for cat in s.categories:
-                res.claims.append({**common.paired_claim(
-                    per_model["two networks", metric, cat], per_model["unified", metric, cat],
-                    f"two networks beat one ({metric})"), "category": cat})
-            if len(s.categories) > 1:
-                pooled = [pd.concat([per_model[m, metric, c] for c in s.categories])
-                          for m in ("two networks", "unified")]
-                res.claims.append({**common.paired_claim(
-                    *pooled, f"two networks beat one ({metric})"), "category": "all"})
+        for metric in METRICS:
+            res.claims += claims.compare(per_model["two networks", metric],
+                                         per_model["unified", metric],
+                                         f"two networks beat one ({metric})")
         df = res.table()
         keep = ((df.metric == "iou") | (df.coloring == "blend"))
         head = df[keep].copy()

@@ -1,7 +1,7 @@
 """Mean IoU per view (the 12 azimuths of the turntable) of the MSFCEL shape network."""
 from __future__ import annotations
 
-from im2avatar_tf.data.io import save_figure
+from im2avatar_tf.io import save_figure
 from im2avatar_tf.registry import register
 
 from . import _common as common
@@ -19,13 +19,14 @@ class Views:
     @staticmethod
     def run(args) -> int:
         from im2avatar_tf.data.layout import VIEW_NAMES
-        from im2avatar_tf.evaluation import IOU_THRESHOLD, network_predictor
+        from im2avatar_tf import methods
+        from im2avatar_tf.evaluation import IOU_THRESHOLD
 
         s = common.setup("views", args)
         res = common.Results(s)
         for cat in s.categories:
             shape = common.train_or_reuse(s, "shape", cat)
-            result = common.evaluate(s, cat, network_predictor(shape),
+            result = common.evaluate(s, cat, methods.get("shape").predictor(shape),
                                      iou_thresholds=(IOU_THRESHOLD,))
             res.add("CVN + MSFCEL", result, by=("category", "view"))
         df = res.table()

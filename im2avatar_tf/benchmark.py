@@ -34,17 +34,15 @@ def train_step_rate(preset, network: str, batch_size: Optional[int] = None, step
     import keras
     import tensorflow as tf
 
-    from .losses import network_objective
-    from .models import build_model
+    from . import methods
     from .models.flops import training_flops
-    from .training import NetworkTrainer, _part_names, make_optimizer, precision_policy
+    from .training import NetworkTrainer, make_optimizer, precision_policy
 
     batch_size = batch_size or preset.train.batch_size
     keras.utils.set_random_seed(0)
     with precision_policy(preset.train.mixed_precision):
-        net = build_model(network, preset.model)
-        trainer = NetworkTrainer(net, network_objective(network, preset.loss),
-                                 _part_names(network, preset))
+        trainer = NetworkTrainer.for_method(methods.get(network), preset)
+        net = trainer.network
         trainer.compile(optimizer=make_optimizer(preset.train), jit_compile=jit_compile)
     batch = {k: tf.constant(v) for k, v in synthetic_batch(preset, batch_size).items()}
     for _ in range(warmup):

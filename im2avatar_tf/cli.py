@@ -35,7 +35,7 @@ def _load(module: str):
     return importlib.import_module(f"im2avatar_tf.commands.{module}")
 
 
-def _first_doc_line(obj) -> str:
+def first_doc_line(obj) -> str:
     doc = getattr(obj, "HELP", None) or (obj.__doc__ or "").strip()
     return doc.splitlines()[0] if doc else ""
 
@@ -54,7 +54,7 @@ def build_parser(include_experiments: bool = True) -> argparse.ArgumentParser:
             if e.name and e.name.startswith("im2avatar_tf.commands"):
                 continue  # a command not written yet is simply not offered
             raise
-        p = sub.add_parser(name, help=_first_doc_line(mod), description=mod.__doc__,
+        p = sub.add_parser(name, help=first_doc_line(mod), description=mod.__doc__,
                            formatter_class=argparse.RawDescriptionHelpFormatter)
         mod.add_arguments(p)
         p.set_defaults(_runner=mod.run)
@@ -63,7 +63,7 @@ def build_parser(include_experiments: bool = True) -> argparse.ArgumentParser:
 
         for name in registry.names():
             exp = registry.find(name)
-            p = sub.add_parser(name, help="experiment: " + _first_doc_line(exp),
+            p = sub.add_parser(name, help="experiment: " + first_doc_line(exp),
                                description=exp.__doc__,
                                formatter_class=argparse.RawDescriptionHelpFormatter)
             exp.add_arguments(p)

@@ -163,9 +163,9 @@ def train_multiworker(preset, network: str, data, run_dir: os.PathLike, resume: 
     """`training.train` for a TF_CONFIG cluster (see the module docstring). Every worker runs
     this with the same arguments. `callbacks` get the batch and epoch hooks on every worker
     (`stop_training` is not supported: workers must agree on every step)."""
+    from . import methods
     from . import training as T
-    from .losses import network_objective
-    from .models import build_model, load_network
+    from .models import load_network
 
     run_dir = Path(run_dir)
     cfg = preset.train
@@ -196,10 +196,11 @@ def train_multiworker(preset, network: str, data, run_dir: os.PathLike, resume: 
             print(f"{final_path} is already trained; reusing it")
         return load_network(final_path) if final_path.exists() else None
 
+    method = methods.get(network)
     keras.utils.set_random_seed(cfg.seed)
     with T.precision_policy(cfg.mixed_precision):
         with dist.scope():
-            net = build_model(network, preset.model)
+            net = method.build(preset.model)
             optimizer = T.make_optimizer(cfg)
             if cfg.mixed_precision == "mixed_float16":
                 optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
@@ -221,8 +222,8 @@ def train_multiworker(preset, network: str, data, run_dir: os.PathLike, resume: 
         if start < cfg.epochs:
             try:
                 with synchronized_batchnorm(net, replicas > 1):
-                    _run(dist, chief, preset, network, net, optimizer, data, run_dir,
-                         start, verbose, steps_per_epoch, callbacks, network_objective)
+                    _run(dist, chief, preset, network, method, net, optimizer, data, run_dir,
+                         start, verbose, steps_per_epoch, callbacks)
             except BaseException as e:
                 if chief and not T._checkpoint_dirs(run_dir, network):
                     T._forget_unstarted(run_dir, network, fresh, created)
@@ -253,13 +254,13 @@ def _reason(error: BaseException) -> str:
     return " ".join(keep[:2]) or type(error).__name__
 
 
-def _run(dist, chief, preset, network, net, optimizer, data, run_dir, start, verbose,
-         steps_per_epoch, callbacks, network_objective):
+def _run(dist, chief, preset, network, method, net, optimizer, data, run_dir, start, verbose,
+         steps_per_epoch, callbacks):
     from . import training as T
 
     cfg = preset.train
-    objective = network_objective(network, preset.loss)
-    part_names = T._part_names(network, preset)
+    objective = method.objective(preset.loss)
+    part_names = method.loss_parts(preset.loss)
     replicas = dist.num_replicas_in_sync
     steps = T._steps_per_epoch(data, start, steps_per_epoch)
     bn_layers = [l for l in net.layers if isinstance(l, ScheduledBatchNorm)]

@@ -176,19 +176,10 @@ def iter_test_models(root, split: str, categories: Optional[Sequence[str]],
 # A predictor maps (entry, inputs (V, S, S, 3)) to a Prediction.
 Predictor = Callable[[ModelEntry, np.ndarray], Prediction]
 
-R2N2_THRESHOLD = 0.5  # the adapted 3D-R2N2's own decision boundary on `r2n2_prediction`'s score
-
-
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    from scipy.special import expit  # no overflow warning on large logits
-
-    return expit(x)
-
-
 def network_predictor(shape_model, color_model=None) -> Predictor:
     """The two-network design: occupancy from the shape network, colors from the color network
     (none without one), through inference's forward pass."""
-    from .inference import keras_forward
+    from .forward import keras_forward
 
     forward = keras_forward(shape_model, color_model)
 
@@ -196,32 +187,6 @@ def network_predictor(shape_model, color_model=None) -> Predictor:
         out = forward(inputs)
         return Prediction(out["occupancy"],
                           pack_color_prediction(out) if color_model is not None else None)
-    return predict
-
-
-def unified_predictor(model) -> Predictor:
-    """The unified network: shape logits and color heads from one model."""
-    def predict(entry, inputs):
-        out = model.predict_on_batch(inputs)
-        probs = _sigmoid(np.asarray(out["shape"], np.float32))
-        return Prediction(probs, pack_color_prediction(out))
-    return predict
-
-
-def r2n2_prediction(volume: np.ndarray) -> Prediction:
-    """Decode the adapted 3D-R2N2 volume (V, R, R, R, 3): its target is the RGB color in [0, 1]
-    on surface voxels and -0.5 on empty ones. Occupancy score = clip(2 (mean_c + 0.5), 0, 1),
-    0 at the empty target and 1 from the darkest color up, so the natural decision boundary
-    (mean -0.25, halfway between empty and black) is score 0.5 (`R2N2_THRESHOLD`). Colors are
-    the volume clipped to [0, 1]."""
-    volume = np.asarray(volume, np.float32)
-    score = np.clip(2.0 * (volume.mean(axis=-1) + 0.5), 0.0, 1.0)
-    return Prediction(score, colors=np.clip(volume, 0.0, 1.0))
-
-
-def r2n2_predictor(model) -> Predictor:
-    def predict(entry, inputs):
-        return r2n2_prediction(model.predict_on_batch(inputs))
     return predict
 
 
@@ -276,9 +241,7 @@ def summarize(records, by: Sequence[str] = ("category",), add_mean: bool = True)
     """Means over (model, view) per group, metric, threshold, coloring and t, with counts:
     n_models, n_views (scored (model, view) pairs) and n_empty (views without a PSNR).
     With `add_mean`, a category 'mean' row per metric is the mean of the category means
-    (as the paper's mean column)."""
-    import pandas as pd
-
+    (as the paper's mean column, `with_category_mean`)."""
     keys = list(by) + ["metric", "threshold", "coloring", "t"]
     r = records.copy()
     r["t"] = r["t"].fillna(-1.0)  # groupby drops NaN keys; -1 stands for "not applicable"
@@ -288,15 +251,29 @@ def summarize(records, by: Sequence[str] = ("category",), add_mean: bool = True)
     out["n_views"] = g["value"].count()
     out["n_empty"] = g["value"].apply(lambda s: int(s.isna().sum()))
     out = out.reset_index()
-    if add_mean and "category" in by and out["category"].nunique() > 1:
-        rest = [k for k in keys if k != "category"]
-        m = out.groupby(rest, sort=False).agg(value=("value", "mean"), n_models=("n_models", "sum"),
-                                              n_views=("n_views", "sum"),
-                                              n_empty=("n_empty", "sum")).reset_index()
-        m["category"] = "mean"
-        out = pd.concat([out, m[out.columns]], ignore_index=True)
+    if add_mean and "category" in by:
+        out = with_category_mean(out)
     out["t"] = out["t"].where(out["t"] >= 0, np.nan)
     return out
+
+
+COUNTS = ("n_models", "n_views", "n_empty")
+
+
+def with_category_mean(df):
+    """`df` (summarized rows: a "category" column, "value", the COUNTS and any other keys)
+    plus a category "mean" row per combination of the other keys: the mean of the category
+    means, as the paper's mean column, with the counts summed. Unchanged with one category."""
+    import pandas as pd
+
+    if "category" not in df or df["category"].nunique() <= 1:
+        return df
+    keys = [c for c in df.columns if c not in ("category", "value", *COUNTS)]
+    means = (df.groupby(keys, sort=False, dropna=False)
+             .agg(value=("value", "mean"), **{c: (c, "sum") for c in COUNTS})
+             .reset_index())
+    means["category"] = "mean"
+    return pd.concat([df, means[df.columns]], ignore_index=True)
 
 
 # ---------------------------------------------------------------- released prediction files
@@ -314,7 +291,7 @@ def save_prediction(out_dir: Path, key: str, pred: Prediction,
     """Write a prediction in the released format: shape (R, R, R, 1) probabilities, color
     (R, R, R, 9) = [regressed, w, flow, blended]. Direct colors are written as regressed and
     blended with w = 1 and flow = 0, which the released recipe turns back into those colors."""
-    from .data.io import write_h5
+    from .io import write_h5
 
     color9 = pred.color9
     if color9 is None and pred.colors is not None:
@@ -335,7 +312,7 @@ class PredictionFiles:
         self.out_dir, self.view_names = Path(out_dir), tuple(view_names)
 
     def __call__(self, entry: ModelEntry, inputs=None) -> Prediction:
-        from .data.io import read_h5
+        from .io import read_h5
 
         probs, color9 = [], []
         for name in self.view_names:

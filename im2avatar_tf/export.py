@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Optional, Tuple
 
 from .config import Preset
-from .data.io import atomic_dir, atomic_write_text, save_keras
+from .io import atomic_dir, atomic_write_text, save_keras
 
 SAVED_MODEL_DIR = "saved_model"
 KERAS_FILE = "im2avatar.keras"
@@ -56,7 +56,7 @@ def write_saved_model(preset: Preset, shape_model, color_model, path: os.PathLik
     from keras.export import ExportArchive
 
     from .images import preprocess
-    from .inference import network_outputs
+    from .forward import network_outputs
 
     size = preset.model.image_size
 
@@ -83,7 +83,7 @@ def combined_model(preset: Preset, shape_model, color_model):
     "regressed", "confidence", "flow", "blended" (the SavedModel's outputs but "image")."""
     import keras
 
-    from .inference import network_outputs
+    from .forward import network_outputs
 
     size = preset.model.image_size
     image = keras.Input((size, size, 3), name="image")

@@ -23,7 +23,8 @@ import numpy as np
 from . import meshing
 from .colors import COLOR_KEYS, final_colors, pack_color_prediction, split_color_prediction
 from .config import Preset
-from .data.io import write_h5, write_png
+from .forward import Forward, keras_forward
+from .io import write_h5, write_png
 from .images import BACKGROUND_RGB, WHITE_RGB, preprocess, read_image, to_uint8
 
 ImageLike = Union[str, os.PathLike, np.ndarray]
@@ -233,7 +234,7 @@ class Result:
         prediction, beside blank white tiles)."""
         from PIL import Image
 
-        from .render import turntable
+        from .building.render import turntable
 
         tile = np.asarray(Image.fromarray(to_uint8(self.image)).resize((size, size), Image.BILINEAR))
         build = self._geometry(geometry)
@@ -265,9 +266,6 @@ def _check_threshold(threshold: float) -> None:
 # --------------------------------------------------------------------------------------------
 # Reconstructor
 # --------------------------------------------------------------------------------------------
-Forward = Callable[[np.ndarray], Dict[str, np.ndarray]]
-
-
 class Reconstructor:
     """Runs the shape and color networks on images. Build it with `from_dir` (a model folder
     from training, an `export` folder, a SavedModel folder or the exported `.keras` file) or
@@ -381,29 +379,6 @@ class Reconstructor:
 # --------------------------------------------------------------------------------------------
 # Backends: every one returns the same dict of numpy arrays
 # --------------------------------------------------------------------------------------------
-def network_outputs(shape_model, color_model, images) -> dict:
-    """THE forward pass: the shape and color networks (inference mode) on preprocessed images
-    (N, S, S, 3) -> float32 {"occupancy": sigmoid of the shape logits (N, R, R, R, 1), and the
-    color network's COLOR_KEYS outputs}; occupancy only when `color_model` is None. Built of
-    Keras ops, so it runs eagerly, in a tf.function, in the SavedModel and on Keras inputs."""
-    from keras import ops
-
-    out = {"occupancy": ops.sigmoid(ops.cast(shape_model(images, training=False), "float32"))}
-    if color_model is not None:
-        color = color_model(images, training=False)
-        out.update({key: ops.cast(color[key], "float32") for key in COLOR_KEYS})
-    return out
-
-
-def keras_forward(shape_model, color_model=None) -> Forward:
-    """`network_outputs` on numpy batches, traced once per shape; numpy arrays out."""
-    import tensorflow as tf
-
-    run = tf.function(functools.partial(network_outputs, shape_model, color_model),
-                      reduce_retracing=True)
-    return lambda batch: {k: v.numpy() for k, v in run(tf.constant(batch)).items()}
-
-
 def saved_model_forward(loaded) -> Forward:
     """Forward pass through an exported SavedModel's `from_preprocessed` signature."""
     import tensorflow as tf

@@ -1,9 +1,9 @@
-"""Losses of Im2Avatar (reference section 2) as serializable `keras.losses.Loss` classes, and
-the per-network objective that the trainer minimises.
+"""Losses of Im2Avatar (reference section 2) as serializable `keras.losses.Loss` classes.
 
 - `MSFCEL`: mean-squared false cross-entropy, FPE^2 + FNE^2 (shape network).
 - `MaskedColorLoss`: L1 (released) or L2 over valid ground-truth elements (> -0.5).
-- `network_objective(network, loss_cfg)`: batch + outputs -> (total, named parts).
+- `shape_loss(cfg)`, `color_objective(cfg)`: what the methods (`methods/`) build their
+  objectives from.
 
 Every loss returns one scalar pooled over the whole batch, as the released code does, also
 under a tf.distribute strategy: MSFCEL and the masked color losses sum their numerators and
@@ -14,8 +14,6 @@ the released code divides by zero (no occupied voxel, no valid color or flow), t
 `safe_division=False` restores the released NaN.
 """
 from __future__ import annotations
-
-from typing import Callable, Dict, Tuple
 
 import keras
 from keras import ops
@@ -129,26 +127,6 @@ class MaskedColorLoss(keras.losses.Loss):
         return {**super().get_config(), "norm": self.norm, "safe_division": self.safe_division}
 
 
-@keras.saving.register_keras_serializable(package="im2avatar")
-class R2N2VolumeLoss(keras.losses.Loss):
-    """Adapted 3D-R2N2 objective: mean squared error over ALL voxels between the predicted
-    3-channel volume and the target (RGB on surface voxels, -0.5 on empty ones)."""
-
-    def __init__(self, name: str = "r2n2_l2", **kwargs):
-        super().__init__(name=name, **kwargs)
-
-    def call(self, y_true, y_pred):
-        return ops.mean(ops.square(ops.cast(y_pred, "float32") - ops.cast(y_true, "float32")))
-
-
-R2N2_EMPTY = -0.5
-
-
-def r2n2_target(color):
-    """GT color volume (B, R, R, R, 3) with -1 on empty voxels -> the R2N2 target, -0.5 there."""
-    return ops.where(color > -0.5, color, ops.full_like(color, R2N2_EMPTY))
-
-
 def shape_loss(cfg: LossConfig) -> keras.losses.Loss:
     if cfg.shape_loss == "msfcel":
         return MSFCEL(cfg.msfcel_reduction, cfg.safe_division)
@@ -157,15 +135,11 @@ def shape_loss(cfg: LossConfig) -> keras.losses.Loss:
     raise ValueError(f"shape_loss must be 'msfcel' or 'bce', got {cfg.shape_loss!r}")
 
 
-Objective = Callable[[dict, object], Tuple[object, Dict[str, object]]]
-
-
-def network_objective(network: str, cfg: LossConfig) -> Objective:
-    """The loss a network is trained with: f(batch, outputs) -> (total, {part: value}).
-
-    batch holds "occupancy" (B, R, R, R, 1), "color" (B, R, R, R, 3), "flow" (B, R, R, R, 2).
-    The L1 weight penalty is not included here: the trainer adds the model's own losses.
-    """
+def color_objective(cfg: LossConfig):
+    """The color network's loss (reference 2.2): f(batch, outputs) -> (total, {"reg", "blend",
+    "flow"}), the masked color loss of the regressed and the blended colors and of the flow,
+    weighted by `cfg.color_weights`. batch holds "color" (B, R, R, R, 3) and "flow"
+    (B, R, R, R, 2); outputs the color heads' "regressed", "blended" and "flow"."""
     def color_parts(batch, out):
         color = MaskedColorLoss(cfg.color_norm, cfg.safe_division, name="reg")
         flow = MaskedColorLoss(cfg.color_norm, cfg.safe_division, name="flow")
@@ -177,28 +151,7 @@ def network_objective(network: str, cfg: LossConfig) -> Objective:
         }
         total = w_reg * parts["reg"] + w_blend * parts["blend"] + w_flow * parts["flow"]
         return total, parts
+    return color_parts
 
-    if network == "shape":
-        loss = shape_loss(cfg)
 
-        def objective(batch, out):
-            value = loss(batch["occupancy"], out)
-            return value, {cfg.shape_loss: value}
-    elif network == "color":
-        objective = color_parts
-    elif network == "r2n2":
-        loss = R2N2VolumeLoss()
-
-        def objective(batch, out):
-            value = loss(r2n2_target(batch["color"]), out)
-            return value, {"l2": value}
-    elif network == "unified":
-        loss = shape_loss(cfg)
-
-        def objective(batch, out):
-            total, parts = color_parts(batch, out)
-            parts[cfg.shape_loss] = loss(batch["occupancy"], out["shape"])
-            return total + parts[cfg.shape_loss], parts
-    else:
-        raise ValueError(f"unknown network {network!r}")
-    return objective
+COLOR_PARTS = ["reg", "blend", "flow"]  # the parts `color_objective` returns

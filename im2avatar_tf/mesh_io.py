@@ -20,7 +20,7 @@ from typing import Union
 import numpy as np
 import trimesh
 
-from .data.io import atomic_path
+from .io import atomic_path
 from .images import to_uint8
 
 MESH_FORMATS = (".ply", ".obj", ".glb")

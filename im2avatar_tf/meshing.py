@@ -16,7 +16,7 @@ import numpy as np
 import trimesh
 from scipy.spatial import cKDTree
 
-from .data.voxelize import voxel_centers
+from .voxels import voxel_centers
 from .images import to_uint8
 
 
@@ -27,7 +27,7 @@ class EmptyPredictionError(ValueError):
 def voxel_to_world(index: np.ndarray, resolution: int) -> np.ndarray:
     """Continuous voxel index (..., 3) -> world point (..., 3), axes (x, y, z), y up.
 
-    The affine extension of `data.voxelize.voxel_centers`, the mapping the training meshes
+    The affine extension of `voxels.voxel_centers`, the mapping the training meshes
     were voxelized with, so predictions line up with them: voxel (i, j, k) is centered at
     ((i + 0.5) / R - 0.5, ...) and its corners are at indices i - 0.5 and i + 0.5.
     """

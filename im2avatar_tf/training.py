@@ -33,11 +33,11 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
+from . import methods
 from .config import Preset, TrainConfig
-from .data.io import atomic_dir, atomic_write_text, save_keras
+from .io import atomic_dir, atomic_write_text, save_keras
+from .models import load_network
 from .distributed import synchronized_batchnorm
-from .losses import network_objective
-from .models import build_model, load_network
 from .models.layers import ScheduledBatchNorm
 
 if TYPE_CHECKING:
@@ -131,13 +131,19 @@ def make_optimizer(cfg: TrainConfig) -> keras.optimizers.Optimizer:
 class NetworkTrainer(keras.Model):
     """Wraps one network for `fit`: feeds it `batch["image"]` and minimises the network's
     objective on the rest of the batch, plus the network's L1 kernel penalty. Only the wrapped
-    network is ever saved."""
+    network is ever saved. `for_method` builds one from a method (`methods/`)."""
 
     def __init__(self, network: keras.Model, objective, part_names, **kwargs):
         super().__init__(**kwargs)
         self.network = network
         self.objective = objective
         self.part_trackers = [keras.metrics.Mean(name=n) for n in part_names]
+
+    @classmethod
+    def for_method(cls, method, preset: Preset) -> "NetworkTrainer":
+        """A new network of `method` at `preset`, with the method's objective and loss parts."""
+        return cls(method.build(preset.model), method.objective(preset.loss),
+                   method.loss_parts(preset.loss), name=f"{method.name}_trainer")
 
     def call(self, batch, training=False):
         image = batch["image"] if isinstance(batch, dict) else batch
@@ -162,12 +168,6 @@ def _per_replica(loss):
         if replicas > 1:
             loss = loss / replicas
     return loss
-
-
-def _part_names(network: str, preset: Preset):
-    shape = preset.loss.shape_loss
-    return {"shape": [shape], "color": ["reg", "blend", "flow"], "r2n2": ["l2"],
-            "unified": ["reg", "blend", "flow", shape]}[network]
 
 
 # --------------------------------------------------------------------------- checkpoints
@@ -362,7 +362,7 @@ def train(preset: Preset, network: str, data: EpochData, run_dir: os.PathLike,
           resume: bool = True, strategy: Optional[str] = None, verbose: int = 1,
           steps_per_epoch: Optional[int] = None,
           callbacks: Sequence[keras.callbacks.Callback] = ()) -> keras.Model:
-    """Train `network` ("shape", "color", "r2n2" or "unified") for `preset.train.epochs` and
+    """Train `network` (a method's name: `methods.names()`) for `preset.train.epochs` and
     save `<run_dir>/<network>.keras`. Returns the trained network.
 
     data: an `InputPipeline` (its `epochs(start, stop)` is the run's dataset), or a
@@ -395,9 +395,8 @@ def train(preset: Preset, network: str, data: EpochData, run_dir: os.PathLike,
     keras.utils.set_random_seed(cfg.seed)
     dist = make_strategy(strategy)
     with precision_policy(cfg.mixed_precision), dist.scope():
-        net = build_model(network, preset.model)
-        trainer = NetworkTrainer(net, network_objective(network, preset.loss),
-                                 _part_names(network, preset), name=f"{network}_trainer")
+        trainer = NetworkTrainer.for_method(methods.get(network), preset)
+        net = trainer.network
         optimizer = make_optimizer(cfg)
         trainer.compile(optimizer=optimizer, jit_compile=False)
 

@@ -10,7 +10,7 @@ import numpy as np
 from PIL import Image
 
 from im2avatar_tf.data import layout
-from im2avatar_tf.data.io import write_h5
+from im2avatar_tf.io import write_h5
 
 BACKGROUND = 245
 

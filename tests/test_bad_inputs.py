@@ -28,7 +28,7 @@ import pytest
 from PIL import Image
 
 from im2avatar_tf.data import layout
-from im2avatar_tf.data.io import read_h5, write_h5
+from im2avatar_tf.io import read_h5, write_h5
 from im2avatar_tf.images import read_image
 from tests._toy_data import write_toy_dataset
 

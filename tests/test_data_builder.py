@@ -6,12 +6,12 @@ import pytest
 import trimesh
 from PIL import Image
 
-from im2avatar_tf.data.builder import (REPORT_NAME, BuildOptions, build_dataset, build_model,
+from im2avatar_tf.building.builder import (REPORT_NAME, BuildOptions, build_dataset, build_model,
                                        is_complete, split_ids)
 from im2avatar_tf.data.check import check_dataset
-from im2avatar_tf.data.io import read_h5, write_h5
+from im2avatar_tf.io import read_h5, write_h5
 from im2avatar_tf.data.layout import VIEW_NAMES, human_model, read_split, shapenet_model
-from im2avatar_tf.data.sources import folder_jobs, folder_model_id
+from im2avatar_tf.building.sources.folder import folder_jobs, folder_model_id
 from im2avatar_tf.images import WHITE_RGB, read_image
 
 SMALL = BuildOptions(resolution=16, image_size=32)
@@ -183,7 +183,7 @@ def test_preview_contact_sheet(built, tmp_path):
 
 
 def test_procedural_source_builds_every_category(tmp_path):
-    from im2avatar_tf.data.sources import procedural_jobs
+    from im2avatar_tf.building.sources.procedural.jobs import procedural_jobs
 
     jobs = procedural_jobs(("car", "chair", "table", "guitar"), 1, seed=0)
     report = build_dataset(jobs, tmp_path, SMALL, progress=False)
@@ -227,7 +227,7 @@ def test_a_dead_worker_fails_the_build_instead_of_hanging(tmp_path):
     import functools
     import os
 
-    from im2avatar_tf.data.builder import Job
+    from im2avatar_tf.building.builder import Job
 
     jobs = [Job("chair", f"m{i}", functools.partial(os._exit, 1)) for i in range(2)]
     with pytest.raises(RuntimeError, match="worker process died"):
@@ -237,7 +237,7 @@ def test_a_dead_worker_fails_the_build_instead_of_hanging(tmp_path):
 def test_write_png_and_to_uint8(tmp_path):
     """One float -> uint8 conversion (rounded, clipped) and one atomic PNG writer, which refuses
     floats instead of guessing their range and leaves no temporary file behind."""
-    from im2avatar_tf.data.io import write_png
+    from im2avatar_tf.io import write_png
     from im2avatar_tf.images import to_uint8
 
     x = np.array([-0.1, 0.0, 0.9, 0.5, 1.0, 1.2], np.float32)
@@ -257,7 +257,7 @@ def test_atomic_dir_and_save_keras_leave_nothing_half_written(tmp_path):
     for `save_keras`, whose temporary file keeps the `.keras` suffix Keras insists on."""
     import os
 
-    from im2avatar_tf.data.io import atomic_dir, save_keras
+    from im2avatar_tf.io import atomic_dir, save_keras
 
     def failed_write(body):
         with pytest.raises(RuntimeError, match="killed"):

@@ -4,10 +4,10 @@ import json
 import numpy as np
 import pytest
 
-from im2avatar_tf.data import sweethome3d
-from im2avatar_tf.data.builder import BuildOptions, build_dataset
+from im2avatar_tf.building.sources import sweethome3d
+from im2avatar_tf.building.builder import BuildOptions, build_dataset
 from im2avatar_tf.data.check import check_dataset
-from im2avatar_tf.data.io import read_h5
+from im2avatar_tf.io import read_h5
 from im2avatar_tf.data.layout import human_model, shapenet_model
 from im2avatar_tf.images import read_image
 

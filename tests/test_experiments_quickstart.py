@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 from im2avatar_tf.cli import main
 from tests._toy_data import write_toy_dataset
@@ -16,7 +17,12 @@ def test_quickstart_end_to_end(tmp_path, monkeypatch, capsys):
     summary = json.loads((tmp_path / "qs" / "summary.json").read_text())
     assert [r["metric"] for r in summary["metrics"]][:2] == [
         "IoU (model at 0.8)", "PSNR RGB, released blend t=0.2"]
-    assert all(r["verdict"] for r in summary["metrics"])
+    for r in summary["metrics"]:  # each verdict says what its numbers say
+        if math.isnan(r["model"]):
+            assert r["verdict"] == "nothing to score (no voxel predicted at 0.8)", r
+        else:
+            assert r["beats"] == (r["model"] > r["baseline"]), r
+            assert r["verdict"] == ("beats it" if r["beats"] else "does NOT beat it"), r
     assert (tmp_path / "qs" / "export" / "saved_model" / "saved_model.pb").exists()
     assert (tmp_path / "qs" / "reconstruction_preview.png").stat().st_size > 0
     out = capsys.readouterr().out

@@ -2,8 +2,8 @@
 import keras
 import pytest
 
+from im2avatar_tf import methods
 from im2avatar_tf.config import get_preset
-from im2avatar_tf.models import build_model
 from im2avatar_tf.models.flops import forward_flops, layer_flops, training_flops
 
 
@@ -28,7 +28,7 @@ def test_layer_counts_by_hand():
 
 @pytest.mark.parametrize("network", ["shape", "color"])
 def test_paper_networks_training_is_about_three_forward_passes(network):
-    model = build_model(network, get_preset("paper").model)
+    model = methods.get(network).build(get_preset("paper").model)
     fwd = forward_flops(model)
     assert 2.0e9 < fwd < 4.0e9  # 2.44 (shape) and 3.58 (color) GFLOP per 128 px image
     assert 2.9 * fwd < training_flops(model) < 3 * fwd

@@ -16,10 +16,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from im2avatar_tf.data import human
-from im2avatar_tf.data.human_gen import plan as plan_mod
-from im2avatar_tf.data.human_gen.bodies import design_bodies
-from im2avatar_tf.data.human_gen.styles import STYLES, coverage
+from im2avatar_tf.building.sources import human
+from im2avatar_tf.building.sources.human_gen import plan as plan_mod
+from im2avatar_tf.building.sources.human_gen.bodies import design_bodies
+from im2avatar_tf.building.sources.human_gen.styles import STYLES, coverage
 from im2avatar_tf.images import BACKGROUND_RGB, WHITE_RGB
 
 REPO = Path(__file__).resolve().parents[1]
@@ -57,7 +57,7 @@ def test_styles_and_bodies_cover_the_issue():
 
 
 def test_glue_does_not_import_torch():
-    code = ("import sys, im2avatar_tf.data.human, im2avatar_tf.data.human_gen.plan; "
+    code = ("import sys, im2avatar_tf.building.sources.human, im2avatar_tf.building.sources.human_gen.plan; "
             "print('torch' in sys.modules, 'anny' in sys.modules, 'tensorflow' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
     assert out.stdout.split() == ["False", "False", "False"], out.stderr
@@ -90,7 +90,7 @@ def test_human_background_is_white_unless_given(flag, expected, monkeypatch, cap
     monkeypatch.setattr(human, "build_human", lambda out, *a, **k: seen.update(options=a[4]) or {
         "built": 0, "reused": 0, "failed": {}, "train": 0, "test": 0, "held_out_bodies": [],
         "held_out_styles": [], "seconds_per_human": 0.0})
-    assert human.build(args) == 0
+    assert build_dataset.run(args) == 0
     assert seen["options"].background == expected
     assert f"background {','.join(map(str, expected))}" in capsys.readouterr().out
 
@@ -100,8 +100,8 @@ def test_build_goes_through_the_dataset_builder(tmp_path, monkeypatch):
     same body under two clothes folders is two models, a broken mesh is reported, not fatal."""
     import trimesh
 
-    from im2avatar_tf.data import builder
-    from im2avatar_tf.data.builder import BuildOptions
+    from im2avatar_tf.building import builder
+    from im2avatar_tf.building.builder import BuildOptions
 
     monkeypatch.setattr(human, "require_extra", lambda: None)
     monkeypatch.setattr(human, "generate", lambda *a, **k: None)
@@ -148,7 +148,7 @@ assert STYLES[SHIRT_STYLE].upper.pattern == "solid" and STYLES[SHIRT_STYLE].top 
 def built(tmp_path_factory):
     if human.missing_extra():
         pytest.skip("optional human extra not installed")
-    from im2avatar_tf.data.builder import BuildOptions
+    from im2avatar_tf.building.builder import BuildOptions
 
     out = tmp_path_factory.mktemp("human")
     p = plan_mod.Plan(bodies=2, styles=16, seed=0, train=[(SHIRT_STYLE, 0)], test=[(5, 1)],
@@ -182,7 +182,7 @@ def test_layout_and_splits(built):
     view = np.asarray(Image.open(out / "clothes3" / "mesh1_new" / "views" / "0.000.png"))
     assert tuple(view[0, 0, :3]) == (255, 255, 255)
     # resumable: a second run reuses everything
-    from im2avatar_tf.data.builder import BuildOptions
+    from im2avatar_tf.building.builder import BuildOptions
 
     again = human.build_human(out, bodies=2, options=BuildOptions(resolution=32,
                               background=WHITE_RGB), progress=False, mesh_dir=out / "_meshes",
@@ -193,7 +193,7 @@ def test_layout_and_splits(built):
 
 @needs_extra
 def test_shirt_color_on_torso_voxels(built):
-    from im2avatar_tf.data.io import read_h5
+    from im2avatar_tf.io import read_h5
 
     out, _ = built
     color = read_h5(out / "clothes3" / "mesh1_new" / "mesh1_new.h5")  # (32, 32, 32, 3)
@@ -222,7 +222,7 @@ def test_shirt_color_on_torso_voxels(built):
 def test_flow_of_visible_voxels_is_their_projection(built):
     from PIL import Image
 
-    from im2avatar_tf.data.io import read_h5
+    from im2avatar_tf.io import read_h5
 
     out, _ = built
     model = out / "clothes3" / "mesh1_new"

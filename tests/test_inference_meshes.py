@@ -11,7 +11,7 @@ import pytest
 import trimesh
 
 from im2avatar_tf import meshing
-from im2avatar_tf.data.voxelize import voxel_centers
+from im2avatar_tf.voxels import voxel_centers
 from im2avatar_tf.inference import crop_to_foreground
 from im2avatar_tf.mesh_io import write_geometry
 

@@ -3,9 +3,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from im2avatar_tf import methods
 from im2avatar_tf.config import LossConfig
-from im2avatar_tf.losses import (MSFCEL, MaskedColorLoss, R2N2VolumeLoss, SigmoidCrossEntropy,
-                                 network_objective, r2n2_target)
+from im2avatar_tf.losses import MSFCEL, MaskedColorLoss, SigmoidCrossEntropy
+from im2avatar_tf.methods.r2n2 import R2N2VolumeLoss, r2n2_target
 
 
 def _np_ce(y, z):
@@ -70,7 +71,7 @@ def test_color_objective_is_unweighted_sum_of_three_terms():
     flow = np.where(color[..., :2] > -0.5, rng.random((2, 4, 4, 4, 2)), -1).astype(np.float32)
     out = {k: rng.random((2, 4, 4, 4, c)).astype(np.float32)
            for k, c in (("regressed", 3), ("blended", 3), ("flow", 2))}
-    total, parts = network_objective("color", LossConfig())({"color": color, "flow": flow}, out)
+    total, parts = methods.get("color").objective(LossConfig())({"color": color, "flow": flow}, out)
 
     def l1(gt, p):
         m = gt > -0.5

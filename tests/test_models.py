@@ -2,8 +2,13 @@
 import numpy as np
 import pytest
 
+from im2avatar_tf import methods
 from im2avatar_tf.config import get_preset
-from im2avatar_tf.models import ImageSampler, build_model, load_network
+from im2avatar_tf.models import ImageSampler, load_network
+
+
+def build_model(network, cfg):
+    return methods.get(network).build(cfg)
 
 
 def _trainable(model):

@@ -38,7 +38,7 @@ def expected_sample(root, key, view, resolution=R):
     folder, model = key.split("/")
     m = layout.ModelPaths(root / folder / model, "shapenet", R)
     color = load_color(m, resolution)
-    from im2avatar_tf.data.io import read_h5
+    from im2avatar_tf.io import read_h5
     flow = pool_volume(read_h5(m.flow(layout.VIEW_NAMES[view])), R // resolution)
     image = preprocess(read_image(m.view(layout.VIEW_NAMES[view])), S).numpy()
     return image, color, flow
@@ -115,7 +115,7 @@ def test_volumes_finer_than_the_model_are_pooled(toy, tmp_path):
     key, view = b["model_id"][0].decode(), int(b["view"][0])
     folder, model = key.split("/")
     m = layout.ModelPaths(toy / folder / model, "shapenet", R)
-    from im2avatar_tf.data.io import read_h5
+    from im2avatar_tf.io import read_h5
     fine = read_h5(m.color)
     expected = np.full((8, 8, 8, 3), -1.0)
     for x, y, z in itertools.product(range(8), repeat=3):

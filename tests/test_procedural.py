@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import trimesh
 
-from im2avatar_tf.data.procedural import CATEGORIES, describe, generate
-from im2avatar_tf.data.procedural import texture as tx
+from im2avatar_tf.building.sources.procedural import CATEGORIES, describe, generate
+from im2avatar_tf.building.sources.procedural import texture as tx
 
 
 def _texture(mesh) -> np.ndarray:

@@ -6,7 +6,7 @@ Example: python run.py bench-build --count 3 --real 6
 """
 from __future__ import annotations
 
-from ._common import int_range, nonnegative_int, positive_int
+from .options import int_range, nonnegative_int, positive_int
 
 HELP = "time the dataset builder per model (voxelize / render / flow split), procedural and real"
 STAGES = ("load", "voxelize", "render", "flow", "write")
@@ -26,9 +26,9 @@ def run(args) -> int:
     import tempfile
 
     from ..config import CATEGORIES
-    from ..data import sweethome3d
-    from ..data.builder import BuildOptions
-    from ..data.sources import procedural_jobs
+    from ..building.builder import BuildOptions
+    from ..building.sources import sweethome3d
+    from ..building.sources.procedural.jobs import procedural_jobs
 
     options = BuildOptions(resolution=args.resolution, image_size=args.image_size)
     groups = {"procedural": procedural_jobs(CATEGORIES, args.count, args.seed)}
@@ -63,14 +63,14 @@ def run(args) -> int:
 def _time_job(job, root, options):
     import time
 
-    from ..data.builder import _paths, build_model
-    from ..data.meshes import MeshError
+    from ..building.builder import build_model
+    from ..building.meshes import MeshError
 
     try:
         t0 = time.perf_counter()
         mesh = job.load()
         load = time.perf_counter() - t0
-        meta = build_model(mesh, _paths(root, job, options), options, job.source)
+        meta = build_model(mesh, job.paths(root, options.resolution), options, job.source)
     except MeshError as e:
         return str(e)
     return {"load": load, **meta["seconds"], "tris": meta["mesh"]["triangles"]}

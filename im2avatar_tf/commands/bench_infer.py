@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ._common import add_preset_argument, positive_int, probability
+from .options import add_preset_argument, positive_int, probability
 
 HELP = "time single-image inference (network vs mesh extraction), batch throughput, export size"
 

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import time
 
-from ._common import (add_data_argument, add_preset_argument, nonnegative_int,
-                      positive_int)
+from .. import methods
+from .options import (add_categories_argument, add_data_argument, add_preset_argument,
+                      nonnegative_int, positive_int)
 
 HELP = "print input-pipeline samples/s beside the training step rate (target >= 5x)"
 TARGET_RATIO = 5.0
@@ -23,15 +24,14 @@ TARGET_RATIO = 5.0
 def add_arguments(parser) -> None:
     add_preset_argument(parser)
     add_data_argument(parser)
-    parser.add_argument("--categories", nargs="+", default=None,
-                        help="categories to read (default: the preset's)")
+    add_categories_argument(parser, "categories to read (default: the preset's)")
     parser.add_argument("--batches", type=positive_int, default=20,
                         help="timed batches per pipeline mode (default 20)")
     parser.add_argument("--batch-size", type=positive_int, default=None,
                         help="override the preset's batch size (both sides use it)")
     parser.add_argument("--modes", nargs="+", choices=["cache", "raw"], default=["cache", "raw"],
                         help="pipeline modes to time (default: cache raw)")
-    parser.add_argument("--networks", nargs="*", choices=["shape", "color", "r2n2", "unified"],
+    parser.add_argument("--networks", nargs="*", choices=methods.names(),
                         default=["shape", "color"],
                         help="networks whose training rate to time (none: pipeline only)")
     parser.add_argument("--train-steps", type=nonnegative_int, default=5,
@@ -56,19 +56,16 @@ def pipeline_rate(pipe, batches: int) -> dict:
 def run(args) -> int:
     from ..benchmark import train_step_rate
     from ..data.pipeline import InputPipeline
-    from ._common import preset_from_args, resolve_data
+    from .options import preset_from_args, resolve_data
 
-    preset = preset_from_args(args)
-    if args.batch_size:
-        preset = preset.replace(train={"batch_size": args.batch_size})
-    root = resolve_data(args, preset)
+    preset = preset_from_args(args)  # with --categories and --batch-size
+    root = resolve_data(args.data, preset)
     S, R, B = preset.model.image_size, preset.model.volume_size, preset.train.batch_size
     print(f"preset {preset.name}: {S} px, {R}^3, batch {B}; data {root}")
     pipe_rates = {}
     for mode in args.modes:
         t0 = time.perf_counter()
-        pipe = InputPipeline.for_preset(preset, root, split="train", categories=args.categories,
-                                        cache=mode == "cache")
+        pipe = InputPipeline.for_preset(preset, root, split="train", cache=mode == "cache")
         opened = time.perf_counter() - t0
         rate = pipeline_rate(pipe, args.batches)
         pipe_rates[mode] = rate["samples_per_s"]

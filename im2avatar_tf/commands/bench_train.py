@@ -16,7 +16,8 @@ import os
 import subprocess
 import sys
 
-from ._common import nonnegative_int, positive_int
+from .. import methods
+from .options import nonnegative_int, positive_int
 
 HELP = "print training throughput (samples/s), fraction of machine peak and memory per network"
 
@@ -25,7 +26,7 @@ def add_arguments(parser):
     parser.add_argument("--presets", nargs="+", default=["tiny", "small", "paper"],
                         choices=["tiny", "small", "paper"], help="presets to time")
     parser.add_argument("--networks", nargs="+", default=["shape", "color"],
-                        choices=["shape", "color", "r2n2", "unified"], help="networks to time")
+                        choices=methods.names(), help="networks to time")
     parser.add_argument("--paper-batch", type=positive_int, default=8,
                         help="batch size at the paper preset (60 needs a GPU's memory)")
     parser.add_argument("--steps", type=positive_int, default=5, help="timed steps after 2 warm-up steps")
@@ -91,7 +92,7 @@ def run(args) -> int:
     if args.csv:
         import pandas as pd
 
-        from ..data.io import atomic_path
+        from ..io import atomic_path
 
         with atomic_path(args.csv) as tmp:
             pd.DataFrame(rows).to_csv(tmp, index=False)

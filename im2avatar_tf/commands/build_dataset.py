@@ -10,16 +10,20 @@ Examples:
   python run.py build-dataset --source sweethome3d --out data/sh3d
       (needs the Debian package: apt-get install sweethome3d-furniture)
   python run.py build-dataset --source human --out data/human --bodies 8 --styles 4
+  python run.py build-dataset --source human-real --out data/human-real
+      (the Sweet Home 3D people, test only; needs sweethome3d-furniture)
 """
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
-from ._common import (add_preset_argument, float_range, int_range, nonnegative_int,
+from .options import (add_preset_argument, float_range, int_range, nonnegative_int,
                       positive_int)
 
-HELP = "build a dataset (colored voxels, views, flow) from procedural, folder or SweetHome3D meshes"
-SOURCES = ("procedural", "folder", "sweethome3d", "human")
+HELP = ("build a dataset (colored voxels, views, flow) from procedural, folder, SweetHome3D or "
+        "human meshes")
+SOURCES = ("procedural", "folder", "sweethome3d", "human", "human-real")
 
 
 def add_arguments(parser) -> None:
@@ -36,7 +40,7 @@ def add_arguments(parser) -> None:
                              "guitar; sweethome3d also offers human)")
     parser.add_argument("--count", type=positive_int, default=None,
                         help="models per category (procedural: how many to generate; "
-                             "sweethome3d: at most this many)")
+                             "sweethome3d, human-real: at most this many)")
     add_preset_argument(parser, default=None)
     parser.add_argument("--resolution", type=int_range(2, 512), default=None,
                         help="volume resolution R (default: the preset's, else 64)")
@@ -48,7 +52,7 @@ def add_arguments(parser) -> None:
                         help="lambert + ambient (default) or flat albedo")
     parser.add_argument("--background", default=None,
                         help="background R,G,B, 'white' or 'gray' (default: the release's, "
-                             "245,245,245, and white for --source human)")
+                             "245,245,245, and white for --source human and human-real)")
     parser.add_argument("--elevation", type=float_range(-90, 90, lo_open=True, hi_open=True),
                         default=None, help="camera elevation, degrees")
     parser.add_argument("--distance", type=float_range(0, lo_open=True), default=None,
@@ -62,10 +66,27 @@ def add_arguments(parser) -> None:
     parser.add_argument("--seed", type=nonnegative_int, default=0,
                         help="procedural seed and split shuffle seed (default 0)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
-    human = parser.add_argument_group("human source only (im2avatar_tf.data.human)")
+    human = parser.add_argument_group("human source only (im2avatar_tf.building.sources.human)")
     human.add_argument("--bodies", type=positive_int, default=None, help="human only: body meshes")
-    human.add_argument("--styles", type=positive_int, default=None, help="human only: clothing styles")
-    human.add_argument("--pairs", type=positive_int, default=None, help="human only: (clothes, body) pairs")
+    human.add_argument("--styles", type=positive_int, default=None,
+                       help="human only: clothing styles")
+    human.add_argument("--pairs", type=positive_int, default=None,
+                       help="human only: (clothes, body) pairs")
+
+
+def build_options(args, resolution: int, background=None):
+    """The builder's typed options from this command's flags (absent ones keep the defaults);
+    `background`: the source's own default, used when --background is not given."""
+    from ..building.builder import BuildOptions, parse_background
+
+    given = {"image_size": args.image_size, "views": args.views, "shading": args.shading,
+             "elevation_deg": args.elevation, "distance": args.distance, "fov_deg": args.fov,
+             "up": args.up}
+    if args.background is not None:
+        given["background"] = parse_background(args.background)
+    elif background is not None:
+        given["background"] = tuple(background)
+    return BuildOptions(resolution=resolution, **{k: v for k, v in given.items() if v is not None})
 
 
 def run(args) -> int:
@@ -73,25 +94,30 @@ def run(args) -> int:
         given = [f"--{n}" for n in ("bodies", "styles", "pairs") if getattr(args, n) is not None]
         if given:
             raise ValueError(f"{', '.join(given)} only apply to --source human")
-    if args.source == "human":
-        return _run_human(args)
-
-    from ..config import CATEGORIES, get_preset
-    from ..data.builder import BuildOptions, build_dataset
+    from ..config import get_preset
 
     preset = get_preset(args.preset) if args.preset else None
     resolution = args.resolution or (preset.model.volume_size if preset else 64)
+    build = {"human": _run_human, "human-real": _run_human_real}.get(args.source, _run_jobs)
+    return build(args, preset, resolution)
+
+
+def _run_jobs(args, preset, resolution: int) -> int:
+    """procedural, folder and sweethome3d: a list of jobs through the builder's one loop."""
+    from ..building.builder import build_dataset
+    from ..config import CATEGORIES
+
     categories = tuple(args.categories or (preset.data.categories if preset else CATEGORIES))
-    options = BuildOptions.from_args(args, resolution)
+    options = build_options(args, resolution)
     out = args.out or os.path.join("data", f"{args.source}-r{resolution}")
 
     if args.source == "procedural":
-        from ..data.sources import procedural_jobs
+        from ..building.sources.procedural.jobs import procedural_jobs
 
         jobs = [job for c in categories for job in procedural_jobs(
             [c], args.count or (preset.data.count(c) if preset else 10), args.seed)]
     elif args.source == "folder":
-        from ..data.sources import folder_jobs
+        from ..building.sources.folder import folder_jobs
 
         if not args.input:
             raise ValueError("--source folder needs --input DIR (a folder of meshes)")
@@ -99,7 +125,7 @@ def run(args) -> int:
         if args.categories:
             jobs = [j for j in jobs if j.category in categories]
     else:
-        from ..data.sweethome3d import sweethome3d_jobs
+        from ..building.sources.sweethome3d import sweethome3d_jobs
 
         jobs = sweethome3d_jobs(categories, limit=args.count)
     if not jobs:
@@ -114,13 +140,37 @@ def run(args) -> int:
     return 0 if report.built or report.reused else 1
 
 
-def _run_human(args) -> int:
-    try:
-        from ..data import human
-    except ModuleNotFoundError as e:
-        if e.name and e.name.startswith("im2avatar_tf.data.human"):
-            raise ValueError("--source human needs im2avatar_tf.data.human (the human-dataset "
-                             "builder), which is not in this checkout; update the code "
-                             "(git pull) or build another source") from None
-        raise
-    return int(human.build(args) or 0)
+def _run_human(args, preset, resolution: int) -> int:
+    """The regenerated Colorful Human set (`building.sources.human`; needs the human extra)."""
+    from ..building.sources import human
+    from ..data.layout import HUMAN
+
+    human.require_extra()
+    bodies = args.bodies or human.DEFAULTS["bodies"]
+    styles = args.styles or human.DEFAULTS["styles"]
+    pairs = args.pairs or min(human.DEFAULTS["pairs"], bodies * styles)
+    options = build_options(args, resolution, background=HUMAN.background)  # reference 4.2
+    out = Path(args.out or os.path.join("data", f"human-r{resolution}"))
+    print(f"human set: {pairs} pairs of {styles} styles x {bodies} bodies -> {out} "
+          f"({resolution}^3, {options.views} views of {options.image_size} px, background "
+          f"{','.join(map(str, options.background))})")
+    summary = human.build_human(out, bodies, styles, pairs, args.seed, options,
+                                workers=args.workers, progress=not args.no_progress)
+    print(f"built {summary['built']}, reused {summary['reused']}, failed {len(summary['failed'])}; "
+          f"train {summary['train']}, test {summary['test']} (held out: bodies "
+          f"{summary['held_out_bodies']}, styles {summary['held_out_styles']}); "
+          f"{summary['seconds_per_human']} s per human")
+    return 0 if not summary["failed"] else 1
+
+
+def _run_human_real(args, preset, resolution: int) -> int:
+    """The Sweet Home 3D people as a test-only human set (`building.sources.human_real`)."""
+    from ..building.sources.human_real import build_real
+    from ..data.layout import HUMAN
+
+    out = Path(args.out or os.path.join("data", "human-real"))
+    options = build_options(args, resolution, background=HUMAN.background)
+    summary = build_real(out, options, args.workers, not args.no_progress, args.count)
+    print(f"human-real: {summary['models']} people ({summary['postures']}), "
+          f"{len(summary['failed'])} failed -> {out}")
+    return 0 if not summary["failed"] else 1

@@ -6,7 +6,7 @@ existing models. Prints a per-problem summary; exits 1 if there is any error.
 """
 from __future__ import annotations
 
-from ._common import int_range, positive_int
+from .options import int_range, positive_int
 
 HELP = "validate a dataset folder (ours or the authors'): volumes, views, flows, split lists"
 

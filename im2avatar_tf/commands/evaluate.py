@@ -18,9 +18,9 @@ import json
 import time
 from pathlib import Path
 
-from ..data.io import atomic_write_text
+from ..io import atomic_write_text
 
-from ._common import (add_data_argument, int_range, nonnegative_int, positive_int,
+from .options import (add_data_argument, int_range, nonnegative_int, positive_int,
                       probability, unit_interval)
 
 PREDICTIONS_SIDECAR = "predictions.json"
@@ -65,8 +65,8 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from .. import evaluation
-    from ._common import resolve_data
+    from .. import evaluation, methods
+    from .options import resolve_data
 
     if args.model:
         from ..models import load_network, load_preset
@@ -77,7 +77,7 @@ def run(args) -> int:
         if color_path.is_dir():
             color_path = color_path / "color.keras"
         color = load_network(color_path) if color_path.exists() or args.color_model else None
-        predictor = evaluation.network_predictor(shape, color)
+        predictor = methods.get("shape").predictor(shape, color)
         image_size, resolution = preset.model.image_size, preset.model.volume_size
     else:
         from ..config import get_preset
@@ -90,7 +90,7 @@ def run(args) -> int:
         saved = json.loads(sidecar.read_text()) if sidecar.exists() else {}
         image_size = args.image_size or saved.get("image_size")
         resolution = args.resolution or saved.get("resolution") or preset.model.volume_size
-    root = resolve_data(args, preset)
+    root = resolve_data(args.data, preset)
     categories = args.categories or list(preset.data.categories)
     t0 = time.perf_counter()
     result = evaluation.evaluate(

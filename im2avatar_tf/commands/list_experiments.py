@@ -10,11 +10,11 @@ def add_arguments(parser):
 
 def run(args) -> int:
     from .. import registry
-    from ..cli import _first_doc_line
+    from ..cli import first_doc_line
 
     names = registry.names()
     if not names:
         print("no experiments registered")
     for name in names:
-        print(f"{name:20s} {_first_doc_line(registry.find(name))}")
+        print(f"{name:20s} {first_doc_line(registry.find(name))}")
     return 0

@@ -5,7 +5,7 @@ Example: python run.py preview-dataset data/procedural-small --models 4
 """
 from __future__ import annotations
 
-from ._common import positive_int
+from .options import positive_int
 
 HELP = "write a contact sheet PNG of a dataset (views and colored voxels of a few models)"
 

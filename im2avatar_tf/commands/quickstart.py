@@ -18,7 +18,7 @@ import os
 import time
 from pathlib import Path
 
-from ._common import add_data_argument, add_preset_argument, positive_int
+from .options import add_data_argument, add_preset_argument, positive_int
 
 HELP = "data -> training -> metrics vs baselines -> SavedModel -> a colored mesh, in minutes"
 QUICKSTART_EPOCHS = 200  # the tiny preset's 20 epochs (~40 steps) are too few to beat baselines
@@ -36,31 +36,28 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     import json
 
-    from .. import evaluation
-    from ..data.pipeline import InputPipeline
-    from ..training import train
-    from ._common import preset_from_args, resolve_data
+    from .. import evaluation, methods
+    from ..runs import train_or_reuse
+    from .options import preset_from_args, resolve_data
 
     start = time.time()
     out = Path(args.out)
-    preset = preset_from_args(args).replace(train={"epochs": args.epochs})
+    preset = preset_from_args(args)  # with --epochs
     S, R = preset.model.image_size, preset.model.volume_size
 
     step("1/5 data")
-    root = resolve_data(args, preset)
-    pipe = InputPipeline.for_preset(preset, root, split="train")
-    print(f"{len(pipe)} training models ({', '.join(preset.data.categories)}) in {root}")
+    root = resolve_data(args.data, preset)
+    print(f"{', '.join(preset.data.categories)} in {root}")
 
     step(f"2/5 train ({preset.name} preset: {S} px -> {R}^3, {args.epochs} epochs)")
     model_dir = out / "model"
-    shape = train(preset, "shape", pipe, model_dir)
-    color = train(preset, "color", pipe, model_dir)
+    shape, color = train_or_reuse(preset, ["shape", "color"], root, model_dir)
 
     step("3/5 evaluate on the held-out test models")
     cats = list(preset.data.categories)
     kw = dict(image_size=S, resolution=R, blend_ts=(0.2, 1.0))
-    ours = evaluation.evaluate(evaluation.network_predictor(shape, color), root, "test", cats,
-                               iou_thresholds=(0.8,), **kw)
+    ours = evaluation.evaluate(methods.get("shape").predictor(shape, color=color), root, "test",
+                               cats, iou_thresholds=(0.8,), **kw)
     base = evaluation.fit_baselines(root, cats, R)
     base_shape = evaluation.evaluate(base.shape_predictor(), root, "test", cats,
                                      iou_thresholds=(base.shape_threshold,), **kw)
@@ -91,7 +88,7 @@ def run(args) -> int:
     summary = {"metrics": rows, "wall_minutes": round(minutes, 2), "model_dir": str(model_dir),
                "saved_model": str(paths.saved_model), "input_image": str(image),
                "reconstruction": [str(p) for p in written], "preview": str(preview)}
-    from ..data.io import atomic_write_text
+    from ..io import atomic_write_text
 
     atomic_write_text(out / "summary.json", json.dumps(summary, indent=1))
     step("summary")

@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 from typing import Dict, List
 
-from ._common import float_range, int_range, positive_int, probability
+from .options import float_range, int_range, positive_int, probability
 
 HELP = "reconstruct colored 3D models from images (glb, ply, obj or the released h5 volumes)"
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")

@@ -32,7 +32,7 @@ from typing import List, Sequence, Tuple
 import numpy as np
 
 from .. import images as image_ops
-from .io import atomic_dir
+from ..io import atomic_dir
 from .layout import ModelPaths, split_list_path
 from .samples import (BAD_FILE_ERRORS, at_resolution, load_color, load_flow,
                       skip_or_raise,

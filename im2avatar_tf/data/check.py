@@ -11,16 +11,14 @@ from __future__ import annotations
 import collections
 import json
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
-from .io import read_h5
-from .layout import (HUMAN_SPLITS, SPLITS, VIEW_NAMES, ModelPaths, detect_resolution,
-                     detect_style, read_split, split_list_path)
+from ..io import read_h5
+from .layout import VIEW_NAMES, Layout, ModelPaths, detect_resolution, layout_of
 
 ERROR, WARNING = "error", "warning"
 _EXAMPLES = 3  # examples printed per problem kind
@@ -79,15 +77,15 @@ def check_dataset(root: os.PathLike, resolution: Optional[int] = None,
     root = Path(root)
     if not root.is_dir():
         raise FileNotFoundError(f"dataset folder {root} not found")
-    style = detect_style(root)
-    categories = list(categories) if categories else _list_categories(root, style)
-    result = CheckResult(root, style, resolution)
+    layout = layout_of(root)
+    categories = list(categories) if categories else layout.categories(root)
+    result = CheckResult(root, layout.name, resolution)
     if not categories:
         result.add(ERROR, "no split lists", root,
                    "expected data_list/{train,val,test}_list_<category>.txt or "
                    "{train,test}_list_human.txt")
         return result
-    models = _models_from_splits(root, style, categories, result)
+    models = _models_from_splits(root, layout, categories, result)
     if limit is not None:
         per_cat = collections.defaultdict(list)
         for cat, m in models:
@@ -200,30 +198,19 @@ def _check_view(path: Path, result: CheckResult):
         return None
 
 
-def _list_categories(root: Path, style: str) -> List[str]:
-    if style == "human":
-        return ["human"]
-    found = set()
-    for p in (root / "data_list").glob("*_list_*.txt"):
-        m = re.match(r"(train|val|test)_list_(.+)\.txt$", p.name)
-        if m:
-            found.add(m.group(2))
-    return sorted(found)
-
-
-def _models_from_splits(root: Path, style: str, categories: Sequence[str], result: CheckResult):
+def _models_from_splits(root: Path, layout: Layout, categories: Sequence[str],
+                        result: CheckResult):
     """(category, ModelPaths) for every split entry; split problems go into `result`."""
-    splits = HUMAN_SPLITS if style == "human" else SPLITS
     seen: Dict[tuple, str] = {}
     models = []
     for category in categories:
-        for split in splits:
-            path = split_list_path(root, split, category)
+        for split in layout.splits:
+            path = layout.split_list_path(root, split, category)
             if not path.exists():
                 if split != "val":
                     result.add(ERROR, "split list missing", path)
                 continue
-            entries = read_split(root, split, category)
+            entries = layout.read_split(root, split, category)
             if not entries:
                 result.add(WARNING, "split list empty", path)
             for m in entries:

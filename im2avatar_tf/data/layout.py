@@ -14,19 +14,22 @@ Human-style::
     {root}/{clothes}/{mesh}/flow/{R}_{az}_coor.h5                        flow volume
     {root}/{split}_list_human.txt                                        "clothes mesh" lines
 
-Builders write through these functions and loaders read through them, so our data and the
-authors' tarballs are interchangeable.
+`Layout` (`SHAPENET`, `HUMAN`; `layout_of(root)`, `layout_for(category)`) owns these paths, the
+split lists and category discovery. Builders write through it and loaders read through it, so
+our data and the authors' tarballs are interchangeable.
 """
 from __future__ import annotations
 
 import dataclasses
 import math
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import List, Optional, Sequence
+from typing import List, Optional, Sequence, Tuple
 
 from ..config import CATEGORY_IDS
+from ..images import BACKGROUND_RGB, WHITE_RGB
 
 NUM_VIEWS = 12
 RESOLUTIONS_ON_DISK = (64, 32, 128, 16)  # volume sizes looked for, the released 64 first
@@ -57,13 +60,162 @@ def category_id(category: str) -> str:
     return CATEGORY_IDS.get(category, category)
 
 
+class Layout:
+    """One on-disk layout of the release: where a model's files are, where the split lists
+    are, which categories a root holds and how models are named in the lists. The only place
+    that knows how the ShapeNet-style and the human-style layouts differ."""
+
+    name = ""
+    splits: Tuple[str, ...] = SPLITS
+    build_fractions = (0.7, 0.1, 0.2)  # train, val, test of a built dataset
+    background: Tuple[int, int, int] = BACKGROUND_RGB  # the release's views, when meta.json is silent
+
+    def owns(self, root: os.PathLike) -> bool:
+        """Whether a dataset root is in this layout."""
+        raise NotImplementedError
+
+    def has_category(self, category: str) -> bool:
+        """Whether a category's models live in this layout."""
+        raise NotImplementedError
+
+    def categories(self, root: os.PathLike) -> List[str]:
+        """The categories a root holds (from its split lists), sorted."""
+        raise NotImplementedError
+
+    def split_list_path(self, root: os.PathLike, split: str, category: str) -> Path:
+        raise NotImplementedError
+
+    def model(self, root: os.PathLike, category: str, entry: str, resolution: int = 64) -> "ModelPaths":
+        """A model from its line in a split list."""
+        raise NotImplementedError
+
+    def resolve_categories(self, categories: Optional[Sequence[str]]) -> Tuple[str, ...]:
+        """The categories to read from a root in this layout, given the requested ones."""
+        if not categories:
+            raise ValueError("no categories given for a ShapeNet-style dataset")
+        return tuple(categories)
+
+    def entry(self, model_id: str, group: str) -> str:
+        """A model's line in its split list (`group`: the human layout's clothes folder)."""
+        return model_id
+
+    def color_file(self, paths: "ModelPaths") -> Path:
+        return paths.root / "models" / f"model_normalized_{paths.resolution}.h5"
+
+    def flow_file(self, paths: "ModelPaths", view: str) -> Path:
+        return paths.root / "models" / f"{paths.resolution}_{view}_coor.h5"
+
+    def volumes_marker(self, paths: "ModelPaths") -> Path:
+        """The file whose existence says a model has its volumes at `paths.resolution`."""
+        return self.color_file(paths)
+
+    def read_split(self, root: os.PathLike, split: str, category: str,
+                   resolution: int = 64) -> List["ModelPaths"]:
+        """Models of one split, in file order. Raises FileNotFoundError naming the list file."""
+        path = self.split_list_path(root, split, category)
+        if not path.exists():
+            raise FileNotFoundError(
+                f"split list {path} not found: build a dataset with `python run.py build-dataset` "
+                f"or point --data at a folder in the released layout")
+        lines = (line.strip() for line in path.read_text().splitlines())
+        return [self.model(root, category, line, resolution) for line in lines if line]
+
+
+class ShapeNetLayout(Layout):
+    """{root}/{category_id}/{model_id}/..., lists {root}/data_list/{split}_list_{category}.txt"""
+
+    name = "shapenet"
+
+    def owns(self, root):
+        return not HUMAN.owns(root)
+
+    def has_category(self, category):
+        return not HUMAN.has_category(category)
+
+    def categories(self, root):
+        found = set()
+        for p in (Path(root) / "data_list").glob("*_list_*.txt"):
+            m = re.match(r"(train|val|test)_list_(.+)\.txt$", p.name)
+            if m:
+                found.add(m.group(2))
+        return sorted(found)
+
+    def split_list_path(self, root, split, category):
+        return Path(root) / "data_list" / f"{split}_list_{category}.txt"
+
+    def model(self, root, category, entry, resolution=64):
+        return ModelPaths(Path(root) / category_id(category) / entry, self.name, resolution)
+
+
+class HumanLayout(Layout):
+    """{root}/{clothes}/{mesh}/..., one category `human`, lists {root}/{split}_list_human.txt
+    of "clothes mesh" lines (mesh names recur across clothes folders)."""
+
+    name = "human"
+    CATEGORY = "human"
+    splits = HUMAN_SPLITS
+    build_fractions = (0.9, 0.0, 0.1)  # the released human set: 330 train, 37 test
+    background = WHITE_RGB
+
+    def owns(self, root):
+        return any(self.split_list_path(root, s, self.CATEGORY).exists() for s in self.splits)
+
+    def has_category(self, category):
+        return category == self.CATEGORY
+
+    def categories(self, root):
+        return [self.CATEGORY]
+
+    def resolve_categories(self, categories):
+        return (self.CATEGORY,)
+
+    def split_list_path(self, root, split, category):
+        return Path(root) / f"{split}_list_{self.CATEGORY}.txt"
+
+    def model(self, root, category, entry, resolution=64):
+        clothes, mesh = entry.split()
+        return ModelPaths(Path(root) / clothes / mesh, self.name, resolution)
+
+    def entry(self, model_id, group):
+        return f"{group} {model_id}"
+
+    def color_file(self, paths):
+        return paths.root / f"{paths.root.name}.h5"
+
+    def flow_file(self, paths, view):
+        return paths.root / "flow" / f"{paths.resolution}_{view}_coor.h5"
+
+    def volumes_marker(self, paths):
+        # The color file ({mesh}.h5) names no R: the first view's flow file does.
+        return self.flow_file(paths, VIEW_NAMES[0])
+
+
+HUMAN = HumanLayout()
+SHAPENET = ShapeNetLayout()
+LAYOUTS = {layout.name: layout for layout in (SHAPENET, HUMAN)}
+
+
+def layout_of(root: os.PathLike) -> Layout:
+    """The layout of a dataset root: human-style if it holds human split lists, else ShapeNet."""
+    return HUMAN if HUMAN.owns(root) else SHAPENET
+
+
+def layout_for(category: str) -> Layout:
+    """The layout a category's models are stored in."""
+    return HUMAN if HUMAN.has_category(category) else SHAPENET
+
+
 @dataclass(frozen=True)
 class ModelPaths:
     """All files of one model (one (clothes, mesh) pair for the human layout)."""
 
     root: Path  # the model's folder
-    style: str  # "shapenet" or "human"
+    style: str  # its layout's name: "shapenet" or "human"
     resolution: int = 64
+
+    @property
+    def layout(self) -> Layout:
+        return LAYOUTS[self.style]
 
     @property
     def model_id(self) -> str:
@@ -78,19 +230,15 @@ class ModelPaths:
 
     @property
     def color(self) -> Path:
-        if self.style == "human":
-            return self.root / f"{self.root.name}.h5"
-        return self.root / "models" / f"model_normalized_{self.resolution}.h5"
+        return self.layout.color_file(self)
 
     def flow(self, name: str) -> Path:
-        folder = "flow" if self.style == "human" else "models"
-        return self.root / folder / f"{self.resolution}_{name}_coor.h5"
+        return self.layout.flow_file(self, name)
 
     @property
     def has_volumes(self) -> bool:
-        """Whether the volumes exist at this resolution: the color file, or for the human
-        layout, whose color file names no R ({mesh}.h5), the first view's flow file."""
-        return (self.flow(VIEW_NAMES[0]) if self.style == "human" else self.color).exists()
+        """Whether the volumes exist at this resolution."""
+        return self.layout.volumes_marker(self).exists()
 
     @property
     def meta(self) -> Path:
@@ -106,11 +254,11 @@ class ModelPaths:
 
 
 def shapenet_model(root: os.PathLike, category: str, model_id: str, resolution: int = 64) -> ModelPaths:
-    return ModelPaths(Path(root) / category_id(category) / model_id, "shapenet", resolution)
+    return SHAPENET.model(root, category, model_id, resolution)
 
 
 def human_model(root: os.PathLike, clothes: str, mesh: str, resolution: int = 64) -> ModelPaths:
-    return ModelPaths(Path(root) / clothes / mesh, "human", resolution)
+    return HUMAN.model(root, HUMAN.CATEGORY, HUMAN.entry(mesh, clothes), resolution)
 
 
 def detect_resolution(models: Sequence[ModelPaths], limit: int = 20) -> Optional[int]:
@@ -125,49 +273,26 @@ def detect_resolution(models: Sequence[ModelPaths], limit: int = 20) -> Optional
 
 def split_list_path(root: os.PathLike, split: str, category: str) -> Path:
     """Split list file. Human lists live at the root; ShapeNet lists under data_list/."""
-    if category == "human":
-        return Path(root) / f"{split}_list_human.txt"
-    return Path(root) / "data_list" / f"{split}_list_{category}.txt"
+    return layout_for(category).split_list_path(root, split, category)
 
 
 def detect_style(root: os.PathLike) -> str:
-    """'human' if the root holds human split lists, else 'shapenet'."""
-    root = Path(root)
-    if any((root / f"{s}_list_human.txt").exists() for s in HUMAN_SPLITS):
-        return "human"
-    return "shapenet"
+    """'human' if the root holds human split lists, else 'shapenet' (`layout_of(root).name`)."""
+    return layout_of(root).name
 
 
 def read_split(root: os.PathLike, split: str, category: str, resolution: int = 64) -> List[ModelPaths]:
     """Models of one split, in file order. Raises FileNotFoundError naming the list file."""
-    path = split_list_path(root, split, category)
-    if not path.exists():
-        raise FileNotFoundError(
-            f"split list {path} not found: build a dataset with `python run.py build-dataset` "
-            f"or point --data at a folder in the released layout")
-    models = []
-    for line in path.read_text().splitlines():
-        line = line.strip()
-        if not line:
-            continue
-        if category == "human":
-            clothes, mesh = line.split()
-            models.append(human_model(root, clothes, mesh, resolution))
-        else:
-            models.append(shapenet_model(root, category, line, resolution))
-    return models
+    return layout_for(category).read_split(root, split, category, resolution)
 
 
 def write_split(root: os.PathLike, split: str, category: str, entries: Sequence[str]) -> Path:
     """Write a split list atomically (entries: model ids, or 'clothes mesh' for humans)."""
-    from .io import atomic_write_text
+    from ..io import atomic_write_text
 
     path = split_list_path(root, split, category)
     atomic_write_text(path, "".join(f"{e}\n" for e in entries))
     return path
-
-
-from ..images import WHITE_RGB  # noqa: E402  (re-exported: the human set's background)
 
 
 def dataset_background(root: os.PathLike, category: str) -> tuple:
@@ -175,11 +300,10 @@ def dataset_background(root: os.PathLike, category: str) -> tuple:
     else the release's convention (white for the human set, (245, 245, 245) otherwise)."""
     import json
 
-    from ..images import BACKGROUND_RGB
-
+    layout = layout_for(category)
     for split in SPLITS:
         try:
-            models = read_split(root, split, category)
+            models = layout.read_split(root, split, category)
         except FileNotFoundError:
             continue
         for m in models[:1]:
@@ -187,4 +311,4 @@ def dataset_background(root: os.PathLike, category: str) -> tuple:
                 background = json.loads(m.meta.read_text()).get("options", {}).get("background")
                 if background:
                     return tuple(int(c) for c in background)
-    return WHITE_RGB if category == "human" else BACKGROUND_RGB
+    return layout.background

@@ -38,7 +38,7 @@ from typing import Callable, List, Optional, Sequence, Tuple
 import numpy as np
 
 from .cache import DEFAULT_CACHE_DIR, CompactSplit, ensure_cache
-from .layout import VIEW_NAMES, ModelPaths, detect_style, read_split
+from .layout import VIEW_NAMES, ModelPaths, layout_of, read_split
 from .samples import (BAD_FILE_ERRORS, BadModelError, at_resolution, load_color, load_flow,
                       occupancy_from_color, skip_or_raise,
                       source_resolution, sparse_sample)
@@ -86,11 +86,7 @@ class ModelEntry:
 
 def resolve_categories(root: Path, categories: Optional[Sequence[str]]) -> Tuple[str, ...]:
     """The categories to read: ('human',) for a human-style root, else those given."""
-    if detect_style(root) == "human":
-        return ("human",)
-    if not categories:
-        raise ValueError("no categories given for a ShapeNet-style dataset")
-    return tuple(categories)
+    return layout_of(root).resolve_categories(categories)
 
 
 def list_models(root: Path, split: str, categories: Sequence[str], resolution: int,

@@ -12,8 +12,8 @@ from typing import List, Optional, Sequence
 import numpy as np
 
 from ..images import BACKGROUND_RGB, WHITE_RGB
-from .layout import SPLITS, HUMAN_SPLITS, ModelPaths, detect_resolution, detect_style, read_split
-from .samples import occupancy_from_color
+from ..voxels import occupancy_from_color
+from .layout import ModelPaths, detect_resolution, layout_of
 
 SHEET_VIEWS = ("0.000", "1.570", "3.140", "4.710")  # 0, 90, 180, 270 degrees
 VOXEL_AZIMUTHS = (0.6, 3.8)  # radians: front-left and back-right, seen from above
@@ -22,10 +22,10 @@ VOXEL_AZIMUTHS = (0.6, 3.8)  # radians: front-left and back-right, seen from abo
 def render_voxels(color: np.ndarray, size: int = 128, azimuths: Sequence[float] = VOXEL_AZIMUTHS
                   ) -> List[np.ndarray]:
     """Images (size, size, 3) uint8 of the colored voxels, one per azimuth."""
-    from ..camera import Camera
+    from ..building.camera import Camera
+    from ..building.render import render
+    from ..building.surface import as_surface
     from ..meshing import to_voxel_mesh
-    from ..render import render
-    from ..surface import as_surface
 
     occupied = occupancy_from_color(color)  # (R, R, R)
     if not occupied.any():
@@ -37,20 +37,18 @@ def render_voxels(color: np.ndarray, size: int = 128, azimuths: Sequence[float] 
 def pick_models(root: os.PathLike, per_category: int = 3,
                 categories: Optional[Sequence[str]] = None) -> List[ModelPaths]:
     """The first `per_category` models of each category's test (else any) split."""
-    from .check import _list_categories
-
     root = Path(root)
-    style = detect_style(root)
-    categories = list(categories) if categories else _list_categories(root, style)
+    layout = layout_of(root)
+    categories = list(categories) if categories else layout.categories(root)
     if not categories:
         raise FileNotFoundError(f"no split lists under {root}: is it a dataset in the released "
                                 f"layout? (build one with `python run.py build-dataset`)")
     picked = []
     for category in categories:
         models: List[ModelPaths] = []
-        for split in reversed(HUMAN_SPLITS if style == "human" else SPLITS):
+        for split in reversed(layout.splits):
             try:
-                models += read_split(root, split, category)
+                models += layout.read_split(root, split, category)
             except FileNotFoundError:
                 continue
         picked += models[:per_category]
@@ -63,7 +61,7 @@ def contact_sheet(root: os.PathLike, out: os.PathLike, per_category: int = 3,
     from PIL import Image, ImageDraw
 
     from ..images import read_image
-    from .io import read_h5, write_png
+    from ..io import read_h5, write_png
 
     models = pick_models(root, per_category, categories)
     resolution = detect_resolution(models)

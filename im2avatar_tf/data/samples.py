@@ -23,10 +23,10 @@ from typing import Iterable, Tuple
 
 import numpy as np
 
-from .io import read_h5
+from ..io import read_h5
+from ..voxels import EMPTY, occupancy_from_color
 from .layout import RESOLUTIONS_ON_DISK, ModelPaths
 
-EMPTY = -1.0  # value of empty voxels in the released color and flow volumes
 
 # Exceptions that mean "this file is missing or unreadable" (skippable with --skip-bad).
 BAD_FILE_ERRORS = (FileNotFoundError, OSError, KeyError, ValueError)
@@ -49,12 +49,6 @@ def skip_or_raise(key: str, error: Exception, skip_bad: bool, skipped) -> None:
     logging.getLogger(__name__).warning("skipping model %s: %s", key, error)
     if skipped is not None:
         skipped.append({"model": key, "reason": str(error)})
-
-
-def occupancy_from_color(color):
-    """color (..., 3) -> bool (...): occupied iff channel 0 > -0.5 (the release's rule).
-    Numpy arrays and tf tensors alike."""
-    return color[..., 0] > -0.5
 
 
 def at_resolution(model: ModelPaths, resolution: int) -> ModelPaths:

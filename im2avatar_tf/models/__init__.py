@@ -1,4 +1,5 @@
-"""Networks of Im2Avatar and its baselines, and the model-dir format (config + .keras files).
+"""The Im2Avatar networks and their layers, and the model-dir format (config + .keras files).
+The baselines' networks live with their methods (`methods/`).
 
 A model dir holds `config.json` (the Preset) beside `shape.keras` and `color.keras`; loading
 needs no flags repeated.
@@ -11,8 +12,7 @@ from pathlib import Path
 from typing import Tuple
 
 from .layers import Blend, ImageSampler, ScheduledBatchNorm  # noqa: F401  (registers them)
-from .networks import (BUILDERS, build_color_model, build_model, build_r2n2_model,  # noqa: F401
-                       build_shape_model, build_unified_model)
+from .networks import build_color_model, build_shape_model  # noqa: F401
 
 
 def load_network(path: os.PathLike):

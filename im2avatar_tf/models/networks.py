@@ -1,10 +1,9 @@
-"""The Im2Avatar networks (reference section 1) as Keras functional models, plus the paper's
-baselines behind the same interface: image (B, H, W, 3) in [0, 1] -> named outputs.
+"""The Im2Avatar networks (reference section 1) as Keras functional models, and the parts
+(encoder, decoder trunk, heads) the baselines in `methods/` build theirs from:
+image (B, H, W, 3) in [0, 1] -> named outputs.
 
 - shape:   logits (B, R, R, R, 1)                                   [model_shape.py]
 - color:   regressed, confidence, flow, sampled, blended             [model_color.py]
-- r2n2:    one (B, R, R, R, 3) volume jointly encoding shape and color (adapted 3D-R2N2)
-- unified: one encoder-decoder with the shape logits and all color heads
 """
 from __future__ import annotations
 
@@ -15,7 +14,7 @@ from ..config import ModelConfig
 from .layers import Blend, ImageSampler, conv_bn_act
 
 
-def _block(cfg: ModelConfig):
+def conv_block(cfg: ModelConfig):
     """conv_bn_act with the model's L1 penalty and BN epsilon bound."""
     def block(x, op, filters, kernel, strides, padding, activation, name):
         return conv_bn_act(x, op, filters, kernel, strides, padding, activation, name,
@@ -25,7 +24,7 @@ def _block(cfg: ModelConfig):
 
 def encoder(image, cfg: ModelConfig):
     """image (B, H, W, 3) -> seed volume (B, s, s, s, C) (s = 4, C = 128 at the paper size)."""
-    enc, block = cfg.encoder, _block(cfg)
+    enc, block = cfg.encoder, conv_block(cfg)
     x = image
     for i, (ch, k) in enumerate(zip(enc.conv_channels, enc.conv_kernels), start=1):
         x = block(x, "conv2d", ch, k, 2, "same", "elu", f"conv{i}")  # (B, H/2^i, W/2^i, ch)
@@ -41,27 +40,27 @@ def encoder(image, cfg: ModelConfig):
 
 def decoder_trunk(seed, cfg: ModelConfig):
     """Shared upsampling stages deconv1.. (all but the last): (B, s, ..) -> (B, R/2, .., C)."""
-    block = _block(cfg)
+    block = conv_block(cfg)
     x = seed
     for i, ch in enumerate(cfg.decoder.trunk_for(cfg.encoder.seed_size), start=1):
         x = block(x, "deconv3d", ch, 3, 2, "same", "elu", f"deconv{i}")
     return x
 
 
-def _last_stage_index(cfg: ModelConfig) -> int:
+def last_stage_index(cfg: ModelConfig) -> int:
     return cfg.decoder.num_stages(cfg.encoder.seed_size)
 
 
 def shape_head(trunk, cfg: ModelConfig, prefix: str = ""):
     """Last upsampling stage + a linear 1-channel conv: (B, R/2, ...) -> logits (B, R, R, R, 1)."""
-    block, n = _block(cfg), _last_stage_index(cfg)
+    block, n = conv_block(cfg), last_stage_index(cfg)
     x = block(trunk, "deconv3d", cfg.decoder.shape_channels, 3, 2, "same", "elu", f"{prefix}deconv{n}")
     return block(x, "conv3d", 1, 3, 1, "same", None, f"{prefix}deconv{n + 1}")
 
 
 def color_heads(image, trunk, cfg: ModelConfig) -> dict:
     """The three color heads, the image sampler and the blend (reference 1.3)."""
-    block, n = _block(cfg), _last_stage_index(cfg)
+    block, n = conv_block(cfg), last_stage_index(cfg)
     ch = cfg.decoder.color_head_channels
     x = block(trunk, "deconv3d", ch, 3, 2, "same", "elu", f"reg_deconv{n}")
     regressed = block(x, "conv3d", 3, 3, 1, "same", "sigmoid", "regressed")  # (B, R, R, R, 3)
@@ -75,57 +74,20 @@ def color_heads(image, trunk, cfg: ModelConfig) -> dict:
             "sampled": sampled, "blended": blended}
 
 
-def _image_input(cfg: ModelConfig):
+def image_input(cfg: ModelConfig):
     s = cfg.image_size
     return keras.Input((s, s, 3), name="image")
 
 
 def build_shape_model(cfg: ModelConfig) -> keras.Model:
     """image (B, H, W, 3) -> occupancy logits (B, R, R, R, 1)."""
-    image = _image_input(cfg)
+    image = image_input(cfg)
     logits = shape_head(decoder_trunk(encoder(image, cfg), cfg), cfg)
     return keras.Model(image, logits, name="shape_net")
 
 
 def build_color_model(cfg: ModelConfig) -> keras.Model:
     """image (B, H, W, 3) -> dict of regressed, confidence, flow, sampled, blended."""
-    image = _image_input(cfg)
+    image = image_input(cfg)
     outputs = color_heads(image, decoder_trunk(encoder(image, cfg), cfg), cfg)
     return keras.Model(image, outputs, name="color_net")
-
-
-def build_r2n2_model(cfg: ModelConfig) -> keras.Model:
-    """Adapted single-view 3D-R2N2 baseline: image -> one linear (B, R, R, R, 3) volume that
-    holds the RGB color on surface voxels and -0.5 on empty ones (trained with L2 on all
-    voxels). Same encoder and decoder sizes as the shape network, 3 output channels."""
-    image = _image_input(cfg)
-    block, n = _block(cfg), _last_stage_index(cfg)
-    x = block(decoder_trunk(encoder(image, cfg), cfg), "deconv3d", cfg.decoder.shape_channels,
-              3, 2, "same", "elu", f"deconv{n}")
-    volume = block(x, "conv3d", 3, 3, 1, "same", None, "volume")  # (B, R, R, R, 3)
-    return keras.Model(image, volume, name="r2n2_net")
-
-
-def build_unified_model(cfg: ModelConfig) -> keras.Model:
-    """One encoder-decoder for everything: the shape logits and the color heads share the
-    encoder and the trunk (the paper's "unified network" ablation)."""
-    image = _image_input(cfg)
-    trunk = decoder_trunk(encoder(image, cfg), cfg)
-    outputs = {"shape": shape_head(trunk, cfg, prefix="shape_"), **color_heads(image, trunk, cfg)}
-    return keras.Model(image, outputs, name="unified_net")
-
-
-BUILDERS = {
-    "shape": build_shape_model,
-    "color": build_color_model,
-    "r2n2": build_r2n2_model,
-    "unified": build_unified_model,
-}
-
-
-def build_model(network: str, cfg: ModelConfig) -> keras.Model:
-    """Build a network by name: shape, color, r2n2 or unified."""
-    try:
-        return BUILDERS[network](cfg)
-    except KeyError:
-        raise ValueError(f"unknown network {network!r}; choose one of {sorted(BUILDERS)}") from None

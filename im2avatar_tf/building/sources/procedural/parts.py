@@ -88,7 +88,7 @@ def _merge(pieces) -> Part:
     return Part(np.concatenate(vs), np.concatenate(fs), np.clip(np.concatenate(uvs), 0, 1), np.concatenate(ss))
 
 
-def _arc_param(ring: np.ndarray, closed: bool) -> np.ndarray:
+def arc_param(ring: np.ndarray, closed: bool) -> np.ndarray:
     pts = np.concatenate([ring, ring[:1]]) if closed else ring
     seg = np.linalg.norm(np.diff(pts, axis=0), axis=1)
     t = np.concatenate([[0.0], np.cumsum(seg)])
@@ -125,7 +125,7 @@ def prism(lower, upper, depth=(-0.5, 0.5), axis: str = "z", inset: float = 0.0, 
     ring = np.concatenate([ring, ring[:1]])
     ring_d0 = np.concatenate([ring_d0, ring_d0[:1]])
     ring_d1 = np.concatenate([ring_d1, ring_d1[:1]])
-    u = _arc_param(ring[:-1], closed=True)
+    u = arc_param(ring[:-1], closed=True)
     wall = np.stack([to_world(ring[:, 0], ring[:, 1], ring_d0), to_world(ring[:, 0], ring[:, 1], ring_d1)])
     wall_uv = np.stack([np.stack([u, np.zeros_like(u)], -1), np.stack([u, np.ones_like(u)], -1)])
 
@@ -181,7 +181,7 @@ def revolve(radius, height, axis: str = "y", segments: int = 32, center=(0.0, 0.
         return np.stack(p, -1) + np.asarray(center, float)
 
     wall = np.stack([world(ri, hi) for ri, hi in zip(r, h)])
-    v = _arc_param(np.stack([r, h], -1), closed=False)
+    v = arc_param(np.stack([r, h], -1), closed=False)
     wall_uv = np.stack(np.broadcast_arrays(th[None, :] / (2 * np.pi), v[:, None]), -1)
     pieces = [_grid(wall, wall_uv, WALL, flip=True)]
     for i, slot in ((0, CAP0), (-1, CAP1)):
@@ -227,7 +227,7 @@ def tube(path, radius, sides: int = 12, phase: float = 0.0) -> Part:
     th = np.linspace(0, 2 * np.pi, sides + 1) + phase
     ct, st = np.cos(th), np.sin(th)
     rings = p[:, None] + r[:, None, None] * (ct[None, :, None] * nn[:, None] + st[None, :, None] * bb[:, None])
-    v = _arc_param(p, closed=False)
+    v = arc_param(p, closed=False)
     uu = (th - phase) / (2 * np.pi)
     wall_uv = np.stack(np.broadcast_arrays(uu[None, :], v[:, None]), -1)
     pieces = [_grid(rings, wall_uv, WALL)]

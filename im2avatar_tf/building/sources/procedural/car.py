@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import texture as tx
-from .parts import CAP0, CAP1, WALL, Assembly, _arc_param, box, cylinder, prism, rounded_path
+from .parts import CAP0, CAP1, WALL, Assembly, arc_param, box, cylinder, prism, rounded_path
 from .sampling import Sampler
 
 BODIES = ("sedan", "hatchback", "van", "suv", "pickup", "sports")
@@ -148,7 +148,7 @@ def _cabin_tiles(a: Assembly, p: dict, cabin, zr_zf) -> dict:
     side[win] = gl[win]
     # wall: the ring runs bottom (rear->front) then the top back (windshield, roof, rear glass)
     ring = np.concatenate([lo, up[::-1]])
-    u = _arc_param(ring, closed=True)[: len(ring)]
+    u = arc_param(ring, closed=True)[: len(ring)]
     is_glass = np.zeros(len(ring), bool)
     is_glass[len(lo) :] = ring[len(lo) :, 1] < belt + 0.9 * cab
     col = np.interp(tx.U[0], u, is_glass.astype(float)) > 0.5

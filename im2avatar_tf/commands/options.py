@@ -1,9 +1,11 @@
-"""Options shared by several commands, so they read the same everywhere."""
+"""Options shared by several commands (and the experiments), so they read the same
+everywhere, and the one function that turns them into a Preset (`preset_from_args`)."""
 from __future__ import annotations
 
 import argparse
 import math
 from pathlib import Path
+from typing import Optional
 
 from ..config import PRESETS, get_preset
 
@@ -87,28 +89,54 @@ def add_input_arguments(parser: argparse.ArgumentParser) -> None:
                              "input cache")
 
 
+def add_categories_argument(parser: argparse.ArgumentParser, help: str) -> None:
+    """--categories A B ...; --category A (repeatable) is the old spelling of `train`."""
+    parser.add_argument("--categories", nargs="+", default=None, help=help)
+    parser.add_argument("--category", dest="categories", action="append",
+                        help="the old spelling of --categories (repeatable)")
+
+
+# argparse dest -> where it goes in the Preset. A command offers the flags it wants; those it
+# lacks or the user left out (None) keep the preset's value.
+PRESET_OVERRIDES = {
+    "categories": ("data", "categories"),
+    "epochs": ("train", "epochs"),
+    "batch_size": ("train", "batch_size"),
+    "mixed_precision": ("train", "mixed_precision"),
+    "shape_loss": ("loss", "shape_loss"),
+    "sampler": ("model", "decoder", "sampler"),
+}
+
+
 def preset_from_args(args: argparse.Namespace):
-    return get_preset(args.preset)
+    """The named preset (--preset) with the command's overrides applied: the one place where
+    flags change a Preset."""
+    preset = get_preset(args.preset)
+    for dest, path in PRESET_OVERRIDES.items():
+        value = getattr(args, dest, None)
+        if value is None or (dest == "categories" and not value):
+            continue
+        change = tuple(value) if dest == "categories" else value
+        for key in reversed(path[1:]):
+            change = {key: change}
+        preset = preset.replace(**{path[0]: change})
+    return preset
 
 
-def default_data_root(preset) -> "Path":
+def default_data_root(preset) -> Path:
     """Where the procedural dataset of a preset is built and cached by default."""
-    from pathlib import Path
-
     return Path("data") / f"procedural-{preset.name}"
 
 
-def resolve_data(args: argparse.Namespace, preset) -> "Path":
+def resolve_data(data: Optional[str], preset) -> Path:
     """--data if given (must exist), else the preset's procedural dataset, built on first use."""
-    from pathlib import Path
-
-    if getattr(args, "data", None):
-        root = Path(args.data)
+    if data:
+        root = Path(data)
         if not root.is_dir():
             raise FileNotFoundError(f"--data {root} is not a folder: build a dataset with "
                                     f"`python run.py build-dataset` or point --data at one in "
                                     f"the released layout")
         return root
-    from ..data.builder import ensure_dataset
+    from ..building.sources.procedural.jobs import ensure_dataset
 
     return Path(ensure_dataset(preset.data, preset.model.volume_size, default_data_root(preset)))

@@ -1,7 +1,7 @@
-"""Where meshes come from: the procedural generator and folders of mesh files.
+"""The `folder` source: meshes from a folder, one subfolder per category (or a mapping file).
 
-Each source turns into a list of `builder.Job`s (category, model id, a picklable loader).
-The SweetHome3D catalogue has its own module (`sweethome3d.py`).
+Like every source it turns into a list of `builder.Job`s (category, model id, a picklable
+loader); the other sources are its siblings in `building/sources/`.
 """
 from __future__ import annotations
 
@@ -11,44 +11,14 @@ import json
 import os
 import re
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional
 
-from ..config import CATEGORY_IDS
-from .builder import Job
-from .meshes import MESH_SUFFIXES, load_mesh
+from ...config import CATEGORY_IDS
+from ..builder import Job
+from ..meshes import MESH_SUFFIXES, load_mesh
 
 # File stems that name the format, not the model (ShapeNet v1 model.obj, v2 model_normalized.obj).
 _GENERIC_STEMS = {"model", "model_normalized", "mesh", "scene"}
-
-
-# -- procedural --------------------------------------------------------------------------------
-def procedural_model_id(index: int, seed: int = 0) -> str:
-    return f"proc{seed}_{index:05d}"
-
-
-def procedural_jobs(categories: Sequence[str], count: int, seed: int = 0) -> List[Job]:
-    """`count` generated models per category (deterministic in (category, index, seed))."""
-    unknown = [c for c in categories if c not in CATEGORY_IDS]
-    if unknown:
-        raise ValueError(f"procedural categories must be among {sorted(CATEGORY_IDS)}, "
-                         f"got {unknown}")
-    return [Job(c, procedural_model_id(i, seed), functools.partial(procedural_mesh, c, i, seed),
-                {"source": "procedural", "category": c, "index": i, "seed": seed})
-            for c in categories for i in range(count)]
-
-
-def procedural_mesh(category: str, index: int, seed: int = 0):
-    """One generated mesh (`im2avatar_tf.data.procedural.generate`, imported lazily)."""
-    try:
-        from .procedural import generate
-    except ModuleNotFoundError as e:
-        if e.name and e.name.startswith("im2avatar_tf.data.procedural"):
-            raise ModuleNotFoundError(
-                "the procedural shape generator (im2avatar_tf.data.procedural) is not in this "
-                "checkout; build from meshes instead: --source folder DIR or --source "
-                "sweethome3d") from None
-        raise
-    return generate(category, index, seed=seed)
 
 
 # -- folder ------------------------------------------------------------------------------------

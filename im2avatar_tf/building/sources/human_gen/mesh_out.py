@@ -13,7 +13,7 @@ import numpy as np
 import trimesh
 from PIL import Image
 
-from ..io import atomic_path, atomic_write_text
+from ....io import atomic_path, atomic_write_text
 
 ANNY_TO_GLTF = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]])
 

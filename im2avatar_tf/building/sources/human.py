@@ -1,12 +1,12 @@
 """Build the "Colorful Human" set in the released human layout (TF-free glue).
 
 `python run.py build-dataset --source human --bodies 40 --styles 16 --pairs 367 --out DIR`
-lands here (`build(args)`). Three steps, each resumable:
+lands here (`build_human`). Three steps, each resumable:
 
 1. Plan: which (style, body) pairs, and their split (`human_gen.plan`: ~90/10, the test split
    holding bodies and styles never seen in training); written to `DIR/human_plan.json`.
-2. Generate: the torch/anny program `python -m im2avatar_tf.data.human_generator` runs in a
-   subprocess and writes one textured GLB + JSON sidecar per pair into a mesh cache
+2. Generate: the torch/anny program `python -m im2avatar_tf.building.sources.human_generator`
+   runs in a subprocess and writes one textured GLB + JSON sidecar per pair into a mesh cache
    (default `<repo>/cache/human/meshes-seed{seed}`); finished pairs are skipped.
 3. Build: each mesh goes through the dataset builder's `build_model` (same voxelizer,
    renderer, cameras and flow as every other source), white background, into
@@ -15,7 +15,7 @@ lands here (`build(args)`). Three steps, each resumable:
 
 This module never imports torch or anny: the generator is a separate process, so the
 TensorFlow side's import graph stays free of them. Without the optional extra installed,
-`build` says exactly what to install.
+`build_human` says exactly what to install.
 """
 from __future__ import annotations
 
@@ -29,13 +29,13 @@ import time
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
+from ...data.layout import HUMAN, human_model, write_split
+from ...io import atomic_write_text
 from .human_gen import plan as plan_mod
 from .human_gen.bodies import design_bodies
 from .human_gen.styles import STYLES
-from .io import atomic_write_text
-from .layout import human_model, write_split
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 EXTRA_MODULES = ("torch", "anny", "warp")
 INSTALL_HINT = ("pip install torch==2.13.0 && pip install -r requirements-human.txt "
                 "(torch first and pinned, so pip keeps the CPU wheel)")
@@ -76,7 +76,8 @@ def generate(pairs: Sequence[Tuple[int, int]], mesh_dir: Path, bodies: int, seed
         return
     pairs_file = mesh_dir / ".pairs.json"
     atomic_write_text(pairs_file, json.dumps([list(p) for p in todo]))
-    cmd = [sys.executable, "-m", "im2avatar_tf.data.human_generator", "--out", str(mesh_dir),
+    cmd = [sys.executable, "-m", "im2avatar_tf.building.sources.human_generator",
+           "--out", str(mesh_dir),
            "--bodies", str(bodies), "--seed", str(seed), "--pairs-file", str(pairs_file),
            "--texture-size", str(texture_size), "--jsonl"]
     bar = tqdm(total=len(todo), desc="generating people", unit="mesh", disable=not progress)
@@ -110,8 +111,8 @@ def build_human(out: Path, bodies: int = 40, styles: int = 16, pairs: int = 367,
     `plan` overrides the planned pairs and split (tests pin exact pairs this way). The meshes
     are built by the dataset builder's `build_dataset` (one `Job` per pair, its clothes folder
     as the group); the split lists follow the plan."""
-    from ..images import WHITE_RGB
-    from .builder import BuildOptions, build_dataset, is_complete
+    from ...images import WHITE_RGB
+    from ..builder import BuildOptions, build_dataset, is_complete
 
     require_extra()
     if not 1 <= styles <= len(STYLES):
@@ -138,8 +139,8 @@ def build_human(out: Path, bodies: int = 40, styles: int = 16, pairs: int = 367,
     failed = {s["entry"]: s["reason"] for s in report.skipped}
 
     ok = lambda ps: [plan_mod.entry(p) for p in ps if plan_mod.entry(p) not in failed]  # noqa
-    write_split(out, "train", "human", ok(plan.train))
-    write_split(out, "test", "human", ok(plan.test))
+    write_split(out, "train", HUMAN.CATEGORY, ok(plan.train))
+    write_split(out, "test", HUMAN.CATEGORY, ok(plan.test))
     summary = {
         "pairs": len(plan.pairs), "train": len(ok(plan.train)), "test": len(ok(plan.test)),
         "built": len(report.built), "reused": len(report.reused),
@@ -156,8 +157,8 @@ def build_human(out: Path, bodies: int = 40, styles: int = 16, pairs: int = 367,
 def _jobs(plan: plan_mod.Plan, mesh_dir: Path, up: str) -> list:
     """One builder `Job` per planned pair: category "human", the clothes folder as its group,
     the generated GLB as its mesh and the plan's split and held-out flags as its source."""
-    from .builder import Job
-    from .meshes import load_mesh
+    from ..builder import Job
+    from ..meshes import load_mesh
 
     test = {tuple(p) for p in plan.test}
     jobs = []
@@ -171,35 +172,7 @@ def _jobs(plan: plan_mod.Plan, mesh_dir: Path, up: str) -> list:
                   "held_out_style": p[0] in plan.held_out_styles,
                   "held_out_bodies": plan.held_out_bodies,
                   "held_out_styles": plan.held_out_styles, "generator": sidecar}
-        jobs.append(Job("human", mesh, functools.partial(load_mesh, stem.with_suffix(".glb")),
-                        source, up=up, group=clothes))
+        jobs.append(Job(HUMAN.CATEGORY, mesh,
+                        functools.partial(load_mesh, stem.with_suffix(".glb")), source, up=up,
+                        group=clothes))
     return jobs
-
-
-def build(args) -> int:
-    """Entry point of `build-dataset --source human` (flags: --bodies --styles --pairs, plus
-    the builder's --out --resolution --image-size --views --shading --background --workers
-    --seed --no-progress)."""
-    from ..config import get_preset
-    from ..images import WHITE_RGB
-    from .builder import BuildOptions
-
-    require_extra()
-    bodies = args.bodies or DEFAULTS["bodies"]
-    styles = args.styles or DEFAULTS["styles"]
-    pairs = args.pairs or min(DEFAULTS["pairs"], bodies * styles)
-    preset = get_preset(args.preset) if getattr(args, "preset", None) else None
-    resolution = args.resolution or (preset.model.volume_size if preset else 64)
-    options = BuildOptions.from_args(args, resolution, background=WHITE_RGB)  # reference 4.2
-    out = Path(args.out or os.path.join("data", f"human-r{resolution}"))
-    print(f"human set: {pairs} pairs of {styles} styles x {bodies} bodies -> {out} "
-          f"({resolution}^3, {options.views} views of {options.image_size} px, background "
-          f"{','.join(map(str, options.background))})")
-    summary = build_human(out, bodies, styles, pairs, args.seed, options,
-                          workers=getattr(args, "workers", 1) or 1,
-                          progress=not getattr(args, "no_progress", False))
-    print(f"built {summary['built']}, reused {summary['reused']}, failed {len(summary['failed'])}; "
-          f"train {summary['train']}, test {summary['test']} (held out: bodies "
-          f"{summary['held_out_bodies']}, styles {summary['held_out_styles']}); "
-          f"{summary['seconds_per_human']} s per human")
-    return 0 if not summary["failed"] else 1

@@ -12,8 +12,8 @@ import numpy as np
 import trimesh
 from PIL import Image, ImageDraw
 
-from ...images import to_uint8
-from ..io import write_png
+from ....images import to_uint8
+from ....io import write_png
 
 
 def render(mesh: trimesh.Trimesh, size: int = 192, back: bool = False,

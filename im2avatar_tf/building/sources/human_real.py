@@ -12,21 +12,19 @@ Each model's meta.json records the catalogue name, creator and licence, and a `p
 (standing / holding / sitting / lying / mannequin) so results can be split by it: only the
 standing people resemble the synthetic training poses.
 
-    python -m im2avatar_tf.data.human_real --out data/human-real [--resolution 64]
+    python run.py build-dataset --source human-real --out data/human-real [--resolution 64]
 """
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import re
-import sys
 import time
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Optional
 
-from .io import atomic_write_text
-from .layout import write_split
+from ...data.layout import HUMAN, write_split
+from ...io import atomic_write_text
 
 def posture(name: str) -> str:
     """Posture from the catalogue name ('Sitting girl' -> 'sitting')."""
@@ -43,21 +41,21 @@ def build_real(out: Path, options=None, workers: int = 1, progress: bool = True,
     """Build every catalogue person into `out` (all in the test split); resumable. The people
     are the catalogue reader's `human` jobs (clothes folder `sweethome3d`), built by the
     dataset builder's `build_dataset`."""
-    from ..images import WHITE_RGB
-    from .builder import BuildOptions, build_dataset
+    from ...images import WHITE_RGB
+    from ..builder import BuildOptions, build_dataset
     from .sweethome3d import sweethome3d_jobs
 
     options = options or BuildOptions(background=WHITE_RGB)
     out = Path(out)
     jobs = [dataclasses.replace(j, up=options.up, source=dict(
         j.source, posture=posture(j.source["name"]), split="test", set="human-real"))
-        for j in sweethome3d_jobs(["human"], limit=limit)]
+        for j in sweethome3d_jobs([HUMAN.CATEGORY], limit=limit)]
     t0 = time.perf_counter()
     report = build_dataset(jobs, out, options, workers=workers, progress=progress, splits=False)
     failed = {s["model_id"]: s["reason"] for s in report.skipped}
     ok = [j for j in jobs if j.model_id not in failed]
-    write_split(out, "train", "human", [])
-    write_split(out, "test", "human", [j.entry for j in ok])
+    write_split(out, "train", HUMAN.CATEGORY, [])
+    write_split(out, "test", HUMAN.CATEGORY, [j.entry for j in ok])
     postures = [j.source["posture"] for j in ok]
     summary = {"models": len(ok), "built": len(report.built), "failed": failed,
                "postures": {p: postures.count(p) for p in sorted(set(postures))},
@@ -65,30 +63,3 @@ def build_real(out: Path, options=None, workers: int = 1, progress: bool = True,
                "resolution": options.resolution}
     atomic_write_text(out / "human_real_report.json", json.dumps(summary, indent=1))
     return summary
-
-
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    from im2avatar_tf.commands._common import int_range, positive_int
-
-    from ..images import WHITE_RGB
-    from .builder import BuildOptions
-
-    p = argparse.ArgumentParser(prog="python -m im2avatar_tf.data.human_real", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--out", default="data/human-real", help="dataset root (data/human-real)")
-    p.add_argument("--resolution", type=int_range(2, 512), default=64, help="volume resolution (64)")
-    p.add_argument("--image-size", type=int_range(8, 4096), default=128, help="view size in pixels (128)")
-    p.add_argument("--workers", type=positive_int, default=1, help="worker processes (1)")
-    p.add_argument("--limit", type=positive_int, default=None, help="build at most this many people")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    args = p.parse_args(argv)
-    options = BuildOptions(resolution=args.resolution, image_size=args.image_size,
-                           background=WHITE_RGB)
-    summary = build_real(Path(args.out), options, args.workers, not args.no_progress, args.limit)
-    print(f"human-real: {summary['models']} people ({summary['postures']}), "
-          f"{len(summary['failed'])} failed -> {args.out}")
-    return 0 if not summary["failed"] else 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())

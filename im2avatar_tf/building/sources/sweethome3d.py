@@ -67,7 +67,7 @@ class CatalogEntry:
     def load(self):
         """The model as a Surface, rotated by `modelRotation` and scaled to the catalogue's
         width / height / depth (what Sweet Home 3D shows). Raises MeshError when broken."""
-        from .meshes import load_mesh
+        from ..meshes import load_mesh
 
         folder = str(Path(self.model.lstrip("/")).parent) + "/"
         with zipfile.ZipFile(self.archive) as zf, tempfile.TemporaryDirectory() as tmp:
@@ -135,7 +135,7 @@ def map_category(name: str, catalog_category: str) -> Optional[str]:
 def sweethome3d_jobs(categories: Sequence[str], limit: Optional[int] = None) -> List:
     """Build jobs for the catalogue models of `categories` (at most `limit` per category).
     People (`human`) go in the human layout, clothes folder `sweethome3d`."""
-    from .builder import Job
+    from ..builder import Job
 
     jobs, counts = [], {}
     for entry in iter_catalog(categories):

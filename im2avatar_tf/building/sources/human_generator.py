@@ -1,6 +1,6 @@
-"""Generate clothed people as textured meshes: `python -m im2avatar_tf.data.human_generator`.
+"""Generate clothed people as textured meshes: `python -m im2avatar_tf.building.sources.human_generator`.
 
-The torch/anny program of the human set, run as a subprocess by `im2avatar_tf.data.human`
+The torch/anny program of the human set, run as a subprocess by `im2avatar_tf.building.sources.human`
 (never imported by the TensorFlow side; it does not import TensorFlow). For every requested
 (style, body) pair it writes, atomically:
 
@@ -15,8 +15,8 @@ goes to stdout (the glue turns them into its progress bar); otherwise a tqdm bar
 
 Examples::
 
-    python -m im2avatar_tf.data.human_generator --out cache/human/meshes --bodies 40 --pairs 0:0,3:7
-    python -m im2avatar_tf.data.human_generator --out /tmp/m --bodies 40 --preview sheet.png
+    python -m im2avatar_tf.building.sources.human_generator --out cache/human/meshes --bodies 40 --pairs 0:0,3:7
+    python -m im2avatar_tf.building.sources.human_generator --out /tmp/m --bodies 40 --preview sheet.png
 """
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
 GENERATOR_VERSION = 1
-DEFAULT_CACHE = Path(__file__).resolve().parents[2] / "cache" / "anny"
+DEFAULT_CACHE = Path(__file__).resolve().parents[3] / "cache" / "anny"
 
 
 def _parse_pairs(text: Optional[str], path: Optional[str]) -> List[Tuple[int, int]]:
@@ -89,7 +89,7 @@ class Generator:
         body = self.bodies[body_id]
         pose, vertices, attempts = self.posed(body_id)
         return {
-            "generator": "im2avatar_tf.data.human_generator", "generator_version": GENERATOR_VERSION,
+            "generator": "im2avatar_tf.building.sources.human_generator", "generator_version": GENERATOR_VERSION,
             "anny_version": self.rig.anny_version, "style_id": style_id,
             "style": styles.style(style_id).to_dict(), "body_id": body_id, "body": body.to_dict(),
             "anny_phenotype": self.rig.phenotype(body), "pose": pose, "pose_attempts": attempts,
@@ -117,9 +117,9 @@ def is_done(out: Path, style_id: int, body_id: int) -> bool:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from im2avatar_tf.commands._common import int_range, nonnegative_int, positive_int
+    from im2avatar_tf.commands.options import int_range, nonnegative_int, positive_int
 
-    p = argparse.ArgumentParser(prog="python -m im2avatar_tf.data.human_generator",
+    p = argparse.ArgumentParser(prog="python -m im2avatar_tf.building.sources.human_generator",
                                 description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", required=True, help="folder for the .glb meshes and .json sidecars")

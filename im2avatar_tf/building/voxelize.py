@@ -1,6 +1,6 @@
 """Colored surface-shell voxelization (the paper's color volume, reference section 4.1).
 
-Grid: R^3 cells spanning [-0.5, 0.5]^3; `volume[i, j, k]` is the cell around
+Grid (`voxels.py`): R^3 cells spanning [-0.5, 0.5]^3; `volume[i, j, k]` is the cell around
 `voxel_centers(R)[i, j, k] = (-0.5 + (i + 0.5) / R, -0.5 + (j + 0.5) / R, -0.5 + (k + 0.5) / R)`,
 i.e. the axes are (x, y, z) with y up. A voxel is occupied iff the surface passes through it;
 its color is the area-weighted mean surface color inside it; empty voxels are -1.
@@ -21,23 +21,11 @@ from typing import Iterator, Tuple
 
 import numpy as np
 
-from ..surface import MeshLike, Surface, as_surface
-from .samples import EMPTY, occupancy_from_color
+from ..voxels import EMPTY, occupancy_from_color, voxel_index
+from .surface import MeshLike, Surface, as_surface
 
 DEFAULT_SPACING = 1.0 / 3.0  # lattice step, in voxels
 _CHUNK_POINTS = 1_000_000  # lattice points generated at once (bounds memory)
-
-
-def voxel_centers(resolution: int) -> np.ndarray:
-    """THE index -> world mapping: (R, R, R, 3) centers, axes (x, y, z), spanning [-0.5, 0.5]."""
-    c = -0.5 + (np.arange(resolution) + 0.5) / resolution  # (R,)
-    return np.stack(np.meshgrid(c, c, c, indexing="ij"), axis=-1)
-
-
-def voxel_index(points: np.ndarray, resolution: int) -> np.ndarray:
-    """World points (N, 3) -> integer voxel indices (N, 3), clipped into the grid."""
-    idx = np.floor((np.asarray(points) + 0.5) * resolution).astype(np.int64)
-    return np.clip(idx, 0, resolution - 1)
 
 
 @dataclass

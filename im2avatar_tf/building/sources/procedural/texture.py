@@ -11,7 +11,7 @@ import colorsys
 
 import numpy as np
 
-from ...images import to_uint8
+from ....images import to_uint8
 
 TILE = 128
 _PAD = 3  # pixels between a tile's edge and its UV rectangle, against bleeding when sampling

@@ -14,7 +14,7 @@ from typing import List, Sequence
 import numpy as np
 
 from .camera import Camera, turntable_cameras
-from .images import BACKGROUND_RGB, to_uint8
+from ..images import BACKGROUND_RGB, to_uint8
 from .surface import MeshLike, as_surface, surface_colors  # noqa: F401  (re-exported)
 
 AMBIENT = 0.35
@@ -71,7 +71,7 @@ def render(mesh: MeshLike, camera: Camera, shading: str = "lambert",
 def turntable(mesh: MeshLike, views: int = 8, size: int = 128, shading: str = "lambert",
               background: Sequence[int] = BACKGROUND_RGB, **camera_kwargs) -> List[np.ndarray]:
     """`views` images (H, W, 3) uint8 around the turntable, starting at azimuth 0. The mesh is
-    used as it is: normalize it first (`data.meshes.normalize_mesh`) to fit the default frame."""
+    used as it is: normalize it first (`building.meshes.normalize_mesh`) to fit the default frame."""
     surface = as_surface(mesh)
     return [render(surface, cam, shading, background).rgb
             for cam in turntable_cameras(views, size=size, **camera_kwargs)]

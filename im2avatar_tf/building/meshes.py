@@ -1,7 +1,7 @@
 """Load meshes from disk, reject broken ones with a one-line reason, normalize them.
 
 Normalized frame: y up, the bounding box centered at the origin, its longest side 1, so the
-object lies in [-0.5, 0.5]^3, the span of the voxel grid (`voxelize.voxel_centers`).
+object lies in [-0.5, 0.5]^3, the span of the voxel grid (`voxels.voxel_centers`).
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from typing import Dict, Tuple, Union
 import numpy as np
 import trimesh
 
-from ..surface import MeshLike, Surface, as_surface
+from .surface import MeshLike, Surface, as_surface
 
 MESH_SUFFIXES = (".obj", ".glb", ".gltf", ".ply", ".off", ".stl")
 

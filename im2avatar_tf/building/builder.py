@@ -18,15 +18,13 @@ from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ..camera import DEFAULT_DISTANCE, DEFAULT_ELEVATION, DEFAULT_FOV, Camera
+from ..data.layout import ModelPaths, layout_for, view_azimuths, view_name, write_split
 from ..images import BACKGROUND_RGB, WHITE_RGB
-from .io import atomic_write_text, write_h5, write_png
-from .layout import (SPLITS, ModelPaths, human_model, shapenet_model, split_list_path,
-                     view_azimuths, view_name, write_split)
+from ..io import atomic_write_text, write_h5, write_png
+from .camera import DEFAULT_DISTANCE, DEFAULT_ELEVATION, DEFAULT_FOV, Camera
 
 META_FORMAT = "im2avatar_tf-build/1"
-SPLIT_FRACTIONS = (0.7, 0.1, 0.2)  # train, val, test
-HUMAN_FRACTIONS = (0.9, 0.0, 0.1)  # the released human set: 330 train, 37 test
+SPLIT_FRACTIONS = (0.7, 0.1, 0.2)  # train, val, test (a layout may set its own)
 REPORT_NAME = "build_report.json"
 
 
@@ -46,22 +44,6 @@ class BuildOptions:
     up: str = "y"  # the input mesh's up axis (see meshes.UP_ROTATIONS)
     sample_spacing: float = 1.0 / 3.0  # voxelizer lattice step, in voxels
     similar_color: float = 0.1  # flow: RGB distance for "similar color"
-
-    @classmethod
-    def from_args(cls, args, resolution: int,
-                  background: Tuple[int, int, int] = BACKGROUND_RGB) -> "BuildOptions":
-        """Options from `build-dataset`-style arguments (absent or None ones keep defaults);
-        `background`: the source's own default, used when `args.background` is None."""
-        given = {"image_size": getattr(args, "image_size", None),
-                 "views": getattr(args, "views", None),
-                 "shading": getattr(args, "shading", None),
-                 "elevation_deg": getattr(args, "elevation", None),
-                 "distance": getattr(args, "distance", None),
-                 "fov_deg": getattr(args, "fov", None),
-                 "up": getattr(args, "up", None)}
-        text = getattr(args, "background", None)
-        given["background"] = parse_background(text) if text is not None else tuple(background)
-        return cls(resolution=resolution, **{k: v for k, v in given.items() if v is not None})
 
     def cameras(self) -> List[Camera]:
         return [Camera.turntable(a, self.elevation_deg, self.distance, self.fov_deg,
@@ -89,8 +71,8 @@ def build_model(mesh, paths: ModelPaths, options: BuildOptions = BuildOptions(),
                 source: Optional[dict] = None) -> dict:
     """Build one model into `paths` (ShapeNet- or human-style) and return its meta.json dict.
     `mesh`: Trimesh, Scene or Surface. Raises MeshError for an unusable mesh."""
-    from ..render import render
-    from ..surface import as_surface
+    from .render import render
+    from .surface import as_surface
     from .flow import flow_volume
     from .meshes import check_surface, describe, normalization
     from .voxelize import colored_shell
@@ -171,7 +153,11 @@ class Job:
     def entry(self) -> str:
         """The model's line in its split list: the model id, or "clothes mesh" in the human
         layout (where one mesh id recurs under several clothes folders)."""
-        return f"{self.group} {self.model_id}" if self.category == "human" else self.model_id
+        return layout_for(self.category).entry(self.model_id, self.group)
+
+    def paths(self, root: os.PathLike, resolution: int) -> ModelPaths:
+        """Where the model goes under a dataset root, in its category's layout."""
+        return layout_for(self.category).model(root, self.category, self.entry, resolution)
 
 
 @dataclass
@@ -206,7 +192,7 @@ def build_dataset(jobs: Sequence[Job], root: os.PathLike, options: BuildOptions 
     report = BuildReport(seconds={"voxelize": 0.0, "render": 0.0, "flow": 0.0, "write": 0.0})
     todo = []
     for job in jobs:
-        if is_complete(_paths(root, job, options), options):
+        if is_complete(job.paths(root, options.resolution), options):
             report.reused.append((job.category, job.entry))
         else:
             todo.append(job)
@@ -233,32 +219,6 @@ def build_dataset(jobs: Sequence[Job], root: os.PathLike, options: BuildOptions 
     return report
 
 
-def ensure_dataset(data_cfg, resolution: int, root: os.PathLike,
-                   workers: Optional[int] = None, progress: bool = True) -> Path:
-    """Build (or resume, or reuse) the procedural dataset a preset needs and return its root.
-    `data_cfg`: config.DataConfig (categories, models_per_category, render_size, views, seed).
-    Cheap when complete: a stat per file, no decoding."""
-    from .sources import procedural_jobs
-
-    if data_cfg.source != "procedural":
-        raise ValueError(f"the preset's data source is {data_cfg.source!r}: only procedural data "
-                         f"is built automatically; pass --data DIR")
-    options = BuildOptions(resolution=resolution, image_size=data_cfg.render_size,
-                           views=data_cfg.views)
-    jobs = [job for c in data_cfg.categories
-            for job in procedural_jobs([c], data_cfg.count(c), data_cfg.seed)]
-    root = Path(root)
-    lists = [split_list_path(root, s, c) for c in data_cfg.categories for s in SPLITS]
-    if all(p.exists() for p in lists) and all(is_complete(_paths(root, j, options), options)
-                                              for j in jobs):
-        return root
-    report = build_dataset(jobs, root, options, workers=workers or os.cpu_count() or 1,
-                           seed=data_cfg.seed, progress=progress)
-    if not (report.built or report.reused):
-        raise ValueError(f"no model of {root} could be built; see {root / REPORT_NAME}")
-    return root
-
-
 def split_ids(ids: Sequence[str], seed: int, category: str = "",
               fractions: Tuple[float, float, float] = SPLIT_FRACTIONS) -> Tuple[List[str], ...]:
     """Shuffle sorted ids with (seed, category) and cut them by `fractions` (train, val, test);
@@ -276,30 +236,24 @@ def split_ids(ids: Sequence[str], seed: int, category: str = "",
     return order[:n_train], order[n_train:n_train + n_val], order[n_train + n_val:]
 
 
-def _paths(root: os.PathLike, job: Job, options: BuildOptions) -> ModelPaths:
-    if job.category == "human":
-        return human_model(root, job.group, job.model_id, options.resolution)
-    return shapenet_model(root, job.category, job.model_id, options.resolution)
-
-
 def _write_splits(root: Path, complete: Sequence[Job], seed: int) -> None:
-    """ShapeNet-style lists per category (0.7/0.1/0.2), or the human pair (train/test 0.9/0.1)."""
+    """Lists per category, cut by its layout's fractions: ShapeNet-style train/val/test
+    (0.7/0.1/0.2), the human layout train/test (0.9/0.1; it has no val list)."""
     for category in sorted({j.category for j in complete}):
+        layout = layout_for(category)
         members = [j for j in complete if j.category == category]
-        if category == "human":
-            train, val, test = split_ids([j.entry for j in members], seed, category,
-                                         fractions=HUMAN_FRACTIONS)
-            write_split(root, "train", category, train + val)
-            write_split(root, "test", category, test)
-        else:
-            for split, ids in zip(("train", "val", "test"),
-                                  split_ids([j.model_id for j in members], seed, category)):
+        train, val, test = split_ids([j.entry for j in members], seed, category,
+                                     fractions=layout.build_fractions)
+        if "val" not in layout.splits:
+            train, val = train + val, []
+        for split, ids in (("train", train), ("val", val), ("test", test)):
+            if split in layout.splits:
                 write_split(root, split, category, ids)
 
 
 def _check_unique(jobs: Iterable[Job]) -> None:
-    categories = {job.category for job in jobs}
-    if "human" in categories and len(categories) > 1:
+    layouts = {layout_for(job.category).name for job in jobs}
+    if len(layouts) > 1:
         raise ValueError("human models use their own layout: build them into a separate root "
                          "(--categories human)")
     seen = set()
@@ -319,7 +273,7 @@ def _build_job(task) -> Tuple[Job, object]:
     try:
         mesh = job.load()
         options_job = options if job.up == options.up else _replace(options, up=job.up)
-        return job, build_model(mesh, _paths(root, job, options), options_job, job.source)
+        return job, build_model(mesh, job.paths(root, options.resolution), options_job, job.source)
     except MeshError as e:
         return job, str(e)
     except MemoryError:

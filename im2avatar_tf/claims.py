@@ -1,0 +1,56 @@
+"""Does method A beat method B on our data? Per-model means, a paired verdict, and the one
+loop every experiment runs: per category, then pooled over the categories.
+
+    a = {cat: model_means(result_a.records, metric="iou", threshold=0.8) for cat ...}
+    rows = compare(a, b, "MSFCEL beats cross-entropy (IoU)")   # claim dicts for claims.json
+"""
+from __future__ import annotations
+
+import math
+from typing import Dict, List
+
+
+def model_means(records, **select):
+    """Per-model means of one metric selection (`column=value`; NaN selects missing values):
+    a Series indexed by model_id."""
+    r = records
+    for key, value in select.items():
+        if isinstance(value, float) and math.isnan(value):
+            r = r[r[key].isna()]
+        else:
+            r = r[r[key] == value]
+    return r.groupby("model_id")["value"].mean()
+
+
+def paired_claim(a, b, claim: str) -> dict:
+    """Does method A beat method B? a, b: per-model means (Series). The verdict uses the mean
+    per-model difference and its standard error over models: 'supported' if > 2 SE above 0,
+    'contradicted' if > 2 SE below, else 'not resolved' (too few models or too close)."""
+    both = a.index.intersection(b.index)
+    d = (a[both] - b[both]).dropna()
+    n = len(d)
+    mean = float(d.mean()) if n else math.nan
+    sem = float(d.std(ddof=1) / math.sqrt(n)) if n > 1 else math.nan
+    if n < 2 or not math.isfinite(sem):
+        verdict = "not resolved"
+    elif mean > 2 * sem:
+        verdict = "supported"
+    elif mean < -2 * sem:
+        verdict = "contradicted"
+    else:
+        verdict = "not resolved"
+    return {"claim": claim, "mean_difference": mean, "sem": sem, "n_models": n,
+            "verdict": verdict}
+
+
+def compare(a: Dict[str, object], b: Dict[str, object], claim: str) -> List[dict]:
+    """`paired_claim` per category (a, b: category -> per-model means, same categories in the
+    same order), then over all categories pooled (category "all") when there are several."""
+    import pandas as pd
+
+    categories = list(a)
+    rows = [{**paired_claim(a[c], b[c], claim), "category": c} for c in categories]
+    if len(categories) > 1:
+        pooled = [pd.concat([side[c] for c in categories]) for side in (a, b)]
+        rows.append({**paired_claim(*pooled, claim), "category": "all"})
+    return rows

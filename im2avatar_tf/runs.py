@@ -1,0 +1,58 @@
+"""Trained networks, kept and reused: where a network of a configuration lives (run-dir keys)
+and train-or-reuse, the same for `train`, `quickstart` and every experiment.
+
+    out = run_dir("runs", preset, root, "shape", "car")
+    # -> runs/tiny/toy-1a2b3c/car/shape-msfcel-4d5e6f
+    [net] = train_or_reuse(network_preset(preset, "car"), ["shape"], root, out)
+
+A run dir is keyed by what determines its network (the preset with its overrides, the dataset,
+the category, the method and its shape loss), not by who asks, so `table2` and `views` reuse
+`table1`'s MSFCEL shape network. `training.train` resumes an interrupted run and reuses a
+finished one.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import List, Sequence
+
+from . import methods
+
+
+def network_preset(preset, category: str, shape_loss: str = "msfcel"):
+    """The exact preset a network of one category trains with (what its run dir is keyed on)."""
+    return preset.replace(data={"categories": (category,)}, loss={"shape_loss": shape_loss})
+
+
+def run_dir(runs_dir: os.PathLike, preset, root: os.PathLike, network: str, category: str,
+            shape_loss: str = "msfcel") -> Path:
+    """runs/<preset>/<data>-<hash>/<category>/<method variant>-<config hash>: the same for
+    everyone who needs this network."""
+    preset = network_preset(preset, category, shape_loss)
+    root = Path(root)
+    data_key = hashlib.sha1(str(root.resolve()).encode()).hexdigest()[:6]
+    cfg_key = hashlib.sha1(preset.to_json().encode()).hexdigest()[:6]
+    variant = methods.get(network).variant(preset.loss)
+    data = f"{root.name}-{data_key}"
+    return Path(runs_dir) / preset.name / data / category / f"{variant}-{cfg_key}"
+
+
+def train_or_reuse(preset, networks: Sequence[str], root: os.PathLike, out: os.PathLike,
+                   skip_bad: bool = False, cache: bool = True, resume: bool = True,
+                   strategy=None, verbose: bool = True, label: str = "") -> List:
+    """Train (or resume, or reuse) `networks` (method names), one after the other, on the
+    training split of `root` at `preset`, into the run dir `out`; returns the networks."""
+    from .data.pipeline import InputPipeline
+    from .training import train
+
+    pipe = InputPipeline.for_preset(preset, root, split="train", skip_bad=skip_bad, cache=cache,
+                                    progress=verbose)
+    if verbose:
+        names = ", ".join(f"{n} ({preset.loss.shape_loss})" if methods.get(n).uses_shape_loss
+                          else n for n in networks)
+        print(f"{label}{names} on {', '.join(preset.data.categories)}: {len(pipe)} models from "
+              f"{root}, {preset.train.epochs} epochs of {pipe.steps_per_epoch} batches of "
+              f"{preset.train.batch_size} -> {out}", flush=True)
+    return [train(preset, network, pipe, out, resume=resume, strategy=strategy,
+                  verbose=1 if verbose else 0) for network in networks]
