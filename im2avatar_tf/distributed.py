@@ -159,13 +159,19 @@ def synchronized_batchnorm(network: keras.Model, enabled: bool = True):
 def train_multiworker(preset, network: str, data, run_dir: os.PathLike, resume: bool = True,
                       verbose: int = 1, steps_per_epoch: Optional[int] = None,
                       callbacks: Sequence[keras.callbacks.Callback] = (),
-                      strategy: Optional[tf.distribute.Strategy] = None) -> Optional[keras.Model]:
+                      strategy: Optional[tf.distribute.Strategy] = None,
+                      helpers=None) -> Optional[keras.Model]:
     """`training.train` for a TF_CONFIG cluster (see the module docstring). Every worker runs
     this with the same arguments. `callbacks` get the batch and epoch hooks on every worker
-    (`stop_training` is not supported: workers must agree on every step)."""
+    (`stop_training` is not supported: workers must agree on every step). `helpers`: the
+    `training` module (its schedule, checkpoint and log helpers), passed in by
+    `training.train` so that this module does not import it back (no import cycle)."""
     from . import methods
-    from . import training as T
     from .models import load_network
+
+    T = helpers
+    if T is None:
+        raise ValueError("call training.train(..., strategy='multiworker'), which passes helpers")
 
     run_dir = Path(run_dir)
     cfg = preset.train
@@ -222,8 +228,8 @@ def train_multiworker(preset, network: str, data, run_dir: os.PathLike, resume: 
         if start < cfg.epochs:
             try:
                 with synchronized_batchnorm(net, replicas > 1):
-                    _run(dist, chief, preset, network, method, net, optimizer, data, run_dir,
-                         start, verbose, steps_per_epoch, callbacks)
+                    _run(T, dist, chief, preset, network, method, net, optimizer, data,
+                         run_dir, start, verbose, steps_per_epoch, callbacks)
             except BaseException as e:
                 if chief and not T._checkpoint_dirs(run_dir, network):
                     T._forget_unstarted(run_dir, network, fresh, created)
@@ -254,10 +260,8 @@ def _reason(error: BaseException) -> str:
     return " ".join(keep[:2]) or type(error).__name__
 
 
-def _run(dist, chief, preset, network, method, net, optimizer, data, run_dir, start, verbose,
-         steps_per_epoch, callbacks):
-    from . import training as T
-
+def _run(T, dist, chief, preset, network, method, net, optimizer, data, run_dir, start,
+         verbose, steps_per_epoch, callbacks):
     cfg = preset.train
     objective = method.objective(preset.loss)
     part_names = method.loss_parts(preset.loss)

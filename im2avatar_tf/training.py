@@ -375,7 +375,8 @@ def train(preset: Preset, network: str, data: EpochData, run_dir: os.PathLike,
         from .distributed import train_multiworker
 
         return train_multiworker(preset, network, data, run_dir, resume=resume, verbose=verbose,
-                                 steps_per_epoch=steps_per_epoch, callbacks=callbacks)
+                                 steps_per_epoch=steps_per_epoch, callbacks=callbacks,
+                                 helpers=sys.modules[__name__])
     run_dir = Path(run_dir)
     cfg = preset.train
     if cfg.epochs < 1 or cfg.batch_size < 1:
