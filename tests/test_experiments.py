@@ -93,7 +93,8 @@ def test_table1_baseline_is_the_mean_of_the_training_shapes(work, monkeypatch):
     from im2avatar_tf.evaluation import fit_baselines
     from im2avatar_tf.metrics import voxel_iou
 
-    df, _, _ = run_experiment(work, monkeypatch, "table1")  # everything reused now
+    csv = work / "results" / "table1" / "tiny-1epochs" / "results.csv"  # test_table1's
+    df = pd.read_csv(csv) if csv.exists() else run_experiment(work, monkeypatch, "table1")[0]
     train, _ = train_occupancies(work / "toy", "train")
     test, _ = train_occupancies(work / "toy", "test")
     fitted = fit_baselines(work / "toy", ["car"], 32)
