@@ -59,7 +59,9 @@ def add_arguments(parser) -> None:
                         help="re-weighting thresholds t of the color recipe (0.2 is released)")
     parser.add_argument("--save-predictions", default=None,
                         help="also write the predictions in the released format here")
-    parser.add_argument("--out", default=None, help="CSV of the per-(model, view) rows")
+    parser.add_argument("--out", default=None,
+                        help="CSV of the per-(model, view) rows, the model's and the baselines' "
+                             "(column method)")
     parser.add_argument("--check-brute-force", type=nonnegative_int, default=0, metavar="N",
                         help="re-score the first N models with the released brute-force "
                              "nearest-voxel search; print the largest difference and the speed-up")
