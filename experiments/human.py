@@ -10,7 +10,7 @@ import numpy as np
 
 from im2avatar_tf import claims, methods
 from im2avatar_tf.commands.options import nonnegative_int
-from im2avatar_tf.evaluation import MEAN_COLOR, MEAN_SHAPE
+from im2avatar_tf.evaluation import MEAN_COLOR
 from im2avatar_tf.registry import register
 
 from . import _common as common
