@@ -1,4 +1,5 @@
-"""IoU of the MSFCEL shape network against how many colors each test model has."""
+"""IoU of the MSFCEL shape network against how many colors each test model has, beside the
+mean training shape (the trivial baseline)."""
 from __future__ import annotations
 
 from im2avatar_tf.io import save_figure
@@ -15,7 +16,8 @@ class ColorComplexity:
 
     Mean IoU at 0.8 of the MSFCEL shape network grouped by the cluster count of each model's
     ground-truth surface colors (smallest k leaving a mean distance <= 0.05 to the centers;
-    k <= 8): do many-colored models reconstruct worse?"""
+    k <= 8): do many-colored models reconstruct worse? The mean training shape (fitted on the
+    training split) is grouped the same way beside it."""
 
     add_arguments = staticmethod(common.add_arguments)
 
@@ -23,21 +25,24 @@ class ColorComplexity:
     def run(args) -> int:
         import pandas as pd
 
-        from im2avatar_tf import methods
+        from im2avatar_tf import claims, methods
         from im2avatar_tf.claims import model_means
         from im2avatar_tf.data.pipeline import list_models
         from im2avatar_tf.data.samples import load_color
-        from im2avatar_tf.evaluation import IOU_THRESHOLD
+        from im2avatar_tf.evaluation import IOU_THRESHOLD, MEAN_SHAPE
         from im2avatar_tf.metrics import color_cluster_count
         from im2avatar_tf.voxels import occupancy_from_color
 
         s = common.setup("color-complexity", args)
-        rows = []
+        rows, net, base, fitted = [], {}, {}, {}
         for cat in s.categories:
             shape = common.train_or_reuse(s, "shape", cat)
             result = common.evaluate(s, cat, methods.get("shape").predictor(shape),
                                      iou_thresholds=(IOU_THRESHOLD,))
             iou = model_means(result.records, metric="iou", threshold=IOU_THRESHOLD)
+            scores = common.baselines(s, cat)
+            net[cat], base[cat] = iou, scores.model_means("iou")
+            fitted[cat] = scores.baselines.shape_threshold
             entries, _ = list_models(s.root, "test", [cat], s.preset.model.volume_size,
                                      skip_bad=True)
             for e in entries:
@@ -45,17 +50,24 @@ class ColorComplexity:
                     color = load_color(e.paths, s.preset.model.volume_size)
                     k = color_cluster_count(color[occupancy_from_color(color)], MAX_K)
                     rows.append({"category": cat, "model_id": e.key, "clusters": k,
-                                 "iou": iou[e.key]})
+                                 "iou": iou[e.key], "baseline_iou": base[cat].get(e.key)})
         models = pd.DataFrame(rows)
-        g = models.groupby(["category", "clusters"])["iou"]
-        df = g.mean().rename("value").reset_index()
-        df["n_models"] = g.count().values
-        df["n_views"] = df["n_models"] * 12
-        df["n_empty"] = 0
-        df.insert(0, "method", "CVN + MSFCEL")
-        df["metric"], df["threshold"] = "iou", IOU_THRESHOLD
         res = common.Results(s)
-        res.add_frame(df)
+        for method, column in (("CVN + MSFCEL", "iou"), (MEAN_SHAPE, "baseline_iou")):
+            g = models.groupby(["category", "clusters"])[column]
+            df = g.mean().rename("value").reset_index()
+            df["n_models"] = g.count().values
+            df["n_views"] = df["n_models"] * 12
+            df["n_empty"] = 0
+            df.insert(0, "method", method)
+            df["metric"] = "iou"
+            if method == MEAN_SHAPE:  # fitted per category (see Results.add_baselines)
+                df["threshold"] = float("nan")
+                df["fitted_threshold"] = df["category"].map(fitted)
+            else:
+                df["threshold"] = IOU_THRESHOLD
+            res.add_frame(df)
+        res.claims += claims.beats_baseline(net, base, "CVN + MSFCEL", "iou")
         table = res.table()
         corr = {c: (m["clusters"].corr(m["iou"], method="spearman")
                     if m["clusters"].nunique() > 1 and m["iou"].nunique() > 1 else float("nan"))
@@ -63,7 +75,10 @@ class ColorComplexity:
         sections = [
             "Mean IoU at 0.8 over test models x 12 views, grouped by the number of color "
             "clusters of each model (n models in brackets).", "",
-            counts_markdown(table), "",
+            counts_markdown(table[table.method != MEAN_SHAPE]), "",
+            f"{MEAN_SHAPE} (fitted on the training split, at its best training threshold), "
+            "grouped the same way:", "",
+            counts_markdown(table[table.method == MEAN_SHAPE]), "",
             "Spearman correlation between cluster count and per-model IoU: " + ", ".join(
                 f"{c} {v:+.2f}" for c, v in corr.items()) +
             " (NaN where a category's cluster counts or IoUs are all equal).",

@@ -1,12 +1,15 @@
-"""One encoder-decoder for shape and color against the paper's two separate networks."""
+"""One encoder-decoder for shape and color against the paper's two separate networks, beside
+the trivial baselines (mean training shape; mean training color on each design's voxels)."""
 from __future__ import annotations
 
 from im2avatar_tf import claims, methods
+from im2avatar_tf.evaluation import MEAN_COLOR, MEAN_SHAPE
 from im2avatar_tf.registry import register
 
 from . import _common as common
 
 DESIGNS = ("two networks", "unified")
+VOXELS_OF = {"two networks": "the shape network's voxels", "unified": "the unified network's voxels"}
 # metric -> the records selection its claim compares (PSNR: the released blend, t = 0.2)
 METRICS = {"iou": {}, "psnr_rgb": {"coloring": "blend"}, "psnr_ycbcr": {"coloring": "blend"}}
 
@@ -16,7 +19,9 @@ class Unified:
     """One unified encoder-decoder against the paper's two separate networks.
 
     Two networks (MSFCEL shape + color) vs one network with the shape output and the color
-    heads: IoU at 0.8 and surface PSNR (blend, t = 0.2) per category. Trains what is missing."""
+    heads: IoU at 0.8 and surface PSNR (blend, t = 0.2) per category, beside the mean training
+    shape and the mean training color painted on each design's voxels (fitted on the training
+    split), and whether each design beats them. Trains what is missing."""
 
     add_arguments = staticmethod(common.add_arguments)
 
@@ -25,6 +30,7 @@ class Unified:
         s = common.setup("unified", args)
         res = common.Results(s)
         per_model = {(d, metric): {} for d in DESIGNS for metric in METRICS}
+        baseline = {(d, metric): {} for d in DESIGNS for metric in METRICS}
         params = {}
         for cat in s.categories:
             shape = common.train_or_reuse(s, "shape", cat)
@@ -32,19 +38,34 @@ class Unified:
             unified = common.train_or_reuse(s, "unified", cat)
             params["two networks"] = shape.count_params() + color.count_params()
             params["unified"] = unified.count_params()
+            fitted = None
             for label, predictor in (("two networks", methods.get("shape").predictor(shape, color)),
                                      ("unified", methods.get("unified").predictor(unified))):
                 result = common.evaluate(s, cat, predictor, iou_thresholds=(0.8,))
                 res.add(label, result)
+                # The mean color on this design's own voxels; the mean shape once.
+                base = common.baselines(s, cat, shape=predictor, fitted=fitted,
+                                        iou=fitted is None)
+                fitted = base.baselines
+                res.add_baselines(base, color_label=f"{MEAN_COLOR} on {VOXELS_OF[label]}")
                 for metric, sel in METRICS.items():
                     per_model[label, metric][cat] = claims.model_means(result.records,
                                                                        metric=metric, **sel)
+                    if metric != "iou":
+                        baseline[label, metric][cat] = base.model_means(metric)
+                    elif base.shape is not None:
+                        for d in DESIGNS:
+                            baseline[d, metric][cat] = base.model_means(metric)
         for metric in METRICS:
             res.claims += claims.compare(per_model["two networks", metric],
                                          per_model["unified", metric],
                                          f"two networks beat one ({metric})")
+        for d in DESIGNS:
+            for metric, sel in METRICS.items():
+                res.claims += claims.beats_baseline(per_model[d, metric], baseline[d, metric], d,
+                                                    metric, "t = 0.2" if sel else "")
         df = res.table()
-        keep = ((df.metric == "iou") | (df.coloring == "blend"))
+        keep = ((df.metric == "iou") | (df.coloring == "blend") | (df.coloring == "direct"))
         head = df[keep].copy()
         head["metric"] = head["metric"].map({"iou": "IoU@0.8", "psnr_rgb": "PSNR RGB (dB)",
                                              "psnr_ycbcr": "PSNR YCbCr (dB)"})
@@ -55,7 +76,9 @@ class Unified:
                 head[head.metric == metric], "method", "category", fmt=fmt), ""]
         sections += ["Trainable + BN parameters: " + ", ".join(
             f"{k} {v:,}" for k, v in params.items()) + ". PSNR uses the released recipe "
-            "(t = 0.2) on the voxels each design's own shape output predicts (>= 0.8)."]
+            "(t = 0.2) on the voxels each design's own shape output predicts (>= 0.8). "
+            f"Baselines, fitted on the training split only: {MEAN_SHAPE} at its best "
+            "training threshold; the mean training color painted on each design's voxels."]
         paths = res.write(sections, plot=lambda p: common.bar_plot(
             head[head.metric == "IoU@0.8"], p, "method", "category", "mean IoU at 0.8",
             f"Two networks vs one ({s.preset.name} preset)"))

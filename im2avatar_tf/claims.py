@@ -3,6 +3,10 @@ loop every experiment runs: per category, then pooled over the categories.
 
     a = {cat: model_means(result_a.records, metric="iou", threshold=0.8) for cat ...}
     rows = compare(a, b, "MSFCEL beats cross-entropy (IoU)")   # claim dicts for claims.json
+    rows = beats_baseline(a, {cat: scores[cat].model_means("iou")}, "CVN + MSFCEL", "iou")
+
+Every method is also judged against the trivial baselines (`evaluation.score_baselines`,
+fitted on the training split): the same paired rule, per category and pooled.
 """
 from __future__ import annotations
 
@@ -54,3 +58,18 @@ def compare(a: Dict[str, object], b: Dict[str, object], claim: str) -> List[dict
         pooled = [pd.concat([side[c] for c in categories]) for side in (a, b)]
         rows.append({**paired_claim(*pooled, claim), "category": "all"})
     return rows
+
+
+BASELINE_OF_METRIC = {"iou": "mean training shape", "psnr_rgb": "mean training color",
+                      "psnr_ycbcr": "mean training color"}
+
+
+def beats_baseline(method: Dict[str, object], baseline: Dict[str, object], label: str,
+                   metric: str, detail: str = "") -> List[dict]:
+    """"<label> beats the trivial baseline" verdicts (`compare`, so per category and pooled):
+    method, baseline: category -> per-model means of `metric` ("iou", "psnr_rgb",
+    "psnr_ycbcr"), the baseline's from `evaluation.BaselineScores.model_means(metric)`.
+    The rows carry `baseline` (which one) so tables can pick them out."""
+    which = BASELINE_OF_METRIC[metric]
+    text = f"{label} beats the {which} ({metric}{', ' + detail if detail else ''})"
+    return [{**row, "baseline": which} for row in compare(method, baseline, text)]

@@ -258,21 +258,28 @@ def summarize(records, by: Sequence[str] = ("category",), add_mean: bool = True)
 
 
 COUNTS = ("n_models", "n_views", "n_empty")
+# Columns that describe one category's row only (left empty in the "mean" row, not grouped on):
+# a baseline's threshold fitted per category.
+PER_CATEGORY = ("fitted_threshold",)
 
 
 def with_category_mean(df):
     """`df` (summarized rows: a "category" column, "value", the COUNTS and any other keys)
-    plus a category "mean" row per combination of the other keys: the mean of the category
-    means, as the paper's mean column, with the counts summed. Unchanged with one category."""
+    plus a category "mean" row per combination of the other keys (PER_CATEGORY columns aside):
+    the mean of the category means, as the paper's mean column, with the counts summed.
+    Unchanged with one category."""
     import pandas as pd
 
     if "category" not in df or df["category"].nunique() <= 1:
         return df
-    keys = [c for c in df.columns if c not in ("category", "value", *COUNTS)]
+    keys = [c for c in df.columns if c not in ("category", "value", *COUNTS, *PER_CATEGORY)]
     means = (df.groupby(keys, sort=False, dropna=False)
              .agg(value=("value", "mean"), **{c: (c, "sum") for c in COUNTS})
              .reset_index())
     means["category"] = "mean"
+    for c in PER_CATEGORY:
+        if c in df:
+            means[c] = np.nan
     return pd.concat([df, means[df.columns]], ignore_index=True)
 
 
@@ -328,6 +335,10 @@ class PredictionFiles:
 
 # ---------------------------------------------------------------- trivial baselines
 
+MEAN_SHAPE = "mean training shape (baseline)"
+MEAN_COLOR = "mean training color (baseline)"
+
+
 @dataclass
 class Baselines:
     """What a learned model must beat, fitted on the training split only.
@@ -336,23 +347,27 @@ class Baselines:
     every test view and read at `shape_threshold`, the threshold maximizing its mean IoU on the
     training models themselves (the most favorable fixed threshold, chosen without the test set).
     mean_color (3,): the mean color of all training surface voxels, painted on the voxels the
-    network predicts, so only the colors differ from the network's PSNR.
+    method's shape network predicts, so only the colors differ from the method's PSNR.
+    fitted_on: the models it was fitted on (model keys), for the record.
     """
 
     mean_shape: np.ndarray
     shape_threshold: float
     mean_color: np.ndarray
+    fitted_on: Tuple[str, ...] = ()
 
     def shape_predictor(self) -> Predictor:
         def predict(entry, inputs):
             return Prediction(np.repeat(self.mean_shape[None], len(inputs), axis=0))
         return predict
 
-    def color_predictor(self, shape_model) -> Predictor:
-        shape = network_predictor(shape_model)
+    def color_predictor(self, shape) -> Predictor:
+        """The mean color on the voxels `shape` predicts: a Predictor (any method's, e.g. the
+        unified network's or saved predictions) or a shape network (Keras model)."""
+        predict_shape = network_predictor(shape) if hasattr(shape, "count_params") else shape
 
         def predict(entry, inputs):
-            probs = shape(entry, inputs).probs  # (V, R, R, R)
+            probs = predict_shape(entry, inputs).probs  # (V, R, R, R)
             colors = np.broadcast_to(self.mean_color, probs.shape + (3,))
             return Prediction(probs, colors=colors)
         return predict
@@ -360,9 +375,12 @@ class Baselines:
 
 def fit_baselines(root, categories: Optional[Sequence[str]], resolution: int,
                   split: str = "train", skip_bad: bool = False) -> Baselines:
-    """Fit `Baselines` on a split's ground truth."""
+    """Fit `Baselines` on a split's ground truth (the training split: never fit on the test
+    split, whose ground truth the baselines are scored against)."""
     entries, _ = list_models(Path(root), split, resolve_categories(Path(root), categories),
                              resolution, skip_bad=skip_bad)
+    if not entries:
+        raise FileNotFoundError(f"no {split} models in {root} to fit the baselines on")
     occupancies, color_sum, color_count = [], np.zeros(3), 0
     for e in entries:
         color = load_color(e.paths, resolution)
@@ -375,4 +393,86 @@ def fit_baselines(root, categories: Optional[Sequence[str]], resolution: int,
     step = max(1, len(candidates) // 64)
     best = max(candidates[::step], default=0.0,
                key=lambda t: np.nanmean([voxel_iou(mean_shape > t, o) for o in occupancies]))
-    return Baselines(mean_shape, float(best), (color_sum / max(color_count, 1)).astype(np.float32))
+    return Baselines(mean_shape, float(best), (color_sum / max(color_count, 1)).astype(np.float32),
+                     tuple(e.key for e in entries))
+
+
+def has_split(root, split: str, categories: Optional[Sequence[str]]) -> bool:
+    """Whether every category of `root` has a `split` list (e.g. a test-only set has no
+    training split to fit baselines on)."""
+    from .data.layout import layout_of
+
+    root = Path(root)
+    layout = layout_of(root)
+    try:
+        cats = resolve_categories(root, categories)
+        return all(layout.read_split(root, split, c) for c in cats)
+    except (FileNotFoundError, ValueError):
+        return False
+
+
+@dataclass
+class BaselineScores:
+    """The two trivial baselines scored on a split, beside a method.
+
+    shape: the mean training shape's IoU at its own threshold (EvalResult, IoU rows only;
+    None when not asked for); color: the mean training color's surface PSNR (coloring
+    "direct") on the voxels of the method's shape prediction (None without one)."""
+
+    baselines: Baselines
+    shape: Optional[EvalResult]
+    color: Optional[EvalResult] = None
+
+    def model_means(self, metric: str = "iou"):
+        """Per-model means of `metric` ("iou", "psnr_rgb", "psnr_ycbcr"): what a method's
+        per-model means are compared with (`claims.beats_baseline`)."""
+        from .claims import model_means
+
+        result = self.shape if metric == "iou" else self.color
+        if result is None:
+            raise ValueError(f"no {metric} for the baselines: scored without a shape prediction")
+        return model_means(result.records, metric=metric)
+
+    def results(self):
+        """(label, EvalResult) of each baseline scored."""
+        return [(label, r) for label, r in ((MEAN_SHAPE, self.shape), (MEAN_COLOR, self.color))
+                if r is not None]
+
+    @property
+    def n_models(self) -> int:
+        return max(r.n_models for _, r in self.results())
+
+    @property
+    def skipped(self) -> List[dict]:
+        return self.results()[0][1].skipped
+
+
+def score_baselines(root, split: str = "test", categories: Optional[Sequence[str]] = None, *,
+                    image_size: Optional[int], resolution: int, shape=None, iou: bool = True,
+                    baselines: Optional[Baselines] = None, fit_root=None,
+                    psnr_threshold: float = PSNR_THRESHOLD, max_models: Optional[int] = None,
+                    skip_bad: bool = False, progress: bool = True,
+                    desc: str = "baselines") -> BaselineScores:
+    """Fit the trivial baselines on the training split (of `fit_root`, default `root`; or take
+    fitted `baselines`) and score them on `split` of `root`, by the same protocol as a method:
+    the mean shape's IoU at its training threshold and, given `shape` (the method's shape
+    network or a Predictor whose occupancy is used), the mean color's surface PSNR on the
+    voxels it predicts (>= psnr_threshold); `iou=False` leaves the mean shape out. The one
+    implementation behind every experiment, `evaluate` and `quickstart`."""
+    if not iou and shape is None:
+        raise ValueError("nothing to score: iou=False and no shape prediction for the color")
+    if baselines is None:
+        baselines = fit_baselines(fit_root if fit_root is not None else root, categories,
+                                  resolution, skip_bad=skip_bad)
+    kw = dict(image_size=image_size, resolution=resolution, max_models=max_models,
+              skip_bad=skip_bad, progress=progress)
+    shape_result = color_result = None
+    if iou:
+        shape_result = evaluate(baselines.shape_predictor(), root, split, categories,
+                                iou_thresholds=(baselines.shape_threshold,),
+                                desc=f"{desc}: shape", **kw)
+    if shape is not None:
+        color_result = evaluate(baselines.color_predictor(shape), root, split, categories,
+                                iou_thresholds=(), psnr_threshold=psnr_threshold,
+                                desc=f"{desc}: color", **kw)
+    return BaselineScores(baselines, shape_result, color_result)

@@ -220,3 +220,37 @@ def test_evaluate_command_scores_saved_predictions(toy, tmp_path, capsys):
     assert np.allclose(iou.value, 1.0)
     out = capsys.readouterr().out
     assert "largest difference 0.00e+00" in out and "IoU@0.8" in out
+
+
+def test_baselines_are_fitted_on_the_training_split_only(tmp_path):
+    """The mean shape and color equal means computed by hand over the train models, and
+    rewriting the test split's ground truth does not move them (it moves their scores)."""
+    from im2avatar_tf.data.layout import read_split
+    from im2avatar_tf.data.samples import load_color
+    from im2avatar_tf.io import write_h5
+
+    root = write_toy_dataset(tmp_path / "toy", categories=("car",),
+                             split_sizes={"train": 4, "test": 2}, resolution=R)
+    colors = [load_color(m, R) for m in read_split(root, "train", "car", R)]
+    occ = np.array([c[..., 0] > -0.5 for c in colors])
+    surface = np.concatenate([c[o] for c, o in zip(colors, occ)])
+    before = ev.fit_baselines(root, ["car"], R)
+    np.testing.assert_allclose(before.mean_shape, occ.mean(0), atol=1e-6)
+    np.testing.assert_allclose(before.mean_color, surface.astype(np.float64).mean(0), atol=1e-6)
+    assert len(before.fitted_on) == 4 and all("_train_" in k for k in before.fitted_on)
+    kw = dict(image_size=32, resolution=R, shape=oracle(0.0), progress=False)
+    scores = ev.score_baselines(root, "test", ["car"], **kw)
+    assert scores.shape.n_models == scores.color.n_models == 2
+    for m in read_split(root, "test", "car", R):  # a different test ground truth
+        c = np.full((R, R, R, 3), -1.0, np.float32)
+        c[2:6, 2:6, 2:6] = [1.0, 0.0, 0.0]
+        write_h5(m.color, c, compress=False)
+    after = ev.fit_baselines(root, ["car"], R)
+    np.testing.assert_array_equal(after.mean_shape, before.mean_shape)
+    np.testing.assert_array_equal(after.mean_color, before.mean_color)
+    assert after.shape_threshold == before.shape_threshold
+    moved = ev.score_baselines(root, "test", ["car"], **kw)
+    assert not np.allclose(moved.model_means("iou"), scores.model_means("iou"))
+    # Fitting on the test split instead would move it: the split is what decides.
+    assert not np.allclose(ev.fit_baselines(root, ["car"], R, split="test").mean_shape,
+                           before.mean_shape)

@@ -1,5 +1,6 @@
 """Every experiment end to end at the tiny preset, 1 epoch, one category of a toy dataset.
-The experiments share one runs dir, as users' do: later ones reuse earlier networks."""
+The experiments share one runs dir, as users' do: later ones reuse earlier networks. Each
+reports the trivial baselines (fitted on the training split) as rows and verdicts."""
 from __future__ import annotations
 
 import json
@@ -9,8 +10,9 @@ import pandas as pd
 import pytest
 
 from im2avatar_tf import registry
-from im2avatar_tf.cli import build_parser
-from tests._toy_data import write_toy_dataset
+from im2avatar_tf.cli import build_parser, main
+from im2avatar_tf.evaluation import MEAN_COLOR, MEAN_SHAPE
+from tests._toy_data import write_toy_dataset, write_toy_human
 
 CONTEXT = ["threshold", "volume_resolution", "image_size", "split", "data_source", "n_models",
            "n_views", "n_empty", "preset", "git_revision", "date", "command"]
@@ -25,13 +27,32 @@ def work(tmp_path_factory):
     return root
 
 
-def run_experiment(work, monkeypatch, name):
+def run_experiment(work, monkeypatch, name, *extra, data="toy", categories=("car",)):
     monkeypatch.chdir(work)  # runs/, results/ and cache/ go here
-    args = build_parser().parse_args([name, "--preset", "tiny", "--data", str(work / "toy"),
-                                      "--categories", "car", "--epochs", "1", "--quiet"])
+    args = build_parser().parse_args([name, "--preset", "tiny", "--data", str(work / data),
+                                      "--categories", *categories, "--epochs", "1", "--quiet",
+                                      *extra])
     assert registry.find(name).run(args) == 0
     out = work / "results" / name / "tiny-1epochs"  # --epochs keeps its results apart
     return pd.read_csv(out / "results.csv"), (out / "README.md").read_text(), out
+
+
+def baseline_claims(out):
+    """The "beats the trivial baseline" verdicts of claims.json."""
+    return [c for c in json.loads((out / "claims.json").read_text()) if c.get("baseline")]
+
+
+def train_occupancies(root, split="train", category="car", resolution=32):
+    """The split's ground-truth occupancies and surface colors, read by hand."""
+    from im2avatar_tf.data.layout import read_split
+    from im2avatar_tf.data.samples import load_color
+
+    occ, colors = [], []
+    for m in read_split(root, split, category, resolution):
+        c = load_color(m, resolution)
+        occ.append(c[..., 0] > -0.5)
+        colors.append(c[occ[-1]])
+    return np.array(occ), np.concatenate(colors)
 
 
 def shape_network_file(work):
@@ -43,17 +64,46 @@ def shape_network_file(work):
 def test_table1(work, monkeypatch):
     df, md, out = run_experiment(work, monkeypatch, "table1")
     assert set(CONTEXT) <= set(df.columns)
-    iou = df[df.metric == "iou"]
-    assert set(iou.method) == {"adapted 3D-R2N2", "CVN + cross-entropy", "CVN + MSFCEL"}
+    iou = df[(df.metric == "iou") & (df.method != MEAN_SHAPE)]
+    assert set(df.method) == {"adapted 3D-R2N2", "CVN + cross-entropy", "CVN + MSFCEL",
+                              MEAN_SHAPE}
     assert set(iou.threshold) == {0.8, 0.3, 0.4, 0.5}
+    base = df[df.method == MEAN_SHAPE]
+    assert len(base) == 1 and (base.metric == "iou").all() and base.threshold.isna().all()
+    assert (base.n_models == 2).all() and (base.n_views == 24).all()
+    assert f"| {MEAN_SHAPE} |" in md
     assert (iou.volume_resolution == 32).all() and (iou.image_size == 64).all()
     assert (iou.n_models == 2).all() and (iou.n_views == 24).all()
     assert iou.value.between(0, 1).all()
     assert "*paper, ShapeNet: CVN + MSFCEL* | 0.395" in md
     assert (out / "plot.png").stat().st_size > 1000
     claims = json.loads((out / "claims.json").read_text())
-    assert {c["claim"] for c in claims} == {"MSFCEL beats cross-entropy (IoU)",
-                                            "CVN beats adapted 3D-R2N2 (IoU)"}
+    assert {c["claim"] for c in claims} == {
+        "MSFCEL beats cross-entropy (IoU)", "CVN beats adapted 3D-R2N2 (IoU)",
+        "adapted 3D-R2N2 beats the mean training shape (iou)",
+        "CVN + cross-entropy beats the mean training shape (iou)",
+        "CVN + MSFCEL beats the mean training shape (iou)"}
+    assert all(c["n_models"] == 2 and c["category"] == "car" for c in baseline_claims(out))
+    assert "CVN + MSFCEL beats the mean training shape (iou) | car |" in md
+
+
+def test_table1_baseline_is_the_mean_of_the_training_shapes(work, monkeypatch):
+    """The baseline row equals the mean shape computed by hand over the *training* models,
+    read at its fitted threshold and scored on the test models."""
+    from im2avatar_tf.evaluation import fit_baselines
+    from im2avatar_tf.metrics import voxel_iou
+
+    csv = work / "results" / "table1" / "tiny-1epochs" / "results.csv"  # test_table1's
+    df = pd.read_csv(csv) if csv.exists() else run_experiment(work, monkeypatch, "table1")[0]
+    train, _ = train_occupancies(work / "toy", "train")
+    test, _ = train_occupancies(work / "toy", "test")
+    fitted = fit_baselines(work / "toy", ["car"], 32)
+    np.testing.assert_allclose(fitted.mean_shape, train.mean(0), atol=1e-6)
+    assert len(fitted.fitted_on) == 16 and all("_train_" in k for k in fitted.fitted_on)
+    row = df[df.method == MEAN_SHAPE].iloc[0]
+    assert row.fitted_threshold == pytest.approx(fitted.shape_threshold, abs=1e-5)
+    by_hand = np.mean([voxel_iou(train.mean(0) > fitted.shape_threshold, o) for o in test])
+    assert row.value == pytest.approx(by_hand, abs=1e-6)
 
 
 def test_table1_numbers_equal_a_direct_evaluation_of_the_saved_network(work, monkeypatch):
@@ -72,7 +122,7 @@ def test_table1_numbers_equal_a_direct_evaluation_of_the_saved_network(work, mon
 def test_table2_reuses_the_msfcel_shape_network(work, monkeypatch):
     before = shape_network_file(work).stat().st_mtime_ns if list(
         (work / "runs").glob("tiny/*/car/shape-msfcel-*/shape.keras")) else None
-    df, md, _ = run_experiment(work, monkeypatch, "table2")
+    df, md, out = run_experiment(work, monkeypatch, "table2")
     if before is not None:
         assert shape_network_file(work).stat().st_mtime_ns == before
     assert {"adapted 3D-R2N2", "regression only (w = 1)", "flow only (w = 0)",
@@ -81,23 +131,90 @@ def test_table2_reuses_the_msfcel_shape_network(work, monkeypatch):
     # Every (method, view) pair is either scored or counted as empty.
     assert ((df.n_views + df.n_empty) == 24).all()
     assert "## Surface PSNR, YCbCr (dB)" in md and "color space not stated" in md
+    base = df[df.method == MEAN_COLOR]
+    assert set(base.metric) == {"psnr_rgb", "psnr_ycbcr"} and (base.coloring == "direct").all()
+    assert md.count(f"| {MEAN_COLOR} |") == 2  # RGB and YCbCr tables
+    verdicts = baseline_claims(out)
+    assert {c["claim"] for c in verdicts} == {
+        f"{c} beats the mean training color ({m})" for m in ("psnr_rgb", "psnr_ycbcr")
+        for c in ("regression only (w = 1)", "flow only (w = 0)", "blended, t = 0.2 (released)",
+                  "blended, t = 1 (training blend)")}
+
+
+def test_evaluate_command_reports_the_baselines(work, monkeypatch, capsys):
+    """`evaluate` on the experiments' networks: the model's rows, the baselines' rows (fitted
+    on the training split) and the verdicts."""
+    monkeypatch.chdir(work)
+    shape_dir = shape_network_file(work).parent
+    color_dir = next((work / "runs").glob("tiny/*/car/color-*"))
+    assert main(["evaluate", "--model", str(shape_dir), "--color-model", str(color_dir),
+                 "--data", str(work / "toy"), "--categories", "car", "--thresholds", "0.8",
+                 "--out", str(work / "eval.csv")]) == 0
+    rows = pd.read_csv(work / "eval.csv")
+    assert set(rows.method) == {"model", MEAN_SHAPE, MEAN_COLOR}
+    assert (rows[rows.method == MEAN_COLOR].coloring == "direct").all()
+    out = capsys.readouterr().out
+    assert "against the trivial baselines" in out
+    assert "the model beats the mean training color (psnr_rgb, blend t = 0.2)" in out
+    assert f"{MEAN_SHAPE}: IoU" in out
 
 
 def test_views(work, monkeypatch):
     df, md, out = run_experiment(work, monkeypatch, "views")
-    assert len(df) == 12 and sorted(df.azimuth_deg) == list(range(0, 360, 30))
+    for method in ("CVN + MSFCEL", MEAN_SHAPE):
+        sub = df[df.method == method]
+        assert len(sub) == 12 and sorted(sub.azimuth_deg) == list(range(0, 360, 30))
+    assert len(df) == 24
     assert (df.n_views == 2).all()  # one view of each of the 2 test models per row
     assert (out / "plot.png").exists()
+    assert f"| {MEAN_SHAPE} |" in md
+    assert [c["claim"] for c in baseline_claims(out)] == [
+        "CVN + MSFCEL beats the mean training shape (iou)"]
 
 
 def test_color_complexity(work, monkeypatch):
-    df, md, _ = run_experiment(work, monkeypatch, "color-complexity")
-    assert df.n_models.sum() == 2 and df.clusters.between(1, 8).all()
-    assert "Spearman" in md
+    df, md, out = run_experiment(work, monkeypatch, "color-complexity")
+    assert df.clusters.between(1, 8).all()
+    assert set(df.method) == {"CVN + MSFCEL", MEAN_SHAPE}
+    assert (df.groupby("method").n_models.sum() == 2).all()
+    assert "Spearman" in md and MEAN_SHAPE in md
+    assert len(baseline_claims(out)) == 1
 
 
 def test_unified(work, monkeypatch):
-    df, md, _ = run_experiment(work, monkeypatch, "unified")
-    assert set(df.method) == {"two networks", "unified"}
+    df, md, out = run_experiment(work, monkeypatch, "unified")
+    assert set(df.method) == {"two networks", "unified", MEAN_SHAPE,
+                              f"{MEAN_COLOR} on the shape network's voxels",
+                              f"{MEAN_COLOR} on the unified network's voxels"}
     assert np.isfinite(df[df.metric == "iou"].value).all()
     assert "two networks beat one (iou)" in md
+    assert f"| {MEAN_SHAPE} |" in md
+    assert {(c["claim"].split(" beats ")[0], c["baseline"]) for c in baseline_claims(out)} == {
+        (d, b) for d in ("two networks", "unified")
+        for b in ("mean training shape", "mean training color")}
+
+
+def test_human(work, monkeypatch):
+    """The human experiment on a toy human set (and a toy 'real' set): baseline rows on both
+    sets, fitted on the synthetic training pairs only."""
+    from im2avatar_tf.evaluation import fit_baselines
+
+    pairs = [(f"clothes{c}", f"mesh{m}_new") for c in range(4) for m in range(4)]  # 16: 1 batch
+    write_toy_human(work / "human", pairs=pairs, resolution=32, seed=1)
+    write_toy_human(work / "human-real", pairs=pairs[:2], resolution=32, seed=2)
+    df, md, out = run_experiment(work, monkeypatch, "human", "--real", str(work / "human-real"),
+                                 "--gallery-models", "1", data="human", categories=("human",))
+    assert set(df.dataset) == {"synthetic test", "human-real"}
+    for dataset in ("synthetic test", "human-real"):
+        sub = df[df.dataset == dataset]
+        assert {MEAN_SHAPE, MEAN_COLOR} <= set(sub.method)
+        assert (sub[sub.method == MEAN_COLOR].coloring == "direct").all()
+    assert f"| {MEAN_SHAPE} |" in md and f"| {MEAN_COLOR} |" in md
+    claims = baseline_claims(out)
+    assert {c["category"] for c in claims} == {"synthetic test", "human-real"}
+    # Fitted on the synthetic training split: its threshold is in every baseline row.
+    fitted = fit_baselines(work / "human", ["human"], 32)
+    assert len(fitted.fitted_on) == 16
+    thr = df[df.method == MEAN_SHAPE].fitted_threshold
+    assert np.allclose(thr, fitted.shape_threshold)
+    assert (out / "gallery.png").exists()

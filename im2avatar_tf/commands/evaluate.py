@@ -2,7 +2,10 @@
 
 IoU at 0.8 (and --thresholds) per (test model, view), and surface PSNR in RGB and YCbCr of
 the color recipes: regression only, flow only and the release's blend at each --blend-t.
-Prints means per category; --out writes the per-(model, view) rows as CSV.
+Prints means per category beside the trivial baselines, fitted per category on the training
+split of --data (the mean training shape at its best training threshold; the mean training
+color painted on the voxels the model predicts) with paired "beats the baseline" verdicts;
+--out writes the per-(model, view) rows of the model and the baselines (column `method`) as CSV.
 
 Examples:
   python run.py evaluate --model runs/tiny --data data/procedural-tiny
@@ -56,15 +59,24 @@ def add_arguments(parser) -> None:
                         help="re-weighting thresholds t of the color recipe (0.2 is released)")
     parser.add_argument("--save-predictions", default=None,
                         help="also write the predictions in the released format here")
-    parser.add_argument("--out", default=None, help="CSV of the per-(model, view) rows")
+    parser.add_argument("--out", default=None,
+                        help="CSV of the per-(model, view) rows, the model's and the baselines' "
+                             "(column method)")
     parser.add_argument("--check-brute-force", type=nonnegative_int, default=0, metavar="N",
                         help="re-score the first N models with the released brute-force "
                              "nearest-voxel search; print the largest difference and the speed-up")
+    parser.add_argument("--baseline-split", default="train",
+                        help="split the trivial baselines are fitted on (default: train; "
+                             "skipped when --data has none)")
+    parser.add_argument("--no-baselines", action="store_true",
+                        help="do not fit and score the trivial baselines")
     parser.add_argument("--skip-bad", action="store_true",
                         help="skip models with missing or corrupt files (with a warning)")
 
 
 def run(args) -> int:
+    import pandas as pd
+
     from .. import evaluation, methods
     from .options import resolve_data
 
@@ -101,13 +113,27 @@ def run(args) -> int:
     wall = time.perf_counter() - t0
     for bad in result.skipped:
         print(f"skipped {bad['model']}: {bad['reason']}")
-    print_summary(evaluation.summarize(result.records))
+    records = result.records.assign(method="model")
+    base = None
+    if args.no_baselines:
+        pass
+    elif not evaluation.has_split(root, args.baseline_split, categories):
+        print(f"(no {args.baseline_split} split in {root} to fit the trivial baselines on: "
+              "skipped)")
+    else:
+        base = score_baselines(predictor, root, args, categories, image_size, resolution,
+                               scores_colors=(records.metric != "iou").any())
+        records = pd.concat([records] + [r.records.assign(method=label) for b in base.values()
+                                          for label, r in b.results()], ignore_index=True)
+    print_summary(summary_of(records))
+    if base:
+        print_verdicts(result.records, base, args.blend_t[0])
     n_views = result.records.groupby(["model_id", "view"]).ngroups
     print(f"\n{result.n_models} models x 12 views from {root} ({args.split}), {resolution}^3; "
           f"{wall:.1f} s: predicting {result.seconds_predict:.1f} s, scoring "
           f"{result.seconds_score:.1f} s ({n_views / max(result.seconds_score, 1e-9):.1f} views/s)")
     if args.out:
-        atomic_write_text(args.out, result.records.to_csv(index=False, float_format="%.6g"))
+        atomic_write_text(args.out, records.to_csv(index=False, float_format="%.6g"))
         print(f"rows: {args.out}")
     if args.save_predictions:
         # Our addition beside the released files: what scoring them again needs to know.
@@ -119,6 +145,63 @@ def run(args) -> int:
     return 0
 
 
+def score_baselines(predictor, root, args, categories, image_size, resolution, scores_colors):
+    """category -> evaluation.BaselineScores: fitted on that category's --baseline-split,
+    scored on --split; the mean color on the voxels `predictor` predicts (when colors are
+    scored)."""
+    from .. import evaluation
+    from ..data.pipeline import resolve_categories
+
+    out = {}
+    for cat in resolve_categories(Path(root), categories):
+        fitted = evaluation.fit_baselines(root, [cat], resolution, split=args.baseline_split,
+                                          skip_bad=args.skip_bad)
+        out[cat] = evaluation.score_baselines(
+            root, args.split, [cat], image_size=image_size, resolution=resolution,
+            shape=predictor if scores_colors else None, baselines=fitted,
+            max_models=args.max_models, skip_bad=args.skip_bad)
+    return out
+
+
+def summary_of(records):
+    """`evaluation.summarize` per method, the model first, baselines labelled."""
+    import pandas as pd
+
+    from .. import evaluation
+
+    parts = []
+    for method, r in records.groupby("method", sort=False):
+        if method == evaluation.MEAN_SHAPE:  # its threshold is fitted per category
+            r = r.assign(threshold=-1.0)
+        s = evaluation.summarize(r)
+        s["method"] = method
+        parts.append(s)
+    return pd.concat(parts, ignore_index=True)
+
+
+def print_verdicts(records, base, blend_t: float) -> None:
+    """Per category (and pooled), does the model beat each baseline? (`claims.beats_baseline`)"""
+    from .. import claims
+
+    rows = []
+    selections = [("iou", {"threshold": 0.8})]
+    if (records.metric != "iou").any():
+        selections += [(m, {"coloring": "blend", "t": blend_t}) for m in ("psnr_rgb", "psnr_ycbcr")]
+    for metric, sel in selections:
+        if metric != "iou" and any(b.color is None for b in base.values()):
+            continue
+        model = {c: claims.model_means(records[records.category == c], metric=metric, **sel)
+                 for c in base}
+        baseline = {c: b.model_means(metric) for c, b in base.items()}
+        rows += claims.beats_baseline(model, baseline, "the model", metric,
+                                      f"blend t = {blend_t:g}" if metric != "iou" else "IoU@0.8")
+    print("\nagainst the trivial baselines (paired per test model; supported / contradicted at "
+          "2 standard errors):")
+    for r in rows:
+        print(f"  {r['claim']:<62s} {r['category']:<10s} {r['mean_difference']:+8.4f} "
+              f"+- {r['sem']:.4f} ({r['n_models']} models): {r['verdict']}")
+
+
 def print_summary(summary) -> None:
     import pandas as pd
 
@@ -126,6 +209,11 @@ def print_summary(summary) -> None:
     s["what"] = s.apply(lambda r: f"IoU@{r.threshold:g}" if r.metric == "iou" else
                         f"{r.metric.replace('psnr_', 'PSNR ')} {r.coloring}"
                         + (f" t={r.t:g}" if pd.notna(r.t) else ""), axis=1)
+    if "method" in s:  # baseline rows: named; the mean shape's threshold differs per category
+        base = s.method != "model"
+        s.loc[base, "what"] = s.loc[base].apply(
+            lambda r: f"{r.method}: " + ("IoU" if r.metric == "iou" else
+                                         r.metric.replace("psnr_", "PSNR ")), axis=1)
     table = s.pivot_table(index="what", columns="category", values="value", sort=False)
     with pd.option_context("display.float_format", "{:.4f}".format, "display.width", 120):
         print(table.to_string())
