@@ -195,3 +195,39 @@ def test_human_layout_keys_are_unique_across_clothes(tmp_path):
     assert sorted(m.decode() for m in b["model_id"]) == [
         "clothes1/mesh1_new", "clothes2/mesh1_new", "clothes2/mesh2_new"]
     assert b["flow"].shape == (3, R, R, R, 2)
+
+
+def test_two_commands_opening_one_cache_at_once_build_it_once(toy, tmp_path, monkeypatch):
+    # Two trainings on the same data (or two workers of one run) start together: the second
+    # waits for the first's cache instead of racing it to the same folder.
+    import threading
+    import time
+
+    from im2avatar_tf.data import cache as cache_module
+
+    builds, real_build = [], cache_module._build
+
+    def slow_build(*args, **kwargs):
+        builds.append(threading.get_ident())
+        time.sleep(0.5)  # long enough for the other opener to arrive mid-build
+        return real_build(*args, **kwargs)
+
+    monkeypatch.setattr(cache_module, "_build", slow_build)
+    got, errors = [], []
+
+    def open_one():
+        try:
+            got.append(batches(open_pipe(toy, tmp_path, True), 0))
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=open_one) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    assert len(builds) == 2  # car and chair, each built once
+    for a, b in zip(*got):
+        for k in a:
+            np.testing.assert_array_equal(a[k], b[k])

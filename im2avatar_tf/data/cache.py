@@ -22,6 +22,8 @@ rebuilt otherwise.
 """
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import os
@@ -119,16 +121,33 @@ def ensure_cache(data_root: Path, split: str, category: str, models: Sequence[Mo
     """Open the cache of this split and category, building it first if absent or stale."""
     path = cache_dir_for(data_root, split, category, image_size, resolution, cache_root)
     fp = fingerprint(data_root, split, category, models, resolution)
-    manifest = path / "manifest.json"
-    if not rebuild and manifest.exists():
+    # Two commands on the same data (two trainings, two workers of one run) must not build
+    # the same cache at once: one builds it under the lock, the other then finds it fresh.
+    with _exclusive(path.with_name(path.name + ".lock")):
+        if not rebuild and _is_fresh(path, fp):
+            return open_cache(path)
+        _build(path, data_root, split, category, models, keys, views, image_size, resolution,
+               skip_bad, fp, progress)
+        return open_cache(path)
+
+
+def _is_fresh(path: Path, fp: str) -> bool:
+    try:
+        return json.loads((path / "manifest.json").read_text()).get("fingerprint") == fp
+    except (OSError, ValueError, KeyError, AttributeError):
+        return False  # absent or unreadable manifest: rebuild
+
+
+@contextlib.contextmanager
+def _exclusive(lock_file: Path):
+    """Hold an advisory lock on `lock_file` (released by the kernel if the process dies)."""
+    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_file, "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
         try:
-            if json.loads(manifest.read_text()).get("fingerprint") == fp:
-                return open_cache(path)
-        except (OSError, ValueError, KeyError):
-            pass  # unreadable manifest: rebuild
-    _build(path, data_root, split, category, models, keys, views, image_size, resolution,
-           skip_bad, fp, progress)
-    return open_cache(path)
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 def _read_model(model: ModelPaths, views: Sequence[str], image_size: int, resolution: int):
