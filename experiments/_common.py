@@ -30,6 +30,7 @@ import numpy as np
 
 from im2avatar_tf.commands.options import (add_categories_argument, add_data_argument,
                                            add_input_arguments, add_preset_argument,
+                                           add_schedule_arguments,
                                            positive_int, preset_from_args, resolve_data)
 from im2avatar_tf.io import save_figure
 
@@ -56,9 +57,8 @@ def add_arguments(parser, default_preset: str = "small") -> None:
     add_data_argument(parser)
     add_categories_argument(parser, "categories to run (default: the preset's; 'human' for the "
                                     "human layout)")
-    parser.add_argument("--epochs", type=positive_int, default=None,
-                        help="override the preset's training epochs (changes the run dirs; results go "
-                             "to results/<experiment>/<preset>-<E>epochs)")
+    add_schedule_arguments(parser)  # an override changes the run dirs; results go to
+    # results/<experiment>/<preset>-<E>epochs or -<S>steps
     parser.add_argument("--max-test-models", type=positive_int, default=None,
                         help="evaluate only the first N test models of each category")
     parser.add_argument("--runs-dir", default="runs",
@@ -99,9 +99,11 @@ def setup(name: str, args, data: Optional[str] = None,
     preset = preset_from_args(args)  # with --epochs and --categories
     if categories:
         preset = preset.replace(data={"categories": tuple(categories)})
-    folder = preset.name  # results/<experiment>/<preset>[-<E>epochs]: an override keeps apart
-    if preset.train.epochs != get_preset(args.preset).train.epochs:
-        folder = f"{preset.name}-{preset.train.epochs}epochs"
+    folder = preset.name  # results/<experiment>/<preset>[-<E>epochs|-<S>steps]: an override
+    default = get_preset(args.preset).train  # keeps its results apart
+    if (preset.train.steps, preset.train.epochs) != (default.steps, default.epochs):
+        folder = (f"{preset.name}-{preset.train.steps}steps" if preset.train.steps else
+                  f"{preset.name}-{preset.train.epochs}epochs")
     root = resolve_data(args.data or data, preset)  # --data, or the procedural set
     return Setup(name=name, preset=preset, root=root, data_source=data_source(root),
                  categories=resolve_categories(root, preset.data.categories),
@@ -134,13 +136,17 @@ def data_source(root: Path) -> str:
 
 # ------------------------------------------------------------------------------- training
 
-def train_or_reuse(s: Setup, network: str, category: str, shape_loss: str = "msfcel"):
+def train_or_reuse(s: Setup, network: str, category: str, shape_loss: str = "msfcel",
+                   **changes):
     """Train (or resume, or reuse) one network on one category's training split, in the run
-    dir every experiment shares for it (`im2avatar_tf.runs`)."""
+    dir every experiment shares for it (`im2avatar_tf.runs`). `changes`: a variant of the
+    experiment's preset (`Preset.replace` arguments, e.g. train={"seed": 1}), which gets its
+    own run dir."""
     from im2avatar_tf import runs
 
-    out = runs.run_dir(s.runs_dir, s.preset, s.root, network, category, shape_loss)
-    [net] = runs.train_or_reuse(runs.network_preset(s.preset, category, shape_loss), [network],
+    preset = s.preset.replace(**changes) if changes else s.preset
+    out = runs.run_dir(s.runs_dir, preset, s.root, network, category, shape_loss)
+    [net] = runs.train_or_reuse(runs.network_preset(preset, category, shape_loss), [network],
                                 s.root, out, skip_bad=s.skip_bad, cache=s.cache,
                                 verbose=s.verbose, label=f"[{s.name}] ")
     return net
@@ -148,15 +154,17 @@ def train_or_reuse(s: Setup, network: str, category: str, shape_loss: str = "msf
 
 # ------------------------------------------------------------------------------- evaluation
 
-def evaluate(s: Setup, category: str, predictor, **kwargs):
-    """Evaluate a predictor on one category's test split (EvalResult)."""
+def evaluate(s: Setup, category: str, predictor, split: str = "test", **kwargs):
+    """Evaluate a predictor on one category's test split, or `split` (EvalResult)."""
     from im2avatar_tf import evaluation
 
     result = evaluation.evaluate(
-        predictor, s.root, "test", [category], image_size=s.preset.model.image_size,
+        predictor, s.root, split, [category], image_size=s.preset.model.image_size,
         resolution=s.preset.model.volume_size, max_models=s.max_test_models,
-        skip_bad=s.skip_bad, progress=s.verbose, desc=f"evaluating {category}", **kwargs)
-    s.n_test_models[category] = result.n_models
+        skip_bad=s.skip_bad, progress=s.verbose, desc=f"evaluating {category} ({split})",
+        **kwargs)
+    if split == "test":
+        s.n_test_models[category] = result.n_models
     for bad in result.skipped:
         print(f"[{s.name}] skipped test model {bad['model']}: {bad['reason']}")
     return result
@@ -181,10 +189,28 @@ def baselines(s: Setup, category: str, shape=None, fitted=None, **kwargs):
 
 # ------------------------------------------------------------------------------- reporting
 
+def schedule_text(preset) -> str:
+    """'2000 optimizer steps' or '30 epochs': how long each network trained."""
+    t = preset.train
+    return f"{t.steps} optimizer steps" if t.steps else f"{t.epochs} epochs"
+
+
 def git_revision() -> str:
     from im2avatar_tf.training import git_revision as rev
 
     return rev()
+
+
+def context(s: Setup) -> dict:
+    """The columns every results.csv row carries: what made it."""
+    return {
+        "volume_resolution": s.preset.model.volume_size,
+        "image_size": s.preset.model.image_size, "split": "test",
+        "data_source": s.data_source, "epochs": s.preset.train.epochs,
+        "steps": s.preset.train.steps,
+        "preset": s.preset.name, "git_revision": git_revision(),
+        "date": time.strftime("%Y-%m-%d"), "command": s.command,
+    }
 
 
 class Results:
@@ -236,15 +262,7 @@ class Results:
         from im2avatar_tf.evaluation import with_category_mean
 
         df = with_category_mean(pd.concat(self.frames, ignore_index=True))
-        s = self.s
-        context = {
-            "volume_resolution": s.preset.model.volume_size,
-            "image_size": s.preset.model.image_size, "split": "test",
-            "data_source": s.data_source, "epochs": s.preset.train.epochs,
-            "preset": s.preset.name, "git_revision": git_revision(),
-            "date": time.strftime("%Y-%m-%d"), "command": s.command,
-        }
-        for k, v in context.items():
+        for k, v in context(self.s).items():
             df[k] = v
         return df
 
@@ -269,7 +287,7 @@ class Results:
     def markdown(self, sections: Sequence[str], df) -> str:
         s = self.s
         minutes = (time.time() - s.started) / 60
-        override = "" if s.out_dir.name == s.preset.name else f", {s.preset.train.epochs} epochs"
+        override = "" if s.out_dir.name == s.preset.name else f", {schedule_text(s.preset)}"
         lines = [f"# {s.name} at the `{s.preset.name}` preset{override}", ""]
         lines += list(sections)
         if self.claims:
@@ -290,7 +308,7 @@ class Results:
                   f"- data: {s.data_source} (`{s.root}`), test split, 12 views per model; "
                   "test models: " + ", ".join(f"{c} {n}" for c, n in s.n_test_models.items()),
                   f"- preset `{s.preset.name}`: {s.preset.model.image_size} px images, "
-                  f"{s.preset.model.volume_size}^3 volumes, {s.preset.train.epochs} epochs, "
+                  f"{s.preset.model.volume_size}^3 volumes, {schedule_text(s.preset)}, "
                   f"batch {s.preset.train.batch_size}; one network per category",
                   f"- command: `{s.command}`",
                   f"- git revision {git_revision()}, {time.strftime('%Y-%m-%d %H:%M')}, "

@@ -59,6 +59,11 @@ class DecoderConfig:
     shape_channels: int = 24  # deconv4 of the shape network (a code comment says 16; 24 runs)
     color_head_channels: int = 16
     sampler: str = "nearest"  # "nearest" (released, no gradient to flow) or "bilinear"
+    # BatchNorm on the shape network's 1-channel logits, as released. In training mode it
+    # pins each batch's logits to mean beta and spread gamma, so probabilities calibrate only
+    # as fast as Adam moves those two scalars. False (a departure, for the claims study)
+    # leaves the logits linear.
+    output_batchnorm: bool = True
 
     def __post_init__(self):
         if self.sampler not in ("nearest", "bilinear"):
@@ -118,8 +123,21 @@ class TrainConfig:
     bn_decay_start: float = 0.5
     bn_decay_max: float = 0.99
     checkpoint_every: int = 20  # epochs
+    # The schedule in optimizer steps (the release's clock): when set, a run trains the
+    # whole epochs that reach it, ceil(steps / batches per epoch), and `epochs` is derived
+    # from the data (`with_steps_resolved`); None trains `epochs` epochs.
+    steps: Optional[int] = None
     seed: int = 0
     mixed_precision: Optional[str] = None  # None, "mixed_bfloat16" or "mixed_float16"
+
+
+    def epochs_for(self, steps_per_epoch: int) -> int:
+        """Epochs this schedule trains on data of `steps_per_epoch` batches per epoch."""
+        if self.steps is None:
+            return self.epochs
+        if steps_per_epoch < 1:
+            raise ValueError(f"steps_per_epoch must be at least 1, got {steps_per_epoch}")
+        return -(-self.steps // steps_per_epoch)
 
 
 @dataclass(frozen=True)

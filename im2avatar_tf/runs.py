@@ -44,15 +44,17 @@ def train_or_reuse(preset, networks: Sequence[str], root: os.PathLike, out: os.P
     """Train (or resume, or reuse) `networks` (method names), one after the other, on the
     training split of `root` at `preset`, into the run dir `out`; returns the networks."""
     from .data.pipeline import InputPipeline
-    from .training import train
+    from .training import train, with_steps_resolved
 
     pipe = InputPipeline.for_preset(preset, root, split="train", skip_bad=skip_bad, cache=cache,
                                     progress=verbose)
     if verbose:
         names = ", ".join(f"{n} ({preset.loss.shape_loss})" if methods.get(n).uses_shape_loss
                           else n for n in networks)
+        epochs = with_steps_resolved(preset, pipe).train.epochs
+        steps = f" ({epochs * pipe.steps_per_epoch} steps)" if preset.train.steps else ""
         print(f"{label}{names} on {', '.join(preset.data.categories)}: {len(pipe)} models from "
-              f"{root}, {preset.train.epochs} epochs of {pipe.steps_per_epoch} batches of "
-              f"{preset.train.batch_size} -> {out}", flush=True)
+              f"{root}, {epochs} epochs of {pipe.steps_per_epoch} batches of "
+              f"{preset.train.batch_size}{steps} -> {out}", flush=True)
     return [train(preset, network, pipe, out, resume=resume, strategy=strategy,
                   verbose=1 if verbose else 0) for network in networks]

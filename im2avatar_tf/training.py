@@ -357,13 +357,25 @@ def _append_log(path: Path, row: dict) -> None:
         writer.writerow(row)
 
 
+def with_steps_resolved(preset: Preset, data: EpochData,
+                        steps_per_epoch: Optional[int] = None) -> Preset:
+    """The preset with a step schedule (`train.steps`) turned into the whole epochs of `data`
+    that reach it; unchanged when the schedule is in epochs. The run dir's config.json holds
+    both, so a resume on other data (another epoch length) is refused."""
+    if preset.train.steps is None:
+        return preset
+    epochs = preset.train.epochs_for(_steps_per_epoch(data, 0, steps_per_epoch))
+    return preset.replace(train={"epochs": epochs})
+
+
 # --------------------------------------------------------------------------- train
 def train(preset: Preset, network: str, data: EpochData, run_dir: os.PathLike,
           resume: bool = True, strategy: Optional[str] = None, verbose: int = 1,
           steps_per_epoch: Optional[int] = None,
           callbacks: Sequence[keras.callbacks.Callback] = ()) -> keras.Model:
-    """Train `network` (a method's name: `methods.names()`) for `preset.train.epochs` and
-    save `<run_dir>/<network>.keras`. Returns the trained network.
+    """Train `network` (a method's name: `methods.names()`) for `preset.train.epochs` (or the
+    epochs reaching `preset.train.steps` optimizer steps, when set) and save
+    `<run_dir>/<network>.keras`. Returns the trained network.
 
     data: an `InputPipeline` (its `epochs(start, stop)` is the run's dataset), or a
     `dataset_fn(epoch) -> tf.data.Dataset` of batch dicts (see data/pipeline.py), chained;
@@ -371,6 +383,7 @@ def train(preset: Preset, network: str, data: EpochData, run_dir: os.PathLike,
     A finished run is reused; an interrupted one continues from its newest checkpoint when
     `resume` (else it starts over). `callbacks` run after the logging and checkpointing.
     """
+    preset = with_steps_resolved(preset, data, steps_per_epoch)
     if strategy == "multiworker":  # model.fit fails under MWMS (keras-team/keras#20585)
         from .distributed import train_multiworker
 

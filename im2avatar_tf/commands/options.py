@@ -101,10 +101,12 @@ def add_categories_argument(parser: argparse.ArgumentParser, help: str) -> None:
 PRESET_OVERRIDES = {
     "categories": ("data", "categories"),
     "epochs": ("train", "epochs"),
+    "steps": ("train", "steps"),
     "batch_size": ("train", "batch_size"),
     "mixed_precision": ("train", "mixed_precision"),
     "shape_loss": ("loss", "shape_loss"),
     "sampler": ("model", "decoder", "sampler"),
+    "output_batchnorm": ("model", "decoder", "output_batchnorm"),
 }
 
 
@@ -120,7 +122,26 @@ def preset_from_args(args: argparse.Namespace):
         for key in reversed(path[1:]):
             change = {key: change}
         preset = preset.replace(**{path[0]: change})
+    if getattr(args, "epochs", None) is not None and getattr(args, "steps", None) is None:
+        preset = preset.replace(train={"steps": None})  # --epochs replaces a step schedule
     return preset
+
+
+def add_schedule_arguments(parser: argparse.ArgumentParser) -> None:
+    """--steps / --epochs: how long a network trains (train and every experiment)."""
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--steps", type=positive_int, default=None,
+                       help="train for this many optimizer steps (rounded up to whole epochs); "
+                            "overrides the preset's schedule")
+    group.add_argument("--epochs", type=positive_int, default=None,
+                       help="train for this many epochs instead of the preset's schedule")
+
+
+def add_output_batchnorm_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--no-output-batchnorm", dest="output_batchnorm", action="store_const",
+                        const=False, default=None,
+                        help="leave BatchNorm off the shape network's output logits (departs "
+                             "from the released code, which normalizes them)")
 
 
 def default_data_root(preset) -> Path:

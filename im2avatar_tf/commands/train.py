@@ -17,6 +17,7 @@ from pathlib import Path
 
 from .. import methods
 from .options import (add_categories_argument, add_data_argument, add_input_arguments,
+                      add_output_batchnorm_argument, add_schedule_arguments,
                       add_preset_argument, positive_int, preset_from_args, resolve_data)
 
 HELP = "train the shape / color networks (or a baseline); resumable"
@@ -30,14 +31,14 @@ def add_arguments(parser):
     add_categories_argument(parser, "categories to train on (car, chair, table, guitar, human, "
                                     "or a folder id); default: the preset's categories")
     parser.add_argument("--out", default=None, help="run dir (default: runs/<preset>)")
-    parser.add_argument("--epochs", type=positive_int, default=None,
-                        help="override the preset's epochs")
+    add_schedule_arguments(parser)
     parser.add_argument("--batch-size", type=positive_int, default=None,
                         help="override the batch size")
     parser.add_argument("--shape-loss", choices=["msfcel", "bce"], default=None,
                         help="shape loss: msfcel (paper) or bce (the ablation baseline)")
     parser.add_argument("--sampler", choices=["nearest", "bilinear"], default=None,
                         help="image sampler of the color network (nearest = released)")
+    add_output_batchnorm_argument(parser)
     parser.add_argument("--strategy", choices=["default", "mirrored", "multiworker"],
                         default="default", help="tf.distribute strategy for several devices")
     parser.add_argument("--mixed-precision", choices=["mixed_bfloat16", "mixed_float16"],

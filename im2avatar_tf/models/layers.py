@@ -68,10 +68,12 @@ def _conv_kwargs(l1: float) -> dict:
 
 
 def conv_bn_act(x, op: str, filters: int, kernel, strides, padding: str, activation,
-                name: str, l1: float, bn_epsilon: float, bn_decay: float = 0.5):
+                name: str, l1: float, bn_epsilon: float, bn_decay: float = 0.5,
+                batch_norm: bool = True):
     """op in {conv2d, conv3d, deconv3d, dense}; returns activation(BN(op(x) + bias)).
 
-    `activation=None` leaves the BN output linear (the shape logits)."""
+    `activation=None` leaves the BN output linear (the shape logits); `batch_norm=False`
+    leaves the BN out (activation(op(x) + bias)), a departure from the release."""
     kw = _conv_kwargs(l1)
     if op == "conv2d":
         x = layers.Conv2D(filters, kernel, strides, padding=padding, name=name, **kw)(x)
@@ -83,7 +85,8 @@ def conv_bn_act(x, op: str, filters: int, kernel, strides, padding: str, activat
         x = layers.Dense(filters, name=name, **kw)(x)
     else:
         raise ValueError(f"unknown op {op!r}")
-    x = ScheduledBatchNorm(momentum=bn_decay, epsilon=bn_epsilon, name=f"{name}_bn")(x)
+    if batch_norm:
+        x = ScheduledBatchNorm(momentum=bn_decay, epsilon=bn_epsilon, name=f"{name}_bn")(x)
     if activation is not None:
         # Heads end in float32 so mixed precision never changes output ranges.
         x = layers.Activation(activation, name=f"{name}_{activation}", dtype="float32"

@@ -16,9 +16,9 @@ from .layers import Blend, ImageSampler, conv_bn_act
 
 def conv_block(cfg: ModelConfig):
     """conv_bn_act with the model's L1 penalty and BN epsilon bound."""
-    def block(x, op, filters, kernel, strides, padding, activation, name):
+    def block(x, op, filters, kernel, strides, padding, activation, name, batch_norm=True):
         return conv_bn_act(x, op, filters, kernel, strides, padding, activation, name,
-                           l1=cfg.l1_penalty, bn_epsilon=cfg.bn_epsilon)
+                           l1=cfg.l1_penalty, bn_epsilon=cfg.bn_epsilon, batch_norm=batch_norm)
     return block
 
 
@@ -52,10 +52,12 @@ def last_stage_index(cfg: ModelConfig) -> int:
 
 
 def shape_head(trunk, cfg: ModelConfig, prefix: str = ""):
-    """Last upsampling stage + a linear 1-channel conv: (B, R/2, ...) -> logits (B, R, R, R, 1)."""
+    """Last upsampling stage + a linear 1-channel conv: (B, R/2, ...) -> logits (B, R, R, R, 1).
+    The release batch-normalizes the logits too; `decoder.output_batchnorm=False` does not."""
     block, n = conv_block(cfg), last_stage_index(cfg)
     x = block(trunk, "deconv3d", cfg.decoder.shape_channels, 3, 2, "same", "elu", f"{prefix}deconv{n}")
-    return block(x, "conv3d", 1, 3, 1, "same", None, f"{prefix}deconv{n + 1}")
+    return block(x, "conv3d", 1, 3, 1, "same", None, f"{prefix}deconv{n + 1}",
+                 batch_norm=cfg.decoder.output_batchnorm)
 
 
 def color_heads(image, trunk, cfg: ModelConfig) -> dict:
