@@ -294,3 +294,86 @@ def test_atomic_dir_and_save_keras_leave_nothing_half_written(tmp_path):
         save_keras(Model(fail=True), keras_file)
     assert keras_file.read_text() == "model"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.keras", "out"]
+
+
+# -- --up / --front: meshes in any orientation land in the procedural frame (y up, front +z) --
+def _car_like(vertices_map) -> trimesh.Trimesh:
+    """A box long along z with a red front face (+z) and a blue bump on top at the front right
+    (+x, +z): no mirror or rotation symmetry, so a wrong orientation shows in the volume.
+    `vertices_map` re-orients the (V, 3) vertices exactly (an axis permutation with signs)."""
+    body = trimesh.creation.box((0.5, 0.35, 1.0))
+    body.visual.face_colors = np.where(body.face_normals[:, 2:3] > 0.9, [220, 30, 30, 255],
+                                       [150, 150, 150, 255]).astype(np.uint8)
+    bump = trimesh.creation.box((0.15, 0.15, 0.25))
+    bump.apply_translation((0.15, 0.25, 0.3))
+    bump.visual.face_colors = [30, 30, 220, 255]
+    mesh = trimesh.util.concatenate([body, bump])
+    colors = mesh.visual.face_colors.copy()
+    return trimesh.Trimesh(vertices_map(mesh.vertices), mesh.faces, face_colors=colors,
+                           process=False)
+
+
+# The same model, saved three ways (numpy index maps: exact, unlike a float rotation matrix).
+_ORIENTED = {
+    "y-up, front +z": (lambda v: v, ()),  # the procedural convention, no flags
+    "y-up, front +x": (lambda v: np.stack([v[:, 2], v[:, 1], -v[:, 0]], 1), ("--front", "+x")),
+    "z-up, front +x": (lambda v: np.stack([v[:, 2], v[:, 0], v[:, 1]], 1),
+                       ("--up", "z", "--front", "+x")),
+}
+
+
+def _build_oriented(tmp_path, name, vertices_map, flags):
+    from im2avatar_tf.cli import main
+
+    folder = tmp_path / f"in {name}" / "car"
+    folder.mkdir(parents=True, exist_ok=True)
+    _car_like(vertices_map).export(folder / "m.ply")
+    out = tmp_path / f"out {name} {' '.join(flags)}"
+    assert main(["build-dataset", "--source", "folder", "--input", str(folder.parent),
+                 "--out", str(out), "--resolution", "16", "--image-size", "32", "--views", "1",
+                 "--workers", "1", "--no-progress", *flags]) == 0
+    return read_h5(shapenet_model(out, "car", "m", 16).color)
+
+
+def test_front_and_up_bring_any_orientation_to_the_same_volume(tmp_path, capsys):
+    """--front (with --up) turns a model facing +x, y-up or z-up, into the procedural frame: its
+    colored volume equals the one of the model saved facing +z; without --front it does not."""
+    volumes = {name: _build_oriented(tmp_path, name, vmap, flags)
+               for name, (vmap, flags) in _ORIENTED.items()}
+    reference = volumes["y-up, front +z"]
+    occupied = reference[..., 0] > -0.5
+    front = reference[:, :, -1][occupied[:, :, -1]]  # the +z slab of voxels: the red face
+    assert np.mean(front[:, 0] - front[:, 2] > 0.4) > 0.5  # red (its rim mixes with the gray)
+    for name, volume in volumes.items():
+        # The re-oriented vertices are exact and the rotations permute axes, so the normalized
+        # meshes agree up to float rounding of the centering (a few ulp): a sample landing on
+        # a voxel face may fall on the other side. Allow 1 % of the occupied voxels to differ
+        # (typically none do); a wrong orientation changes about half of them.
+        differ = np.any(np.abs(volume - reference) > 1e-3, axis=-1)
+        assert differ.sum() <= 0.01 * occupied.sum(), (name, differ.sum(), occupied.sum())
+    without = _build_oriented(tmp_path, "y-up, front +x", _ORIENTED["y-up, front +x"][0], ())
+    differ = np.any(np.abs(without - reference) > 1e-3, axis=-1)
+    assert differ.sum() > 0.3 * occupied.sum()
+
+
+def test_front_parallel_to_up_is_refused(tmp_path, capsys):
+    from im2avatar_tf.building.meshes import DEFAULT_FRONT, orientation
+    from im2avatar_tf.cli import main
+
+    for flags in (["--up", "z", "--front", "+z"], ["--front=-y"]):
+        rc = main(["build-dataset", "--source", "folder", "--input", str(tmp_path / "none"),
+                   "--out", str(tmp_path / "out"), "--no-progress", *flags])
+        err = capsys.readouterr().err
+        up = flags[1] if flags[0] == "--up" else "y"
+        assert rc == 1 and "--front" in err and f"--up {up}" in err and "parallel" in err, err
+    assert not (tmp_path / "out").exists()  # refused before any work
+    # One rotation for both axes, proper (det +1), and the defaults keep what --up alone did.
+    for up, front in DEFAULT_FRONT.items():
+        for f in ("+z", "-z", "+x", "-x", "+y", "-y"):
+            if f[1] != up:
+                rot = orientation(up, f)
+                assert np.isclose(np.linalg.det(rot), 1.0)
+                assert np.allclose(rot @ np.eye(3)["xyz".index(up)], [0, 1, 0])
+    np.testing.assert_array_equal(orientation("z"), [[1, 0, 0], [0, 0, 1], [0, -1, 0]])
+    np.testing.assert_array_equal(orientation("x"), [[0, -1, 0], [1, 0, 0], [0, 0, 1]])
+    np.testing.assert_array_equal(orientation("y"), np.eye(3))

@@ -41,7 +41,8 @@ class BuildOptions:
     distance: float = DEFAULT_DISTANCE
     fov_deg: float = DEFAULT_FOV
     normalize: bool = True
-    up: str = "y"  # the input mesh's up axis (see meshes.UP_ROTATIONS)
+    up: str = "y"  # the input mesh's up axis, turned to +y (see meshes.orientation)
+    front: Optional[str] = None  # where its front faces, turned to +z; None: meshes.DEFAULT_FRONT
     sample_spacing: float = 1.0 / 3.0  # voxelizer lattice step, in voxels
     similar_color: float = 0.1  # flow: RGB distance for "similar color"
 
@@ -91,7 +92,8 @@ def build_model(mesh, paths: ModelPaths, options: BuildOptions = BuildOptions(),
 
     surface = as_surface(mesh)
     check_surface(surface, paths.model_id)
-    matrix = normalization(surface, options.up) if options.normalize else np.eye(4)
+    matrix = (normalization(surface, options.up, options.front) if options.normalize
+              else np.eye(4))
     surface = surface.transformed(matrix)
     paths.meta.unlink(missing_ok=True)  # a model being rewritten is not complete
     shell = colored_shell(surface, options.resolution, options.sample_spacing)
@@ -146,8 +148,9 @@ class Job:
     model_id: str
     load: Callable[[], object]  # -> Trimesh / Scene / Surface; raises MeshError when broken
     source: dict = field(default_factory=dict)  # goes into meta.json (name, creator, licence)
-    up: str = "y"
+    up: str = "y"  # the mesh's up axis and front (as in BuildOptions): a job's win
     group: str = "default"  # human layout only: the clothes folder the model goes in
+    front: Optional[str] = None  # None: meshes.DEFAULT_FRONT[up]
 
     @property
     def entry(self) -> str:
@@ -272,7 +275,8 @@ def _build_job(task) -> Tuple[Job, object]:
     job, root, options = task
     try:
         mesh = job.load()
-        options_job = options if job.up == options.up else _replace(options, up=job.up)
+        options_job = (options if (options.up, options.front) == (job.up, job.front)
+                       else _replace(options, up=job.up, front=job.front))
         return job, build_model(mesh, job.paths(root, options.resolution), options_job, job.source)
     except MeshError as e:
         return job, str(e)

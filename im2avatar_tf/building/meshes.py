@@ -1,14 +1,16 @@
 """Load meshes from disk, reject broken ones with a one-line reason, normalize them.
 
-Normalized frame: y up, the bounding box centered at the origin, its longest side 1, so the
-object lies in [-0.5, 0.5]^3, the span of the voxel grid (`voxels.voxel_centers`).
+Normalized frame: y up, the object's front toward +z (the procedural generator's convention: a
+car's nose, headlights and grille are at +z), the bounding box centered at the origin, its
+longest side 1, so the object lies in [-0.5, 0.5]^3, the span of the voxel grid
+(`voxels.voxel_centers`). `orientation(up, front)` is the one rotation into that frame.
 """
 from __future__ import annotations
 
 import os
 import re
 from pathlib import Path
-from typing import Dict, Tuple, Union
+from typing import Dict, Optional, Tuple, Union
 
 import numpy as np
 import trimesh
@@ -17,12 +19,12 @@ from .surface import MeshLike, Surface, as_surface
 
 MESH_SUFFIXES = (".obj", ".glb", ".gltf", ".ply", ".off", ".stl")
 
-# Rotations taking a source's up axis to +y.
-UP_ROTATIONS: Dict[str, np.ndarray] = {
-    "y": np.eye(3),
-    "z": np.array([[1.0, 0, 0], [0, 0, 1], [0, -1, 0]]),  # (x, y, z) -> (x, z, -y)
-    "x": np.array([[0.0, -1, 0], [1, 0, 0], [0, 0, 1]]),  # (x, y, z) -> (-y, x, z)
-}
+UP_AXES = ("y", "z", "x")  # a source's up axis, turned to +y
+FRONT_AXES = ("+z", "-z", "+x", "-x", "+y", "-y")  # where a source's front faces, turned to +z
+# The front assumed when none is given: +z for y-up and x-up meshes, and -y for z-up meshes
+# (Blender's convention; what `up="z"` has always done: (x, y, z) -> (x, z, -y)).
+DEFAULT_FRONT: Dict[str, str] = {"y": "+z", "z": "-y", "x": "+z"}
+_AXIS = {"x": np.array([1.0, 0, 0]), "y": np.array([0.0, 1, 0]), "z": np.array([0.0, 0, 1])}
 
 
 class MeshError(ValueError):
@@ -74,12 +76,32 @@ def check_surface(surface: Surface, name: str = "mesh") -> None:
         raise MeshError(f"{name} is degenerate (zero area or zero extent)")
 
 
-def normalization(mesh: MeshLike, up: str = "y") -> np.ndarray:
-    """(4, 4) transform: rotate `up` to +y, center the bounding box, scale its longest side to 1."""
-    if up not in UP_ROTATIONS:
-        raise ValueError(f"up axis must be one of {sorted(UP_ROTATIONS)}, got {up!r}")
+def orientation(up: str = "y", front: Optional[str] = None) -> np.ndarray:
+    """(3, 3) rotation taking a source's `up` axis ("y", "z", "x") to +y and its `front` axis
+    ("+z", "-z", "+x", "-x", "+y", "-y"; a bare "x" means "+x") to +z, the frame of the training
+    data (the procedural generator's: y up, front +z). `front=None`: `DEFAULT_FRONT[up]`.
+    The one orientation routine of the builder: both axes go into one proper rotation."""
+    if up not in UP_AXES:
+        raise ValueError(f"up axis must be one of {list(UP_AXES)}, got {up!r}")
+    front = DEFAULT_FRONT[up] if front is None else str(front)
+    signed = front if front[:1] in "+-" else "+" + front
+    if signed not in FRONT_AXES:
+        raise ValueError(f"front axis must be one of {list(FRONT_AXES)}, got {front!r}")
+    if signed[1] == up:
+        perpendicular = [a for a in FRONT_AXES if a[1] != up]
+        raise ValueError(f"--front {front} is parallel to --up {up}: the front must be "
+                         f"perpendicular to the up axis ({', '.join(perpendicular)})")
+    u = _AXIS[up]
+    f = _AXIS[signed[1]] * (1.0 if signed[0] == "+" else -1.0)
+    # Rows: the source's right (u x f), up and front; they map to +x, +y, +z (det +1).
+    return np.stack([np.cross(u, f), u, f]) + 0.0  # + 0.0: no -0.0 in meta.json
+
+
+def normalization(mesh: MeshLike, up: str = "y", front: Optional[str] = None) -> np.ndarray:
+    """(4, 4) transform: rotate `up` to +y and `front` to +z (`orientation`), center the
+    bounding box, scale its longest side to 1."""
+    rot = orientation(up, front)
     geometry = as_surface(mesh).mesh
-    rot = UP_ROTATIONS[up]
     verts = geometry.vertices[np.unique(geometry.faces)] @ rot.T  # (V, 3) used vertices only
     lo, hi = verts.min(axis=0), verts.max(axis=0)
     scale = 1.0 / float(np.max(hi - lo))
@@ -89,10 +111,11 @@ def normalization(mesh: MeshLike, up: str = "y") -> np.ndarray:
     return m
 
 
-def normalize_mesh(mesh: MeshLike, up: str = "y") -> Union[trimesh.Trimesh, Surface]:
-    """Into the unit cube centered at the origin (longest side 1), `up` turned to +y.
-    A Trimesh comes back as a transformed copy (visuals kept); anything else as a Surface."""
-    matrix = normalization(mesh, up)
+def normalize_mesh(mesh: MeshLike, up: str = "y",
+                   front: Optional[str] = None) -> Union[trimesh.Trimesh, Surface]:
+    """Into the unit cube centered at the origin (longest side 1), `up` turned to +y and `front`
+    to +z. A Trimesh comes back as a transformed copy (visuals kept); anything else as a Surface."""
+    matrix = normalization(mesh, up, front)
     if isinstance(mesh, trimesh.Trimesh):
         out = mesh.copy()
         out.apply_transform(matrix)

@@ -61,6 +61,13 @@ def add_arguments(parser) -> None:
                         default=None, help="vertical field of view, degrees")
     parser.add_argument("--up", choices=("y", "z", "x"), default="y",
                         help="folder source: the meshes' up axis (default y)")
+    parser.add_argument("--front", choices=("+z", "-z", "+x", "-x", "+y", "-y"), default=None,
+                        help="folder source: the axis the meshes' front faces (a car's nose), "
+                             "perpendicular to --up. The build turns meshes into the procedural "
+                             "training data's frame, y up and front +z (a generated car's "
+                             "headlights and grille are at +z), so e.g. game or CAD models "
+                             "facing +x need --front +x. Negative axes need '=': --front=-x. "
+                             "Default: +z, or -y with --up z (Blender's convention)")
     parser.add_argument("--workers", type=positive_int, default=os.cpu_count() or 1,
                         help="worker processes (default: all cores)")
     parser.add_argument("--seed", type=nonnegative_int, default=0,
@@ -81,7 +88,7 @@ def build_options(args, resolution: int, background=None):
 
     given = {"image_size": args.image_size, "views": args.views, "shading": args.shading,
              "elevation_deg": args.elevation, "distance": args.distance, "fov_deg": args.fov,
-             "up": args.up}
+             "up": args.up, "front": args.front}
     if args.background is not None:
         given["background"] = parse_background(args.background)
     elif background is not None:
@@ -90,6 +97,9 @@ def build_options(args, resolution: int, background=None):
 
 
 def run(args) -> int:
+    from ..building.meshes import orientation
+
+    orientation(args.up, args.front)  # --front parallel to --up: one error line, before any work
     if args.source != "human":
         given = [f"--{n}" for n in ("bodies", "styles", "pairs") if getattr(args, n) is not None]
         if given:
@@ -121,7 +131,7 @@ def _run_jobs(args, preset, resolution: int) -> int:
 
         if not args.input:
             raise ValueError("--source folder needs --input DIR (a folder of meshes)")
-        jobs = folder_jobs(args.input, args.mapping, up=args.up)
+        jobs = folder_jobs(args.input, args.mapping, up=args.up, front=args.front)
         if args.categories:
             jobs = [j for j in jobs if j.category in categories]
     else:

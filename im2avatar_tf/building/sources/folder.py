@@ -15,7 +15,7 @@ from typing import Dict, List, Optional
 
 from ...config import CATEGORY_IDS
 from ..builder import Job
-from ..meshes import MESH_SUFFIXES, load_mesh
+from ..meshes import MESH_SUFFIXES, load_mesh, orientation
 
 # File stems that name the format, not the model (ShapeNet v1 model.obj, v2 model_normalized.obj).
 _GENERIC_STEMS = {"model", "model_normalized", "mesh", "scene"}
@@ -23,9 +23,13 @@ _GENERIC_STEMS = {"model", "model_normalized", "mesh", "scene"}
 
 # -- folder ------------------------------------------------------------------------------------
 def folder_jobs(root: os.PathLike, mapping: Optional[os.PathLike] = None,
-                up: str = "y") -> List[Job]:
+                up: str = "y", front: Optional[str] = None) -> List[Job]:
     """Meshes under `root`: one subfolder per category (a name such as `chair` or a ShapeNet
-    id), searched recursively; or, with `mapping`, a CSV / JSON file of (path, category)."""
+    id), searched recursively; or, with `mapping`, a CSV / JSON file of (path, category).
+    `up` ("y", "z", "x") and `front` ("+z", "-z", "+x", "-x", "+y", "-y"; None: the default for
+    `up`, see `meshes.DEFAULT_FRONT`): how the meshes are oriented; the build turns them into the
+    frame of the procedural training data, y up and the front toward +z (`meshes.orientation`)."""
+    orientation(up, front)  # refuse a bad pair (front parallel to up) before any work
     root = Path(root).resolve()
     if not root.is_dir():
         raise FileNotFoundError(f"mesh folder {root} not found; give a folder of meshes with "
@@ -38,7 +42,7 @@ def folder_jobs(root: os.PathLike, mapping: Optional[os.PathLike] = None,
     jobs = []
     for path, category, rel in entries:
         jobs.append(Job(category, folder_model_id(rel), functools.partial(load_mesh, path),
-                        {"source": "folder", "path": str(path)}, up))
+                        {"source": "folder", "path": str(path)}, up, front=front))
     return jobs
 
 
