@@ -30,7 +30,8 @@ import numpy as np
 
 from im2avatar_tf.commands.options import (add_categories_argument, add_data_argument,
                                            add_input_arguments, add_preset_argument,
-                                           add_schedule_arguments,
+                                           add_extra_train_data_argument,
+                                           add_schedule_arguments, training_roots,
                                            positive_int, preset_from_args, resolve_data)
 from im2avatar_tf.io import save_figure
 
@@ -57,6 +58,11 @@ def add_arguments(parser, default_preset: str = "small") -> None:
     add_data_argument(parser)
     add_categories_argument(parser, "categories to run (default: the preset's; 'human' for the "
                                     "human layout)")
+    add_extra_train_data_argument(parser)
+    parser.add_argument("--real-test", default=None, metavar="DIR",
+                        help="also score every network on the test split of this dataset "
+                             "(e.g. real Sweet Home 3D models, held out by model), beside the "
+                             "same baselines")
     add_schedule_arguments(parser)  # an override changes the run dirs; results go to
     # results/<experiment>/<preset>-<E>epochs or -<S>steps
     parser.add_argument("--max-test-models", type=positive_int, default=None,
@@ -87,6 +93,21 @@ class Setup:
     command: str = ""
     started: float = field(default_factory=time.time)
     n_test_models: Dict[str, int] = field(default_factory=dict)  # filled by `evaluate`
+    # what the networks train on (and the baselines are fitted on): `root`, or it and the
+    # --extra-train-data roots; and --real-test, a second test set
+    train_root: object = None
+    real_root: Optional[Path] = None
+
+    def __post_init__(self):
+        if self.train_root is None:
+            self.train_root = self.root
+
+    def test_sets(self) -> List[tuple]:
+        """(label, root) of the test splits to score on: --data's, then --real-test's."""
+        sets = [("in distribution", self.root)]
+        if self.real_root is not None:
+            sets.append((f"real ({self.real_root.name})", self.real_root))
+        return sets
 
 
 def setup(name: str, args, data: Optional[str] = None,
@@ -105,7 +126,14 @@ def setup(name: str, args, data: Optional[str] = None,
         folder = (f"{preset.name}-{preset.train.steps}steps" if preset.train.steps else
                   f"{preset.name}-{preset.train.epochs}epochs")
     root = resolve_data(args.data or data, preset)  # --data, or the procedural set
+    roots = training_roots(root, getattr(args, "extra_train_data", None))
+    real = getattr(args, "real_test", None)
+    if real and not Path(real).is_dir():
+        raise FileNotFoundError(f"--real-test {real} is not a folder: build it with "
+                                f"`python run.py build-dataset --source sweethome3d` first")
     return Setup(name=name, preset=preset, root=root, data_source=data_source(root),
+                 train_root=root if len(roots) == 1 else tuple(roots),
+                 real_root=Path(real) if real else None,
                  categories=resolve_categories(root, preset.data.categories),
                  runs_dir=Path(args.runs_dir),
                  out_dir=Path(args.results_dir) / name / folder,
@@ -145,43 +173,45 @@ def train_or_reuse(s: Setup, network: str, category: str, shape_loss: str = "msf
     from im2avatar_tf import runs
 
     preset = s.preset.replace(**changes) if changes else s.preset
-    out = runs.run_dir(s.runs_dir, preset, s.root, network, category, shape_loss)
+    out = runs.run_dir(s.runs_dir, preset, s.train_root, network, category, shape_loss)
     [net] = runs.train_or_reuse(runs.network_preset(preset, category, shape_loss), [network],
-                                s.root, out, skip_bad=s.skip_bad, cache=s.cache,
+                                s.train_root, out, skip_bad=s.skip_bad, cache=s.cache,
                                 verbose=s.verbose, label=f"[{s.name}] ")
     return net
 
 
 # ------------------------------------------------------------------------------- evaluation
 
-def evaluate(s: Setup, category: str, predictor, split: str = "test", **kwargs):
-    """Evaluate a predictor on one category's test split, or `split` (EvalResult)."""
+def evaluate(s: Setup, category: str, predictor, split: str = "test", root=None, **kwargs):
+    """Evaluate a predictor on one category's test split (or `split`) of --data (or `root`):
+    an EvalResult."""
     from im2avatar_tf import evaluation
 
     result = evaluation.evaluate(
-        predictor, s.root, split, [category], image_size=s.preset.model.image_size,
+        predictor, root or s.root, split, [category], image_size=s.preset.model.image_size,
         resolution=s.preset.model.volume_size, max_models=s.max_test_models,
         skip_bad=s.skip_bad, progress=s.verbose, desc=f"evaluating {category} ({split})",
         **kwargs)
-    if split == "test":
+    if split == "test" and root is None:
         s.n_test_models[category] = result.n_models
     for bad in result.skipped:
         print(f"[{s.name}] skipped test model {bad['model']}: {bad['reason']}")
     return result
 
 
-def baselines(s: Setup, category: str, shape=None, fitted=None, **kwargs):
-    """The trivial baselines of one category (`evaluation.score_baselines`): fitted on its
-    training split (or `fitted`), scored on its test split; the mean color on the voxels
-    `shape` (a shape network or predictor) predicts. BaselineScores."""
+def baselines(s: Setup, category: str, shape=None, fitted=None, root=None, **kwargs):
+    """The trivial baselines of one category (`evaluation.score_baselines`): fitted on what
+    the networks train on (or `fitted`), scored on the test split of --data (or `root`); the
+    mean color on the voxels `shape` (a shape network or predictor) predicts. BaselineScores."""
     from im2avatar_tf import evaluation
 
     scores = evaluation.score_baselines(
-        s.root, "test", [category], image_size=s.preset.model.image_size,
+        root or s.root, "test", [category], image_size=s.preset.model.image_size,
         resolution=s.preset.model.volume_size, shape=shape, baselines=fitted,
-        max_models=s.max_test_models, skip_bad=s.skip_bad, progress=s.verbose,
-        desc=f"baselines {category}", **kwargs)
-    s.n_test_models[category] = scores.n_models
+        fit_root=s.train_root, max_models=s.max_test_models, skip_bad=s.skip_bad,
+        progress=s.verbose, desc=f"baselines {category}", **kwargs)
+    if root is None:
+        s.n_test_models[category] = scores.n_models
     for bad in scores.skipped:
         print(f"[{s.name}] skipped test model {bad['model']}: {bad['reason']}")
     return scores

@@ -19,6 +19,7 @@ import math
 import numpy as np
 
 from im2avatar_tf import claims, methods
+from im2avatar_tf.commands.options import nonnegative_int
 from im2avatar_tf.evaluation import MEAN_COLOR, MEAN_SHAPE, has_split
 from im2avatar_tf.registry import register
 
@@ -41,7 +42,7 @@ def arm_label(loss: str, output_bn: bool) -> str:
 
 def add_arguments(parser) -> None:
     common.add_arguments(parser)
-    parser.add_argument("--seeds", type=common.positive_int, nargs="+", default=None,
+    parser.add_argument("--seeds", type=nonnegative_int, nargs="+", default=None,
                         metavar="SEED", help="training seeds (default 1 2 3); at least 3 for "
                                              "a verdict other than 'not resolved'")
 
@@ -69,18 +70,22 @@ class Claims:
 
         s = common.setup("claims", args)
         seeds = list(dict.fromkeys(args.seeds or (1, 2, 3)))
-        rows = []  # tidy: category, seed, method, metric, threshold_mode, threshold, value
+        rows = []  # tidy: dataset, category, seed, method, metric, threshold_mode, threshold,
+        # value
 
-        def record(cat, seed, method, metric, value, mode="", threshold=math.nan):
-            rows.append(dict(category=cat, seed=seed, method=method, metric=metric,
-                             threshold_mode=mode, threshold=threshold, value=float(value)))
+        def record(dataset, cat, seed, method, metric, value, mode="", threshold=math.nan):
+            rows.append(dict(dataset=dataset, category=cat, seed=seed, method=method,
+                             metric=metric, threshold_mode=mode, threshold=threshold,
+                             value=float(value)))
 
         for cat in s.categories:
             with_val = has_split(s.root, "val", [cat])
             if not with_val:
                 print(f"[claims] {cat}: no validation split in {s.root}; the threshold stays "
                       f"at 0.8 (no '{CHOSEN}' rows)")
-            mean_shape = None
+            test_sets = [(name, root) for name, root in s.test_sets()
+                         if has_split(root, "test", [cat])]
+            mean_shape = {}  # dataset -> (IoU, threshold): the same for every seed
             for seed in seeds:
                 nets = {}
                 for loss, bn in SHAPE_ARMS:
@@ -95,28 +100,34 @@ class Claims:
                         val = common.evaluate(s, cat, predict, split="val",
                                               iou_thresholds=VAL_THRESHOLDS)
                         modes[CHOSEN] = best_threshold(val.records)
-                    test = common.evaluate(s, cat, predict,
-                                           iou_thresholds=tuple(sorted(set(modes.values()))))
-                    for mode, thr in modes.items():
-                        iou = claims.model_means(test.records, metric="iou", threshold=thr)
-                        record(cat, seed, label, "iou", iou.mean(), mode, thr)
+                    for dataset, root in test_sets:
+                        test = common.evaluate(s, cat, predict, root=root, iou_thresholds=tuple(
+                            sorted(set(modes.values()))))
+                        for mode, thr in modes.items():
+                            iou = claims.model_means(test.records, metric="iou", threshold=thr)
+                            record(dataset, cat, seed, label, "iou", iou.mean(), mode, thr)
                 faithful = nets["msfcel", True]
                 color = common.train_or_reuse(s, "color", cat, train={"seed": seed})
-                result = common.evaluate(s, cat, methods.get("color").predictor(
-                    color, shape=faithful), iou_thresholds=(), blend_ts=(0.2, 1.0))
-                for name, select in COLORINGS.items():
+                for dataset, root in test_sets:
+                    result = common.evaluate(s, cat, methods.get("color").predictor(
+                        color, shape=faithful), root=root, iou_thresholds=(),
+                        blend_ts=(0.2, 1.0))
+                    for name, select in COLORINGS.items():
+                        for metric in COLOR_METRICS:
+                            value = claims.model_means(result.records, metric=metric, **select)
+                            record(dataset, cat, seed, name, metric, value.mean())
+                    # The mean training shape is the same for every seed; the mean color is
+                    # painted on this seed's faithful shape network's voxels.
+                    base = common.baselines(s, cat, shape=faithful, root=root,
+                                            iou=dataset not in mean_shape)
+                    if dataset not in mean_shape:
+                        mean_shape[dataset] = (base.model_means("iou").mean(),
+                                               base.baselines.shape_threshold)
+                    record(dataset, cat, seed, MEAN_SHAPE, "iou", mean_shape[dataset][0],
+                           "fitted on training", mean_shape[dataset][1])
                     for metric in COLOR_METRICS:
-                        value = claims.model_means(result.records, metric=metric, **select)
-                        record(cat, seed, name, metric, value.mean())
-                # The mean training shape is the same for every seed; the mean color is painted
-                # on this seed's faithful shape network's voxels.
-                base = common.baselines(s, cat, shape=faithful, iou=mean_shape is None)
-                if mean_shape is None:
-                    mean_shape = (base.model_means("iou").mean(), base.baselines.shape_threshold)
-                record(cat, seed, MEAN_SHAPE, "iou", mean_shape[0], "fitted on training",
-                       mean_shape[1])
-                for metric in COLOR_METRICS:
-                    record(cat, seed, MEAN_COLOR, metric, base.model_means(metric).mean())
+                        record(dataset, cat, seed, MEAN_COLOR, metric,
+                               base.model_means(metric).mean())
 
         df = pd.DataFrame(rows)
         verdicts = study_claims(df)
@@ -132,19 +143,24 @@ class Claims:
 
 
 def scores(df, cat, method, metric, mode=""):
-    """seed -> value of one arm."""
+    """seed -> value of one arm (df: one test set's rows)."""
     sel = df[(df.category == cat) & (df.method == method) & (df.metric == metric)]
     if mode:
         sel = sel[sel.threshold_mode == mode]
     return dict(zip(sel.seed, sel.value))
 
 
-def study_claims(df) -> list:
-    """The verdicts (claims.over_seeds rows, with category and condition)."""
+def study_claims(rows) -> list:
+    """The verdicts (claims.over_seeds rows, with test set, category and condition)."""
+    return [verdict for dataset in dict.fromkeys(rows.dataset)
+            for verdict in _claims_of(rows[rows.dataset == dataset], dataset)]
+
+
+def _claims_of(df, dataset) -> list:
     out = []
 
     def add(cat, condition, row):
-        out.append({**row, "category": cat, "condition": condition})
+        out.append({**row, "dataset": dataset, "category": cat, "condition": condition})
 
     for cat in dict.fromkeys(df.category):
         modes = [m for m in (FIXED, CHOSEN) if m in set(df.threshold_mode)]
@@ -191,34 +207,39 @@ def _mean_se(values) -> str:
     return f"{v.mean():.3f} ± {v.std(ddof=1) / math.sqrt(len(v)):.3f}"
 
 
+def _column(dataset: str, category: str) -> str:
+    return category if dataset == "in distribution" else f"{category}, {dataset}"
+
+
 def markdown(df, verdicts, seeds) -> list:
-    cats = list(dict.fromkeys(df.category))
-    header = ["| method | threshold | " + " | ".join(cats) + " |",
-              "|---|---|" + "---|" * len(cats)]
-    iou = list(header)
+    df = df.assign(column=[_column(d, c) for d, c in zip(df.dataset, df.category)])
+    cols = list(dict.fromkeys(df.column))
+    iou = ["| method | threshold | " + " | ".join(cols) + " |", "|---|---|" + "---|" * len(cols)]
     for method in [arm_label(*a) for a in SHAPE_ARMS] + [MEAN_SHAPE]:
         for mode in dict.fromkeys(df[(df.method == method) & (df.metric == "iou")].threshold_mode):
             sel = df[(df.method == method) & (df.metric == "iou") & (df.threshold_mode == mode)]
-            cells = [_mean_se(sel[sel.category == c].value) for c in cats]
+            cells = [_mean_se(sel[sel.column == c].value) for c in cols]
             if mode == CHOSEN:
-                mode += " (" + ", ".join(f"{sel[sel.category == c].threshold.mean():.2f}"
-                                         for c in cats) + ")"
+                mode += " (" + ", ".join(f"{sel[sel.column == c].threshold.mean():.2f}"
+                                         for c in cols) + ")"
             iou.append(f"| {method} | {mode} | " + " | ".join(cells) + " |")
-    psnr = ["| coloring | " + " | ".join(cats) + " |", "|---|" + "---|" * len(cats)]
+    psnr = ["| coloring | " + " | ".join(cols) + " |", "|---|" + "---|" * len(cols)]
     for method in list(COLORINGS) + [MEAN_COLOR]:
         sel = df[(df.method == method) & (df.metric == "psnr_rgb")]
-        psnr.append(f"| {method} | " + " | ".join(_mean_se(sel[sel.category == c].value)
-                                                   for c in cats) + " |")
-    table = ["| claim | condition | category | mean difference | SE over seeds | seeds | "
+        psnr.append(f"| {method} | " + " | ".join(_mean_se(sel[sel.column == c].value)
+                                                   for c in cols) + " |")
+    table = ["| claim | condition | test set | mean difference | SE over seeds | seeds | "
              "verdict |", "|---|---|---|---|---|---|---|"]
     for v in verdicts:
-        table.append(f"| {v['claim']} | {v['condition']} | {v['category']} | "
+        table.append(f"| {v['claim']} | {v['condition']} | "
+                     f"{_column(v['dataset'], v['category'])} | "
                      f"{v['mean_difference']:+.3f} | {v['sem']:.3f} | {v['n_seeds']} | "
                      f"{v['verdict']} |")
     return [
         f"Seeds {', '.join(map(str, seeds))}: every network trained once per seed; each cell "
         "is the mean over seeds ± its standard error, of the test-split mean over models "
-        "(each model the mean over its 12 views).", "",
+        "(each model the mean over its 12 views). Columns: the category's test split of the "
+        "training data's distribution, and of the real held-out set where given.", "",
         "## Shape: mean IoU", "", *iou, "",
         f"'{CHOSEN}': per network, the threshold (grid 0.05 to 0.95) with the highest mean "
         "IoU on the validation split, then applied to the test split; in brackets its mean "

@@ -376,8 +376,10 @@ class Baselines:
 def fit_baselines(root, categories: Optional[Sequence[str]], resolution: int,
                   split: str = "train", skip_bad: bool = False) -> Baselines:
     """Fit `Baselines` on a split's ground truth (the training split: never fit on the test
-    split, whose ground truth the baselines are scored against)."""
-    entries, _ = list_models(Path(root), split, resolve_categories(Path(root), categories),
+    split, whose ground truth the baselines are scored against); `root` may be several roots,
+    as training reads them (e.g. procedural + real training models)."""
+    root = Path(root) if isinstance(root, str) else root
+    entries, _ = list_models(root, split, resolve_categories(root, categories),
                              resolution, skip_bad=skip_bad)
     if not entries:
         raise FileNotFoundError(f"no {split} models in {root} to fit the baselines on")

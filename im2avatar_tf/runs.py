@@ -29,12 +29,14 @@ def run_dir(runs_dir: os.PathLike, preset, root: os.PathLike, network: str, cate
             shape_loss: str = "msfcel") -> Path:
     """runs/<preset>/<data>-<hash>/<category>/<method variant>-<config hash>: the same for
     everyone who needs this network."""
+    from .data.pipeline import as_roots
+
     preset = network_preset(preset, category, shape_loss)
-    root = Path(root)
-    data_key = hashlib.sha1(str(root.resolve()).encode()).hexdigest()[:6]
+    roots = as_roots(root)  # several: trained on all their training splits together
+    data_key = hashlib.sha1("\n".join(str(r.resolve()) for r in roots).encode()).hexdigest()[:6]
     cfg_key = hashlib.sha1(preset.to_json().encode()).hexdigest()[:6]
     variant = methods.get(network).variant(preset.loss)
-    data = f"{root.name}-{data_key}"
+    data = f"{'+'.join(r.name for r in roots)}-{data_key}"
     return Path(runs_dir) / preset.name / data / category / f"{variant}-{cfg_key}"
 
 
@@ -42,7 +44,8 @@ def train_or_reuse(preset, networks: Sequence[str], root: os.PathLike, out: os.P
                    skip_bad: bool = False, cache: bool = True, resume: bool = True,
                    strategy=None, verbose: bool = True, label: str = "") -> List:
     """Train (or resume, or reuse) `networks` (method names), one after the other, on the
-    training split of `root` at `preset`, into the run dir `out`; returns the networks."""
+    training split of `root` (or of several roots together) at `preset`, into the run dir
+    `out`; returns the networks."""
     from .data.pipeline import InputPipeline
     from .training import train, with_steps_resolved
 
@@ -53,8 +56,9 @@ def train_or_reuse(preset, networks: Sequence[str], root: os.PathLike, out: os.P
                           else n for n in networks)
         epochs = with_steps_resolved(preset, pipe).train.epochs
         steps = f" ({epochs * pipe.steps_per_epoch} steps)" if preset.train.steps else ""
+        where = root if isinstance(root, (str, os.PathLike)) else " + ".join(map(str, root))
         print(f"{label}{names} on {', '.join(preset.data.categories)}: {len(pipe)} models from "
-              f"{root}, {epochs} epochs of {pipe.steps_per_epoch} batches of "
+              f"{where}, {epochs} epochs of {pipe.steps_per_epoch} batches of "
               f"{preset.train.batch_size}{steps} -> {out}", flush=True)
     return [train(preset, network, pipe, out, resume=resume, strategy=strategy,
                   verbose=1 if verbose else 0) for network in networks]

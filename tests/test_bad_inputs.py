@@ -230,6 +230,9 @@ def test_failed_reconstructs_leave_no_output_folder(model_dir, tmp_path):
     (["reconstruct", "x.png", "--model", "m", "--out", "out", "--threshold", "1.5"], "--threshold"),
     (["evaluate", "--model", "m", "--thresholds", "0.5", "nan"], "--thresholds"),
     (["table1", "--epochs", "0"], "--epochs"),
+    (["train", "--steps", "0"], "--steps"),
+    (["train", "--steps", "10", "--epochs", "2"], "--epochs"),  # one schedule, not two
+    (["claims", "--seeds", "-1"], "--seeds"),
 ])
 def test_nonsense_numbers_are_refused_before_anything_is_written(tmp_path, args, option):
     run = cli(*args, cwd=tmp_path, timeout=60)
@@ -414,3 +417,10 @@ def test_train_killed_then_rerun_equals_an_uninterrupted_run(toy, tmp_path):
     np.testing.assert_array_equal(*losses)
     assert json.loads((out / "checkpoints" / "shape" / "finished.json").read_text()) == \
         {"epochs": 7, "of": 7}
+
+
+def test_extra_training_data_that_is_not_there_is_named(toy, tmp_path):
+    run = cli("train", "--data", toy, "--extra-train-data", tmp_path / "nope", "--category",
+              "car", "--out", tmp_path / "run", cwd=tmp_path, timeout=120)
+    assert_clean_failure(run, "--extra-train-data", str(tmp_path / "nope"), "build-dataset")
+    assert not (tmp_path / "run").exists()

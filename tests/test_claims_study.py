@@ -57,7 +57,8 @@ def test_claims_study_end_to_end(tmp_path, monkeypatch):
     # one row per coloring and seed (NaN where a 1-epoch shape network predicts no voxel)
     assert sorted(psnr.seed) == [4] * 5 + [5] * 5
     verdicts = json.loads((out / "claims.json").read_text())
-    assert {v["n_seeds"] for v in verdicts} == {2}
+    # (the color verdicts have no seed where a 1-epoch shape network predicts no voxel)
+    assert {v["n_seeds"] for v in verdicts if "IoU" in v["claim"]} == {2}
     assert {v["verdict"] for v in verdicts} <= {"supported", "contradicted", "not resolved"}
     msfcel = [v for v in verdicts if v["claim"] == "MSFCEL beats cross-entropy (IoU)"]
     assert len(msfcel) == 4  # output BN on/off x threshold fixed/chosen

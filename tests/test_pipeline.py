@@ -231,3 +231,39 @@ def test_two_commands_opening_one_cache_at_once_build_it_once(toy, tmp_path, mon
     for a, b in zip(*got):
         for k in a:
             np.testing.assert_array_equal(a[k], b[k])
+
+
+def test_two_roots_train_together_and_keep_their_own_test_splits(tmp_path):
+    # Procedural + real training models: the training splits of both roots in one pipeline,
+    # with keys naming the root; each root's cache is the one it has when read alone.
+    from im2avatar_tf.data.pipeline import list_models
+    from im2avatar_tf.evaluation import fit_baselines
+
+    a = write_toy_dataset(tmp_path / "procedural", categories=("car",), resolution=R,
+                          split_sizes={"train": 5, "test": 2})
+    b = write_toy_dataset(tmp_path / "real", categories=("car",), resolution=R, seed=3,
+                          split_sizes={"train": 3, "test": 2})
+    both = InputPipeline.open([a, b], "train", ["car"], S, R, batch_size=B, seed=7, cache=True,
+                              cache_root=tmp_path / "cache", progress=False)
+    assert len(both) == 8 and both.steps_per_epoch == 2
+    assert sorted(e.key for e in both.entries) == sorted(
+        [f"procedural/{e.key}" for e in list_models(a, "train", ["car"], R)[0]]
+        + [f"real/{e.key}" for e in list_models(b, "train", ["car"], R)[0]])
+    seen = set()
+    for batch in batches(both, 0) + batches(both, 1):
+        for key, image, view in zip(batch["model_id"], batch["image"], batch["view"]):
+            root, folder, model = key.decode().split("/")
+            paths = layout.ModelPaths(tmp_path / root / folder / model, "shapenet", R)
+            expected = preprocess(read_image(paths.view(layout.VIEW_NAMES[view])), S).numpy()
+            np.testing.assert_allclose(image, expected, atol=1 / 255 + 1e-6)
+            seen.add(root)
+    assert seen == {"procedural", "real"}
+    # each root alone reuses its cache (built above) and keys without a prefix
+    alone = InputPipeline.open(b, "train", ["car"], S, R, batch_size=3, cache=True,
+                               cache_root=tmp_path / "cache", progress=False)
+    assert all(not e.key.startswith("real/") for e in alone.entries)
+    assert len([p for p in (tmp_path / "cache").glob("*/car-train-*") if p.is_dir()]) == 2
+    # the baselines are fitted on what the networks train on: all 8 training models
+    assert len(fit_baselines([a, b], ["car"], R).fitted_on) == 8
+    with pytest.raises(ValueError, match="different folder names"):
+        InputPipeline.open([a, a], "train", ["car"], S, R, batch_size=B, cache=False)

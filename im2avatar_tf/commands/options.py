@@ -80,6 +80,24 @@ def add_data_argument(parser: argparse.ArgumentParser) -> None:
                              "Default: a procedural dataset built and cached for the preset")
 
 
+def add_extra_train_data_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--extra-train-data", nargs="+", default=[], metavar="DIR",
+                        help="more datasets whose training splits are added to --data's (e.g. "
+                             "real models from `build-dataset --source sweethome3d` beside "
+                             "procedural ones); their validation and test splits stay held out")
+
+
+def training_roots(root: Path, extra) -> list:
+    """--data's root and the --extra-train-data roots (each must be a folder)."""
+    roots = [Path(root)]
+    for folder in extra or ():
+        if not Path(folder).is_dir():
+            raise FileNotFoundError(f"--extra-train-data {folder} is not a folder: build it "
+                                    f"with `python run.py build-dataset` first")
+        roots.append(Path(folder))
+    return roots
+
+
 def add_input_arguments(parser: argparse.ArgumentParser) -> None:
     """How training reads its data: --skip-bad and --no-cache (train and every experiment)."""
     parser.add_argument("--skip-bad", action="store_true",

@@ -16,9 +16,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from .. import methods
-from .options import (add_categories_argument, add_data_argument, add_input_arguments,
+from .options import (add_categories_argument, add_data_argument,
+                      add_extra_train_data_argument, add_input_arguments,
                       add_output_batchnorm_argument, add_schedule_arguments,
-                      add_preset_argument, positive_int, preset_from_args, resolve_data)
+                      add_preset_argument, positive_int, preset_from_args, resolve_data,
+                      training_roots)
 
 HELP = "train the shape / color networks (or a baseline); resumable"
 
@@ -26,6 +28,7 @@ HELP = "train the shape / color networks (or a baseline); resumable"
 def add_arguments(parser):
     add_preset_argument(parser)
     add_data_argument(parser)
+    add_extra_train_data_argument(parser)
     parser.add_argument("--network", default="both", choices=["both", *methods.names()],
                         help="what to train; 'both' = shape then color into one model dir")
     add_categories_argument(parser, "categories to train on (car, chair, table, guitar, human, "
@@ -62,7 +65,14 @@ def run(args) -> int:
     preset = preset.replace(data={"background": background})
     out = Path(args.out or Path("runs") / preset.name)
     networks = ["shape", "color"] if args.network == "both" else [args.network]
-    train_or_reuse(preset, networks, root, out, skip_bad=args.skip_bad, cache=not args.no_cache,
+    roots = training_roots(root, args.extra_train_data)
+    for extra in roots[1:]:  # one background for the model dir: the views must agree
+        other = dataset_background(extra, preset.data.categories[0])
+        if tuple(other) != tuple(background):
+            raise ValueError(f"the views of {extra} have background {other}, those of {root} "
+                             f"{background}: rebuild one with build-dataset --background")
+    train_or_reuse(preset, networks, roots if len(roots) > 1 else root, out,
+                   skip_bad=args.skip_bad, cache=not args.no_cache,
                    resume=not args.restart, strategy=args.strategy, label="training ")
     for network in networks:
         print(f"{network} network: {out / (network + '.keras')}")

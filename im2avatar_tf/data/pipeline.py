@@ -33,7 +33,7 @@ import logging
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, List, Optional, Sequence, Tuple
+from typing import Callable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -84,19 +84,49 @@ class ModelEntry:
     key: str  # "<category folder>/<model folder>", e.g. "02958343/1a2b..." or "clothes3/mesh7_new"
 
 
-def resolve_categories(root: Path, categories: Optional[Sequence[str]]) -> Tuple[str, ...]:
-    """The categories to read: ('human',) for a human-style root, else those given."""
-    return layout_of(root).resolve_categories(categories)
+Roots = Union[str, Path, Sequence[Union[str, Path]]]
 
 
-def list_models(root: Path, split: str, categories: Sequence[str], resolution: int,
+def as_roots(root: Roots) -> List[Path]:
+    """One dataset root, or several whose splits are read together (e.g. procedural models
+    and real ones: each keeps its own split lists, so a real test split stays held out)."""
+    roots = [Path(root)] if isinstance(root, (str, Path)) else [Path(r) for r in root]
+    if not roots:
+        raise ValueError("no dataset root given")
+    names = [r.name for r in roots]
+    if len(set(names)) != len(names):
+        raise ValueError(f"dataset roots must have different folder names (they prefix the "
+                         f"model keys), got {[str(r) for r in roots]}")
+    return roots
+
+
+def resolve_categories(root: Roots, categories: Optional[Sequence[str]]) -> Tuple[str, ...]:
+    """The categories to read: ('human',) for a human-style root, else those given; several
+    roots must agree (no mixing the human layout with ShapeNet-style categories)."""
+    resolved = {r: layout_of(r).resolve_categories(categories) for r in as_roots(root)}
+    if len(set(resolved.values())) > 1:
+        raise ValueError("the dataset roots resolve to different categories: " + ", ".join(
+            f"{r} -> {list(c)}" for r, c in resolved.items()))
+    return next(iter(resolved.values()))
+
+
+def list_models(root: Roots, split: str, categories: Sequence[str], resolution: int,
                 views: Sequence[str] = VIEW_NAMES, skip_bad: bool = False
                 ) -> Tuple[List[ModelEntry], List[dict]]:
-    """Models of a split whose files all exist (a cheap stat per file, no decoding).
+    """Models of a split whose files all exist (a cheap stat per file, no decoding), of one
+    root or of several (in the order given; keys then start with the root's folder name).
 
     Returns (entries, skipped). A missing file raises BadModelError naming it, or with
     `skip_bad` the model is skipped with a warning and listed in `skipped`."""
-    root = Path(root)
+    roots = as_roots(root)
+    if len(roots) > 1:
+        entries, skipped = [], []
+        for r in roots:
+            mine, bad = list_models(r, split, categories, resolution, views, skip_bad)
+            entries += [ModelEntry(e.paths, e.category, f"{r.name}/{e.key}") for e in mine]
+            skipped += bad
+        return entries, skipped
+    root = roots[0]
     entries, skipped = [], []
     for category in categories:
         for paths in read_split(root, split, category):
@@ -170,7 +200,7 @@ class _CacheReader:
 class InputPipeline:
     """Training batches of one split (see the module docstring). Call it with an epoch."""
 
-    root: Path
+    root: Union[Path, Tuple[Path, ...]]  # one dataset root, or several read together
     split: str
     entries: List[ModelEntry]
     image_size: int
@@ -196,32 +226,43 @@ class InputPipeline:
              skip_bad: bool = False, cache_root: Path = DEFAULT_CACHE_DIR,
              rebuild_cache: bool = False, progress: bool = True) -> "InputPipeline":
         """List the split's models and open (building once if needed) the compact cache."""
-        root = Path(root)
-        if not root.is_dir():
-            raise FileNotFoundError(f"dataset folder {root} not found: build one with "
-                                    f"`python run.py build-dataset` or fix --data")
-        cats = resolve_categories(root, categories)
-        entries, skipped = list_models(root, split, cats, resolution, skip_bad=skip_bad)
+        roots = as_roots(root)
+        for r in roots:
+            if not r.is_dir():
+                raise FileNotFoundError(f"dataset folder {r} not found: build one with "
+                                        f"`python run.py build-dataset` or fix --data")
+        cats = resolve_categories(roots, categories)
+        entries, skipped = list_models(roots, split, cats, resolution, skip_bad=skip_bad)
         if cache:
-            caches = []
-            for cat in cats:
-                mine = [e for e in entries if e.category == cat]
-                caches.append(ensure_cache(
-                    root, split, cat, [e.paths for e in mine], [e.key for e in mine],
-                    VIEW_NAMES, image_size, resolution, skip_bad=skip_bad,
-                    cache_root=cache_root, rebuild=rebuild_cache, progress=progress))
-            keys = {k for c in caches for k in c.keys}
+            caches, prefixes = [], []
+            for r in roots:  # one cache per (root, category), the same as when read alone
+                prefix = f"{r.name}/" if len(roots) > 1 else ""
+                for cat in cats:
+                    mine = [e for e in entries if e.category == cat and e.key.startswith(prefix)]
+                    if not mine:
+                        continue
+                    caches.append(ensure_cache(
+                        r, split, cat, [e.paths for e in mine],
+                        [e.key[len(prefix):] for e in mine],
+                        VIEW_NAMES, image_size, resolution, skip_bad=skip_bad,
+                        cache_root=cache_root, rebuild=rebuild_cache, progress=progress))
+                    prefixes.append(prefix)
+            cached = [p + k for c, p in zip(caches, prefixes) for k in c.keys]
+            order = {k: i for i, k in enumerate(cached)}
             skipped += [s for c in caches for s in c.skipped]
-            entries = [e for e in entries if e.key in keys]  # same order as the caches
+            # the caches' order (root, category, split list), which the reader indexes
+            entries = sorted((e for e in entries if e.key in order), key=lambda e: order[e.key])
             reader = _CacheReader(caches)
         else:
             reader = _RawReader(entries, VIEW_NAMES, resolution)
+        where = " + ".join(map(str, roots))
         if len(entries) < batch_size:
-            raise ValueError(f"{root}: {len(entries)} usable {split} models of {list(cats)}, "
+            raise ValueError(f"{where}: {len(entries)} usable {split} models of {list(cats)}, "
                              f"fewer than one batch of {batch_size}: build more models or use "
                              f"a smaller batch size")
-        return cls(root, split, entries, image_size, resolution, batch_size, seed,
-                   skip_bad=skip_bad, reader=reader, skipped=skipped)
+        return cls(roots[0] if len(roots) == 1 else tuple(roots), split, entries, image_size,
+                   resolution, batch_size, seed, skip_bad=skip_bad, reader=reader,
+                   skipped=skipped)
 
     @classmethod
     def for_preset(cls, preset, root, split: str = "train",
