@@ -28,13 +28,14 @@ def work(tmp_path_factory):
     return root
 
 
-def run_experiment(work, monkeypatch, name, *extra, data="toy", categories=("car",)):
+def run_experiment(work, monkeypatch, name, *extra, data="toy", categories=("car",),
+                   out_suffix=""):
     monkeypatch.chdir(work)  # runs/, results/ and cache/ go here
     args = build_parser().parse_args([name, "--preset", "tiny", "--data", str(work / data),
                                       "--categories", *categories, "--epochs", "1", "--quiet",
                                       *extra])
     assert registry.find(name).run(args) == 0
-    out = work / "results" / name / "tiny-1epochs"  # --epochs keeps its results apart
+    out = work / "results" / name / ("tiny-1epochs" + out_suffix)  # --epochs: kept apart
     return pd.read_csv(out / "results.csv"), (out / "README.md").read_text(), out
 
 
@@ -235,7 +236,7 @@ def test_claims_study_end_to_end(work, monkeypatch):
         return real_evaluate(s, category, predictor, split=split, **kwargs)
 
     monkeypatch.setattr(study.common, "evaluate", spy)
-    df, md, out = run_experiment(work, monkeypatch, "claims", "--seeds", "0")
+    df, md, out = run_experiment(work, monkeypatch, "claims", "--seeds", "0", out_suffix="-car")
     # 4 shape arms, each a separate network in its own run dir, and one color network
     assert len(list((tmp_path / "runs").glob("tiny/*/car/shape-*/shape.keras"))) == 4
     assert len(list((tmp_path / "runs").glob("tiny/*/car/color-*/color.keras"))) == 1
