@@ -20,6 +20,7 @@ category x metric x threshold (x color recipe), with the context columns the iss
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from dataclasses import dataclass, field
@@ -52,6 +53,14 @@ PAPER_PSNR = {
 
 # ------------------------------------------------------------------------------- setup
 
+def add_real_test_argument(parser) -> None:
+    """--real-test, for the experiments that score a second test set."""
+    parser.add_argument("--real-test", default=None, metavar="DIR",
+                        help="also score every network on the test split of this dataset "
+                             "(e.g. real Sweet Home 3D models, held out by model), beside the "
+                             "same baselines")
+
+
 def add_arguments(parser, default_preset: str = "small") -> None:
     """The options every experiment takes."""
     add_preset_argument(parser, default=default_preset)
@@ -59,10 +68,6 @@ def add_arguments(parser, default_preset: str = "small") -> None:
     add_categories_argument(parser, "categories to run (default: the preset's; 'human' for the "
                                     "human layout)")
     add_extra_train_data_argument(parser)
-    parser.add_argument("--real-test", default=None, metavar="DIR",
-                        help="also score every network on the test split of this dataset "
-                             "(e.g. real Sweet Home 3D models, held out by model), beside the "
-                             "same baselines")
     add_schedule_arguments(parser)  # an override changes the run dirs; results go to
     # results/<experiment>/<preset>-<E>epochs or -<S>steps
     parser.add_argument("--max-test-models", type=positive_int, default=None,
@@ -126,7 +131,10 @@ def setup(name: str, args, data: Optional[str] = None,
         folder = (f"{preset.name}-{preset.train.steps}steps" if preset.train.steps else
                   f"{preset.name}-{preset.train.epochs}epochs")
     root = resolve_data(args.data or data, preset)  # --data, or the procedural set
-    roots = training_roots(root, getattr(args, "extra_train_data", None))
+    roots = training_roots(root, getattr(args, "extra_train_data", None),
+                           resolve_categories(root, preset.data.categories)[0])
+    if len(roots) > 1:  # networks trained on more data: their results are kept apart too
+        folder += "-plus-" + "-".join(r.name for r in roots[1:])
     real = getattr(args, "real_test", None)
     if real and not Path(real).is_dir():
         raise FileNotFoundError(f"--real-test {real} is not a folder: build it with "
@@ -192,11 +200,16 @@ def evaluate(s: Setup, category: str, predictor, split: str = "test", root=None,
         resolution=s.preset.model.volume_size, max_models=s.max_test_models,
         skip_bad=s.skip_bad, progress=s.verbose, desc=f"evaluating {category} ({split})",
         **kwargs)
-    if split == "test" and root is None:
+    if split == "test" and _is_data_root(s, root):
         s.n_test_models[category] = result.n_models
     for bad in result.skipped:
         print(f"[{s.name}] skipped test model {bad['model']}: {bad['reason']}")
     return result
+
+
+def _is_data_root(s: Setup, root) -> bool:
+    """Whether `root` (None: --data's) is --data's dataset, whose test models the README counts."""
+    return root is None or Path(root).resolve() == Path(s.root).resolve()
 
 
 def baselines(s: Setup, category: str, shape=None, fitted=None, root=None, **kwargs):
@@ -210,7 +223,7 @@ def baselines(s: Setup, category: str, shape=None, fitted=None, root=None, **kwa
         resolution=s.preset.model.volume_size, shape=shape, baselines=fitted,
         fit_root=s.train_root, max_models=s.max_test_models, skip_bad=s.skip_bad,
         progress=s.verbose, desc=f"baselines {category}", **kwargs)
-    if root is None:
+    if _is_data_root(s, root):
         s.n_test_models[category] = scores.n_models
     for bad in scores.skipped:
         print(f"[{s.name}] skipped test model {bad['model']}: {bad['reason']}")
@@ -236,7 +249,11 @@ def context(s: Setup) -> dict:
     return {
         "volume_resolution": s.preset.model.volume_size,
         "image_size": s.preset.model.image_size, "split": "test",
-        "data_source": s.data_source, "epochs": s.preset.train.epochs,
+        "data_source": s.data_source,
+        "train_data": " + ".join(str(r) for r in (
+            [s.train_root] if isinstance(s.train_root, (str, os.PathLike)) else s.train_root)),
+        # a step schedule's epochs depend on the data: the run dirs' config.json hold them
+        "epochs": None if s.preset.train.steps else s.preset.train.epochs,
         "steps": s.preset.train.steps,
         "preset": s.preset.name, "git_revision": git_revision(),
         "date": time.strftime("%Y-%m-%d"), "command": s.command,

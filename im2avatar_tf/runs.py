@@ -13,6 +13,7 @@ finished one.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from pathlib import Path
 from typing import List, Sequence
@@ -25,6 +26,24 @@ def network_preset(preset, category: str, shape_loss: str = "msfcel"):
     return preset.replace(data={"categories": (category,)}, loss={"shape_loss": shape_loss})
 
 
+# Fields added to the configuration after run dirs existed: left out of the key while they
+# hold their defaults, so an older run dir keeps its name (and is resumed or reused).
+LATER_FIELDS = {("train", "steps"): None, ("model", "decoder", "output_batchnorm"): True}
+
+
+def config_key(preset) -> str:
+    """Six hex digits naming a network's configuration in its run dir."""
+    d = preset.to_dict()
+    for path, default in LATER_FIELDS.items():
+        *parents, name = path
+        node = d
+        for key in parents:
+            node = node[key]
+        if node.get(name, default) == default:
+            node.pop(name, None)
+    return hashlib.sha1(json.dumps(d, indent=2, sort_keys=True).encode()).hexdigest()[:6]
+
+
 def run_dir(runs_dir: os.PathLike, preset, root: os.PathLike, network: str, category: str,
             shape_loss: str = "msfcel") -> Path:
     """runs/<preset>/<data>-<hash>/<category>/<method variant>-<config hash>: the same for
@@ -34,7 +53,7 @@ def run_dir(runs_dir: os.PathLike, preset, root: os.PathLike, network: str, cate
     preset = network_preset(preset, category, shape_loss)
     roots = as_roots(root)  # several: trained on all their training splits together
     data_key = hashlib.sha1("\n".join(str(r.resolve()) for r in roots).encode()).hexdigest()[:6]
-    cfg_key = hashlib.sha1(preset.to_json().encode()).hexdigest()[:6]
+    cfg_key = config_key(preset)
     variant = methods.get(network).variant(preset.loss)
     data = f"{'+'.join(r.name for r in roots)}-{data_key}"
     return Path(runs_dir) / preset.name / data / category / f"{variant}-{cfg_key}"

@@ -306,8 +306,9 @@ def _write_run_files(run_dir: Path, preset: Preset) -> None:
     run_dir.mkdir(parents=True, exist_ok=True)
     config_path = run_dir / "config.json"
     if config_path.exists():
-        existing = json.loads(config_path.read_text())
-        if existing != json.loads(preset.to_json()):
+        # compared as Presets: fields added since the run dir was made take their defaults
+        existing = Preset.from_dict(json.loads(config_path.read_text()))
+        if existing != preset:
             raise ValueError(f"{run_dir} was made with a different configuration "
                              f"(see {config_path}); use a new --out folder or delete it")
     else:

@@ -19,3 +19,15 @@ def test_verdicts_over_seeds_use_the_spread_between_seeds():
     # noisy seeds: not resolved; one seed: never a verdict
     assert claims.over_seeds({1: 0.9, 2: 0.3, 3: 0.6}, b, "")["verdict"] == "not resolved"
     assert claims.over_seeds({1: 0.9}, {1: 0.1}, "")["verdict"] == "not resolved"
+
+
+def test_few_seeds_need_students_t_not_two_standard_errors():
+    # differences 0.10, 0.02, 0.06: mean 0.06, SE 0.0231 -> 2.6 SE: past a 2-SE rule, but
+    # within t(0.975, 2) = 4.30 SE, so not resolved with 3 seeds
+    a, b = {1: 0.60, 2: 0.52, 3: 0.56}, {1: 0.5, 2: 0.5, 3: 0.5}
+    row = claims.over_seeds(a, b, "A beats B")
+    assert 2 < row["mean_difference"] / row["sem"] < 4.30 < row["t_critical"] + 0.01
+    assert row["verdict"] == "not resolved"
+    # the same spread over 6 seeds (t(0.975, 5) = 2.57) is enough
+    six = {k: v for k, v in zip(range(6), [0.60, 0.52, 0.56, 0.60, 0.52, 0.56])}
+    assert claims.over_seeds(six, {k: 0.5 for k in range(6)}, "")["verdict"] == "supported"

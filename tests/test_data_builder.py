@@ -377,3 +377,30 @@ def test_front_parallel_to_up_is_refused(tmp_path, capsys):
     np.testing.assert_array_equal(orientation("z"), [[1, 0, 0], [0, 0, 1], [0, -1, 0]])
     np.testing.assert_array_equal(orientation("x"), [[0, -1, 0], [1, 0, 0], [0, 0, 1]])
     np.testing.assert_array_equal(orientation("y"), np.eye(3))
+
+
+def test_rebuilding_with_another_front_rebuilds_and_front_needs_the_folder_source(tmp_path,
+                                                                                  capsys):
+    from im2avatar_tf.cli import main
+
+    name = "y-up, front +x"
+    vmap = _ORIENTED[name][0]
+    wrong = _build_oriented(tmp_path, name, vmap, ())  # built facing the wrong way first
+    fixed = _build_oriented(tmp_path, name, vmap, ())  # the same command reuses it
+    np.testing.assert_array_equal(wrong, fixed)
+    folder = tmp_path / f"in {name}"
+    out = tmp_path / f"out {name} "
+    assert main(["build-dataset", "--source", "folder", "--input", str(folder), "--out", str(out),
+                 "--resolution", "16", "--image-size", "32", "--views", "1", "--workers", "1",
+                 "--no-progress", "--front", "+x"]) == 0
+    report = json.loads((out / "build_report.json").read_text())
+    assert report["built"] == 1 and report["reused"] == 0  # not the old orientation reused
+    reference = _build_oriented(tmp_path, "y-up, front +z", _ORIENTED["y-up, front +z"][0], ())
+    rebuilt = read_h5(shapenet_model(out, "car", "m", 16).color)
+    assert np.any(np.abs(rebuilt - reference) > 1e-3, axis=-1).sum() <= \
+        0.01 * (reference[..., 0] > -0.5).sum()
+    capsys.readouterr()
+    rc = main(["build-dataset", "--source", "procedural", "--front", "+x", "--out",
+               str(tmp_path / "p"), "--no-progress"])
+    assert rc == 1 and "--front only applies to --source folder" in capsys.readouterr().err
+    assert not (tmp_path / "p").exists()

@@ -129,13 +129,17 @@ def build_model(mesh, paths: ModelPaths, options: BuildOptions = BuildOptions(),
 
 
 def is_complete(paths: ModelPaths, options: BuildOptions = BuildOptions()) -> bool:
-    """True iff meta.json matches the options' resolution and image size and every file exists."""
+    """True iff meta.json matches the options' resolution, image size and orientation (up,
+    front) and every file exists."""
     try:
         meta = json.loads(paths.meta.read_text())
     except (OSError, ValueError):
         return False
     if meta.get("resolution") != options.resolution or meta.get("image_size") != options.image_size:
         return False
+    built = meta.get("options") or {}
+    if any(built.get(key, getattr(options, key)) != getattr(options, key) for key in ("up", "front")):
+        return False  # built in another orientation (older meta.json lack "front": as given)
     return all(p.exists() for p in paths.required_files(options.view_names()))
 
 
@@ -148,7 +152,7 @@ class Job:
     model_id: str
     load: Callable[[], object]  # -> Trimesh / Scene / Surface; raises MeshError when broken
     source: dict = field(default_factory=dict)  # goes into meta.json (name, creator, licence)
-    up: str = "y"  # the mesh's up axis and front (as in BuildOptions): a job's win
+    up: str = "y"  # the mesh's up axis and front (as in BuildOptions): a job's own win
     group: str = "default"  # human layout only: the clothes folder the model goes in
     front: Optional[str] = None  # None: meshes.DEFAULT_FRONT[up]
 
@@ -195,7 +199,7 @@ def build_dataset(jobs: Sequence[Job], root: os.PathLike, options: BuildOptions 
     report = BuildReport(seconds={"voxelize": 0.0, "render": 0.0, "flow": 0.0, "write": 0.0})
     todo = []
     for job in jobs:
-        if is_complete(job.paths(root, options.resolution), options):
+        if is_complete(job.paths(root, options.resolution), _job_options(options, job)):
             report.reused.append((job.category, job.entry))
         else:
             todo.append(job)
@@ -275,9 +279,8 @@ def _build_job(task) -> Tuple[Job, object]:
     job, root, options = task
     try:
         mesh = job.load()
-        options_job = (options if (options.up, options.front) == (job.up, job.front)
-                       else _replace(options, up=job.up, front=job.front))
-        return job, build_model(mesh, job.paths(root, options.resolution), options_job, job.source)
+        return job, build_model(mesh, job.paths(root, options.resolution),
+                                _job_options(options, job), job.source)
     except MeshError as e:
         return job, str(e)
     except MemoryError:
@@ -320,6 +323,13 @@ def _write_report(root: Path, report: BuildReport, options: BuildOptions) -> Non
         "skipped": report.skipped,
     }
     atomic_write_text(root / REPORT_NAME, json.dumps(_jsonable(data), indent=1))
+
+
+def _job_options(options: BuildOptions, job: Job) -> BuildOptions:
+    """The options one job builds with: its own orientation (up, front) wins."""
+    if (options.up, options.front) == (job.up, job.front):
+        return options
+    return _replace(options, up=job.up, front=job.front)
 
 
 def _replace(options: BuildOptions, **changes) -> BuildOptions:

@@ -104,6 +104,9 @@ def run(args) -> int:
         given = [f"--{n}" for n in ("bodies", "styles", "pairs") if getattr(args, n) is not None]
         if given:
             raise ValueError(f"{', '.join(given)} only apply to --source human")
+    if args.source != "folder" and args.front is not None:
+        raise ValueError("--front only applies to --source folder (the other sources' meshes "
+                         "are already in the procedural frame)")
     from ..config import get_preset
 
     preset = get_preset(args.preset) if args.preset else None

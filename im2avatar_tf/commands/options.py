@@ -87,13 +87,21 @@ def add_extra_train_data_argument(parser: argparse.ArgumentParser) -> None:
                              "procedural ones); their validation and test splits stay held out")
 
 
-def training_roots(root: Path, extra) -> list:
-    """--data's root and the --extra-train-data roots (each must be a folder)."""
+def training_roots(root: Path, extra, category: str) -> list:
+    """--data's root and the --extra-train-data roots: each must be a folder whose views have
+    --data's background (`category`'s), since a network and its inference padding assume one."""
+    from ..data.layout import dataset_background
+
     roots = [Path(root)]
+    background = tuple(dataset_background(root, category))
     for folder in extra or ():
         if not Path(folder).is_dir():
             raise FileNotFoundError(f"--extra-train-data {folder} is not a folder: build it "
                                     f"with `python run.py build-dataset` first")
+        other = tuple(dataset_background(folder, category))
+        if other != background:
+            raise ValueError(f"the views of {folder} have background {other}, those of {root} "
+                             f"{background}: rebuild one with build-dataset --background")
         roots.append(Path(folder))
     return roots
 

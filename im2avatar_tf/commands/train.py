@@ -65,12 +65,7 @@ def run(args) -> int:
     preset = preset.replace(data={"background": background})
     out = Path(args.out or Path("runs") / preset.name)
     networks = ["shape", "color"] if args.network == "both" else [args.network]
-    roots = training_roots(root, args.extra_train_data)
-    for extra in roots[1:]:  # one background for the model dir: the views must agree
-        other = dataset_background(extra, preset.data.categories[0])
-        if tuple(other) != tuple(background):
-            raise ValueError(f"the views of {extra} have background {other}, those of {root} "
-                             f"{background}: rebuild one with build-dataset --background")
+    roots = training_roots(root, args.extra_train_data, preset.data.categories[0])
     train_or_reuse(preset, networks, roots if len(roots) > 1 else root, out,
                    skip_bad=args.skip_bad, cache=not args.no_cache,
                    resume=not args.restart, strategy=args.strategy, label="training ")

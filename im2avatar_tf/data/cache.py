@@ -27,6 +27,7 @@ import fcntl
 import hashlib
 import json
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import List, Sequence, Tuple
@@ -143,7 +144,12 @@ def _exclusive(lock_file: Path):
     """Hold an advisory lock on `lock_file` (released by the kernel if the process dies)."""
     lock_file.parent.mkdir(parents=True, exist_ok=True)
     with open(lock_file, "a") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(f"waiting for {lock_file.with_suffix('')}: another process is building it",
+                  file=sys.stderr, flush=True)
+            fcntl.flock(f, fcntl.LOCK_EX)
         try:
             yield
         finally:

@@ -30,6 +30,7 @@ from __future__ import annotations
 import atexit
 import gc
 import logging
+import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -90,7 +91,7 @@ Roots = Union[str, Path, Sequence[Union[str, Path]]]
 def as_roots(root: Roots) -> List[Path]:
     """One dataset root, or several whose splits are read together (e.g. procedural models
     and real ones: each keeps its own split lists, so a real test split stays held out)."""
-    roots = [Path(root)] if isinstance(root, (str, Path)) else [Path(r) for r in root]
+    roots = [Path(root)] if isinstance(root, (str, os.PathLike)) else [Path(r) for r in root]
     if not roots:
         raise ValueError("no dataset root given")
     names = [r.name for r in roots]
@@ -124,7 +125,7 @@ def list_models(root: Roots, split: str, categories: Sequence[str], resolution: 
         for r in roots:
             mine, bad = list_models(r, split, categories, resolution, views, skip_bad)
             entries += [ModelEntry(e.paths, e.category, f"{r.name}/{e.key}") for e in mine]
-            skipped += bad
+            skipped += [{**b, "model": f"{r.name}/{b['model']}"} for b in bad]
         return entries, skipped
     root = roots[0]
     entries, skipped = [], []
