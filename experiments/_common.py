@@ -172,6 +172,15 @@ def data_source(root: Path) -> str:
 
 # ------------------------------------------------------------------------------- training
 
+def run_dir(s: Setup, network: str, category: str, shape_loss: str = "msfcel",
+            **changes) -> Path:
+    """Where `train_or_reuse` keeps that network (its log_<network>.csv holds the curve)."""
+    from im2avatar_tf import runs
+
+    preset = s.preset.replace(**changes) if changes else s.preset
+    return runs.run_dir(s.runs_dir, preset, s.train_root, network, category, shape_loss)
+
+
 def train_or_reuse(s: Setup, network: str, category: str, shape_loss: str = "msfcel",
                    **changes):
     """Train (or resume, or reuse) one network on one category's training split, in the run
@@ -181,7 +190,7 @@ def train_or_reuse(s: Setup, network: str, category: str, shape_loss: str = "msf
     from im2avatar_tf import runs
 
     preset = s.preset.replace(**changes) if changes else s.preset
-    out = runs.run_dir(s.runs_dir, preset, s.train_root, network, category, shape_loss)
+    out = run_dir(s, network, category, shape_loss, **changes)
     [net] = runs.train_or_reuse(runs.network_preset(preset, category, shape_loss), [network],
                                 s.train_root, out, skip_bad=s.skip_bad, cache=s.cache,
                                 verbose=s.verbose, label=f"[{s.name}] ")
@@ -390,6 +399,34 @@ def pivot_markdown(df, index: str, columns: str, value: str = "value", fmt: str 
 def overall(df):
     """The rows of the 'mean' category if there is one, else all rows (one category)."""
     return df[df["category"] == "mean"] if (df["category"] == "mean").any() else df
+
+
+def loss_curves(logs: Sequence[tuple], path: Path, batch_size: int, title: str) -> None:
+    """Training loss against optimizer steps, one line per (label, seed, log_<network>.csv),
+    one color per label: the curves behind a schedule, from the run dirs' logs."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    labels = list(dict.fromkeys(label for label, _, _ in logs))
+    fig, ax = plt.subplots(figsize=(6.4, 3.8))
+    for label, seed, log in logs:
+        if not Path(log).exists():
+            continue
+        df = pd.read_csv(log)
+        color = f"C{labels.index(label)}"
+        ax.plot(df["samples"] / batch_size, df["loss"], color=color, lw=1,
+                label=label if seed == min(sd for lb, sd, _ in logs if lb == label) else None)
+    ax.set_xlabel("optimizer step")
+    ax.set_ylabel("training loss (per epoch)")
+    ax.set_yscale("log")
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    save_figure(fig, path, dpi=110)
+    plt.close(fig)
 
 
 def bar_plot(df, path: Path, index: str, columns: str, ylabel: str, title: str,

@@ -84,6 +84,7 @@ class Claims:
         seeds = list(dict.fromkeys(args.seeds or (1, 2, 3)))
         rows = []  # tidy: dataset, category, seed, method, metric, threshold_mode, threshold,
         # value
+        logs = []  # (label, seed, log_<network>.csv) of every network, for the curves
 
         def record(dataset, cat, seed, method, metric, value, mode="", threshold=math.nan):
             rows.append(dict(dataset=dataset, category=cat, seed=seed, method=method,
@@ -108,6 +109,9 @@ class Claims:
                         s, "shape", cat, shape_loss=loss, train={"seed": seed},
                         model={"decoder": {"output_batchnorm": bn}})
                     nets[loss, bn] = net
+                    logs.append((f"{cat}: {label}", seed, common.run_dir(
+                        s, "shape", cat, shape_loss=loss, train={"seed": seed},
+                        model={"decoder": {"output_batchnorm": bn}}) / "log_shape.csv"))
                     predict = methods.get("shape").predictor(net)
                     modes = {FIXED: 0.8}
                     if with_val:
@@ -122,6 +126,8 @@ class Claims:
                             record(dataset, cat, seed, label, "iou", iou.mean(), mode, thr)
                 faithful = nets["msfcel", True]
                 color = common.train_or_reuse(s, "color", cat, train={"seed": seed})
+                logs.append((f"{cat}: color network", seed, common.run_dir(
+                    s, "color", cat, train={"seed": seed}) / "log_color.csv"))
                 for dataset, root in test_sets:
                     result = common.evaluate(s, cat, methods.get("color").predictor(
                         color, shape=faithful), root=root, iou_thresholds=(),
@@ -148,7 +154,10 @@ class Claims:
         for k, v in common.context(s).items():
             df[k] = v
         res = common.Results(s)
-        paths = res.write(markdown(df, verdicts, seeds), table=df)
+        paths = res.write(markdown(df, verdicts, seeds), table=df, plot=lambda p: (
+            common.loss_curves(logs, p, s.preset.train.batch_size,
+                               f"claims: training loss ({s.preset.name}, "
+                               f"{common.schedule_text(s.preset)}, seeds {seeds})")))
         from im2avatar_tf.io import atomic_write_text
 
         atomic_write_text(s.out_dir / "claims.json", json.dumps(verdicts, indent=1))
@@ -264,6 +273,8 @@ def markdown(df, verdicts, seeds) -> list:
         "On the voxels (probability >= 0.8) of the faithful shape network (MSFCEL, output BN "
         "on) of the same seed; the mean training color painted on the same voxels. YCbCr in "
         "results.csv.", "",
+        "Training curves (loss per epoch against optimizer steps, every network and seed): "
+        "`plot.png`.", "",
         "## Verdicts", "",
         "From the per-seed differences (A - B, or A - baseline - margin for the targets): "
         "supported if their mean is above t(0.975, n - 1) standard errors over the n seeds "
