@@ -86,10 +86,11 @@ class Claims:
         # value
         logs = []  # (label, seed, log_<network>.csv) of every network, for the curves
 
-        def record(dataset, cat, seed, method, metric, value, mode="", threshold=math.nan):
+        def record(dataset, cat, seed, method, metric, value, mode="", threshold=math.nan,
+                   n_models=None):
             rows.append(dict(dataset=dataset, category=cat, seed=seed, method=method,
                              metric=metric, threshold_mode=mode, threshold=threshold,
-                             value=float(value)))
+                             value=float(value), n_models=n_models))
 
         for cat in s.categories:
             with_val = has_split(s.root, "val", [cat])
@@ -123,7 +124,8 @@ class Claims:
                             sorted(set(modes.values()))))
                         for mode, thr in modes.items():
                             iou = claims.model_means(test.records, metric="iou", threshold=thr)
-                            record(dataset, cat, seed, label, "iou", iou.mean(), mode, thr)
+                            record(dataset, cat, seed, label, "iou", iou.mean(), mode, thr,
+                                   n_models=test.n_models)
                 faithful = nets["msfcel", True]
                 color = common.train_or_reuse(s, "color", cat, train={"seed": seed})
                 logs.append((f"{cat}: color network", seed, common.run_dir(
@@ -259,7 +261,9 @@ def markdown(df, verdicts, seeds) -> list:
                      f"{_column(v['dataset'], v['category'])} | "
                      f"{v['mean_difference']:+.3f} | {v['sem']:.3f} | {v['n_seeds']} | "
                      f"{v['verdict']} |")
+    counts = df[df.n_models.notna()].groupby("column", sort=False)["n_models"].max()
     return [
+        "Test models: " + ", ".join(f"{c} {int(n)}" for c, n in counts.items()) + ".", "",
         f"Seeds {', '.join(map(str, seeds))}: every network trained once per seed; each cell "
         "is the mean over seeds ± its standard error, of the test-split mean over models "
         "(each model the mean over its 12 views). Columns: the category's test split of the "

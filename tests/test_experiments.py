@@ -268,3 +268,4 @@ def test_claims_study_end_to_end(work, monkeypatch):
     assert len(msfcel) == 4  # output BN on/off x threshold fixed/chosen
     assert f"| {MEAN_SHAPE} |" in md and f"| {MEAN_COLOR} |" in md and "## Verdicts" in md
     assert (out / "plot.png").stat().st_size > 1000  # the training curves
+    assert "Test models: car 2." in md
