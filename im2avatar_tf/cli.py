@@ -24,6 +24,8 @@ COMMANDS = {
     "preview-dataset": "preview_dataset",
     "reconstruct": "reconstruct",
     "export": "export",
+    "models": "models",
+    "demo": "demo",
     "bench-train": "bench_train",
     "bench-build": "bench_build",
     "bench-input": "bench_input",
