@@ -25,6 +25,7 @@ COMMANDS = {
     "reconstruct": "reconstruct",
     "export": "export",
     "models": "models",
+    "publish-model": "publish_model",
     "demo": "demo",
     "bench-train": "bench_train",
     "bench-build": "bench_build",

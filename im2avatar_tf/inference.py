@@ -121,6 +121,7 @@ class Result:
     blended: np.ndarray  # (R, R, R, 3) the training-time blend w * regressed + (1 - w) * sampled
     threshold: float = DEFAULT_THRESHOLD
     name: str = "image"
+    color_t: float = EVAL_COLOR_T  # the blend's re-weighting threshold (colors.final_colors)
 
     def __post_init__(self):
         _check_threshold(self.threshold)
@@ -155,12 +156,13 @@ class Result:
 
     @functools.cached_property
     def colors(self) -> np.ndarray:
-        """(R, R, R, 3) final colors by the evaluation recipe on occupied voxels, 0 elsewhere."""
+        """(R, R, R, 3) final colors on occupied voxels (the evaluation recipe at `color_t`), 0
+        elsewhere."""
         out = np.zeros(self.regressed.shape, dtype=np.float32)
         mask = self.occupied
         if mask.any():
             out[mask] = final_colors(self.regressed[mask], self.confidence[mask],
-                                     self.flow[mask], self.image, t=EVAL_COLOR_T)
+                                     self.flow[mask], self.image, t=self.color_t)
         return out
 
     # Geometry ---------------------------------------------------------------------------
@@ -276,10 +278,12 @@ class Reconstructor:
     "flow": (N, R, R, R, 2), "blended": (N, R, R, R, 3)}.
     """
 
-    def __init__(self, preset: Preset, forward: Forward, source: str = "memory"):
+    def __init__(self, preset: Preset, forward: Forward, source: str = "memory",
+                 color_t: float = EVAL_COLOR_T):
         self.preset = preset
         self._forward = forward
         self.source = source
+        self.color_t = color_t  # the color recipe's t for its Results (a zoo model's own)
 
     @property
     def image_size(self) -> int:
@@ -297,6 +301,32 @@ class Reconstructor:
     @classmethod
     def from_models(cls, preset: Preset, shape_model, color_model, source: str = "memory") -> "Reconstructor":
         return cls(preset, keras_forward(shape_model, color_model), source)
+
+    @classmethod
+    def from_pretrained(cls, name: str) -> "Reconstructor":
+        """A model of the zoo shipped in `pretrained/` (`python run.py models` lists them), its
+        files checked against the manifest's sha256 first; its colors use the blend t chosen
+        for it on validation data."""
+        from . import pretrained
+
+        preset, shape_model, color_model = pretrained.load(name)
+        entry = pretrained.get(name)
+        return cls(preset, keras_forward(shape_model, color_model), f"pretrained {name!r}",
+                   color_t=entry.color_t)
+
+    @classmethod
+    def load(cls, model: Union[str, os.PathLike]) -> "Reconstructor":
+        """A zoo name (e.g. "car") or anything `from_dir` reads. A path that exists wins over
+        a zoo name."""
+        from . import pretrained
+
+        if not Path(model).exists() and str(model) in pretrained.names():
+            return cls.from_pretrained(str(model))
+        if not Path(model).exists():
+            zoo = ", ".join(pretrained.names()) or "none"
+            raise FileNotFoundError(f"model not found: {model} is neither a folder or file nor "
+                                    f"a pretrained model name (the zoo has: {zoo})")
+        return cls.from_dir(model)
 
     @classmethod
     def from_dir(cls, path: Union[str, os.PathLike]) -> "Reconstructor":
@@ -371,6 +401,7 @@ class Reconstructor:
                 results.append(Result(
                     image=batch[i], occupancy=outputs["occupancy"][i, ..., 0],
                     threshold=threshold, name=_image_name(chunk[i], start + i),
+                    color_t=self.color_t,
                     **{key: outputs[key][i] for key in COLOR_KEYS},
                 ))
         return results[0] if single else results

@@ -6,7 +6,8 @@ probabilities, blended and regressed colors, confidence, flow and the preprocess
 im2avatar.keras (both networks in one Keras model, preprocessed images in) and config.json.
 `Reconstructor.from_dir(OUT)` and `reconstruct --model OUT` load the export.
 
-Example: python run.py export --model runs/chair-small --out exported/chair
+Examples: python run.py export --model car --out exported/car   (a pretrained model)
+          python run.py export --model runs/chair-small --out exported/chair
 """
 from __future__ import annotations
 
@@ -22,15 +23,22 @@ serve it:
 
 def add_arguments(parser) -> None:
     parser.add_argument("--model", required=True,
-                        help="model folder: config.json + shape.keras + color.keras (from `train`)")
+                        help="a pretrained model's name (`python run.py models`) or a model "
+                             "folder: config.json + shape.keras + color.keras (from `train`)")
     parser.add_argument("--out", required=True, help="output folder (created if missing)")
 
 
 def run(args) -> int:
+    from pathlib import Path
+
+    from .. import pretrained
     from ..export import export_models
     from ..models import load_model_dir
 
-    preset, shape_model, color_model = load_model_dir(args.model)
+    if not Path(args.model).exists() and args.model in pretrained.names():
+        preset, shape_model, color_model = pretrained.load(args.model)
+    else:
+        preset, shape_model, color_model = load_model_dir(args.model)
     paths = export_models(preset, shape_model, color_model, args.out)
     size = sum(f.stat().st_size for f in paths.saved_model.rglob("*") if f.is_file())
     print(f"SavedModel: {paths.saved_model}/ ({size / 2**20:.1f} MiB)")

@@ -8,7 +8,9 @@ For each image NAME it writes, under --out:
 Files that are not images are skipped and listed at the end, as are empty predictions (no
 voxel reaches --threshold: lower it, or try --crop).
 
-Example: python run.py reconstruct photos/ chair.png --model runs/chair-small --out out/ --format glb
+Examples:
+  python run.py reconstruct im2avatar_tf/demo/examples/car_blue.png --model car --out out/
+  python run.py reconstruct photos/ chair.png --model runs/chair-small --out out/ --format glb
 """
 from __future__ import annotations
 
@@ -28,8 +30,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("inputs", nargs="+", metavar="IMAGE_OR_DIR",
                         help="image files, or folders whose images (png, jpg, ...) are all used")
     parser.add_argument("--model", required=True,
-                        help="a model folder (config.json + shape.keras + color.keras from "
-                             "`train`) or a folder made by `export`")
+                        help="a pretrained model's name (`python run.py models` lists them, "
+                             "e.g. car), a model folder (config.json + shape.keras + "
+                             "color.keras from `train`) or a folder made by `export`")
     parser.add_argument("--out", required=True, help="output folder (created if missing)")
     parser.add_argument("--format", default="glb", choices=("glb", "ply", "obj", "h5"),
                         help="glb opens colored in Blender and web viewers; ply and obj carry "
@@ -124,7 +127,7 @@ def _reconstruct(args, paths: List[Path], out: Path) -> int:
     from ..meshing import EmptyPredictionError
 
     names = unique_names(paths)
-    reconstructor = Reconstructor.from_dir(args.model)
+    reconstructor = Reconstructor.load(args.model)
     out.mkdir(parents=True, exist_ok=True)
     print(f"{reconstructor}; {len(paths)} image(s) -> {out}/ as .{args.format}")
 

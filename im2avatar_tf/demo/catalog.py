@@ -31,11 +31,9 @@ class ModelEntry:
 
 
 def zoo_entries() -> List[ModelEntry]:
-    """The pretrained zoo's models (none when `im2avatar_tf.pretrained` is absent or empty)."""
-    try:
-        from .. import pretrained
-    except ImportError:
-        return []
+    """The pretrained zoo's models (none when `pretrained/` has no manifest)."""
+    from .. import pretrained
+
     entries = []
     for name in pretrained.names():
         info = pretrained.get(name)

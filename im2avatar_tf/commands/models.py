@@ -1,0 +1,59 @@
+"""List the pretrained models shipped in `pretrained/` (the zoo) with their test metrics beside
+the trivial baselines: the mean training shape (IoU) and the mean training color (surface
+PSNR RGB, on the network's own voxels). Any of them works as `--model NAME` in `reconstruct`,
+`export` and `demo`, and as `Reconstructor.from_pretrained(NAME)` in Python.
+
+Example: python run.py models            (add --check to verify every file's sha256)
+"""
+from __future__ import annotations
+
+HELP = "list the pretrained models (the zoo) and their test metrics beside the baselines"
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--check", action="store_true",
+                        help="verify every zoo file against the manifest's sha256")
+    parser.add_argument("--json", action="store_true", help="print the manifest entries as JSON")
+
+
+def _row(name, model) -> list:
+    lines = []
+    for label, m in model.metrics.items():
+        t = f"psnr_rgb_t{model.color_t:g}"
+        lines.append(f"  {label:16s} {m['n_models']:4d} models  IoU@{model.threshold:g} "
+                     f"{m['iou']:.3f} (mean shape {m['mean_shape_iou']:.3f})  PSNR RGB "
+                     f"{m[t]:.2f} dB (mean color {m['mean_color_psnr_rgb']:.2f})")
+    return lines
+
+
+def run(args) -> int:
+    import json
+
+    from .. import pretrained
+
+    names = pretrained.names()
+    if not names:
+        print(f"no pretrained models in {pretrained._zoo_dir()}")
+        return 1
+    models = [pretrained.get(n) for n in names]
+    if args.json:
+        print(json.dumps({m.name: m.to_dict() for m in models}, indent=1))
+        return 0
+    total = sum(m.bytes for m in models)
+    print(f"{len(models)} pretrained models in {pretrained._zoo_dir()} "
+          f"({total / 2**20:.1f} MiB, {pretrained.WEIGHTS_DTYPE} weights)")
+    bad = 0
+    for m in models:
+        data = " + ".join(f"{d['models']} {d['source']}" for d in m.training.get("data", []))
+        print(f"\n{m.name}: {m.category}, preset {m.preset}, trained on {data} training models; "
+              f"{m.bytes / 2**20:.1f} MiB; colors at t = {m.color_t:g}")
+        for line in _row(m.name, m):
+            print(line)
+        if args.check:
+            try:
+                pretrained.verify(m)
+                print("  files: sha256 ok")
+            except pretrained.CorruptModelError as e:
+                bad += 1
+                print(f"  files: {e}")
+    return 1 if bad else 0

@@ -1,0 +1,238 @@
+"""Publishing trained networks into the model zoo (`pretrained.py` reads it).
+
+`publish` takes the run dirs of one category's candidate networks (e.g. one per seed),
+chooses the shape network by its IoU on the **validation** split and the color network and
+its blend threshold t by surface PSNR on the validation split, stores both as float16, and
+scores the stored (float16) networks on each test set beside the trivial baselines fitted on
+the training data. A model that does not beat both baselines on the in-distribution test set
+is refused (nothing is written). The manifest entry records the data and its licences, the
+schedule, the choice, the metrics, the command and the git revision.
+"""
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Tuple
+
+from . import pretrained
+from .pretrained import ZooModel
+
+COLOR_TS = (0.2, 1.0)  # the released evaluation recipe and the training blend
+THRESHOLD = 0.8  # the released occupancy threshold
+
+
+class NotBetterThanBaselines(RuntimeError):
+    """The candidate does not beat the trivial baselines in distribution."""
+
+
+def _scores(records, threshold: float) -> dict:
+    """Mean over models of the IoU at `threshold` and the RGB surface PSNR of each blend t."""
+    from .claims import model_means
+
+    out = {"iou": float(model_means(records, metric="iou", threshold=threshold).mean())}
+    for t in COLOR_TS:
+        values = model_means(records, metric="psnr_rgb", coloring="blend", t=t)
+        if len(values):
+            out[f"psnr_rgb_t{t:g}"] = float(values.mean())
+    return out
+
+
+def _evaluate(shape, color, root, split: str, category: str, preset, progress: bool):
+    """-> (scores, EvalResult) of the shape network (and the color network, if given)."""
+    from . import evaluation, methods
+
+    result = evaluation.evaluate(
+        methods.get("color").predictor(color, shape=shape) if color is not None
+        else methods.get("shape").predictor(shape),
+        root, split, [category], image_size=preset.model.image_size,
+        resolution=preset.model.volume_size, iou_thresholds=(THRESHOLD,), blend_ts=COLOR_TS,
+        progress=progress, desc=f"{category}: {split} of {Path(root).name}")
+    return dict(_scores(result.records, THRESHOLD), n_models=result.n_models), result
+
+
+def choose(shape_dirs: Sequence[Path], color_dirs: Sequence[Path], root: Path, category: str,
+           progress: bool = True) -> Tuple[Path, Path, float, dict]:
+    """-> (shape dir, color dir, color t, validation scores): the shape network with the best
+    validation IoU@0.8, then the color network and t with the best validation PSNR on its
+    voxels."""
+    from .models import load_network, load_preset
+
+    val: Dict[str, dict] = {}
+    best_shape, best_iou, shape_net = None, -math.inf, None  # a NaN score never wins
+    for d in shape_dirs:
+        preset, net = load_preset(d), load_network(Path(d) / "shape.keras")
+        score, _ = _evaluate(net, None, root, "val", category, preset, progress)
+        val[str(d)] = score
+        if best_shape is None or score["iou"] > best_iou:
+            best_shape, best_iou, shape_net = Path(d), score["iou"], net
+    best = (Path(color_dirs[0]), COLOR_TS[0], -math.inf)  # if no candidate colors any voxel
+    for d in color_dirs:
+        preset, net = load_preset(d), load_network(Path(d) / "color.keras")
+        score, _ = _evaluate(shape_net, net, root, "val", category, preset, progress)
+        val[str(d)] = score
+        for t in COLOR_TS:
+            if score[f"psnr_rgb_t{t:g}"] > best[2]:
+                best = (Path(d), t, score[f"psnr_rgb_t{t:g}"])
+    return best_shape, best[0], best[1], val
+
+
+def training_data(roots: Sequence[Path], category: str, resolution: int) -> List[dict]:
+    """Per training root: its name, source, how many training models of `category`, and the
+    licences of models that carry one in meta.json (real models), with their creators."""
+    from .data.pipeline import list_models, resolve_categories
+
+    out = []
+    for root in roots:
+        [cat] = resolve_categories(root, [category])
+        entries, _ = list_models(root, "train", [cat], resolution)
+        licences, creators, source = Counter(), Counter(), None
+        for e in entries:
+            meta = json.loads(e.paths.meta.read_text()) if e.paths.meta.exists() else {}
+            src = meta.get("source", {})
+            source = src.get("source", source)
+            if "license" in src:
+                licences[src["license"]] += 1
+                creators[src.get("creator", "unknown")] += 1
+        out.append({"root": Path(root).name, "source": source or "unknown",
+                    "models": len(entries),
+                    "licences": dict(licences), "creators": dict(creators),
+                    "model_ids": [e.paths.model_id for e in entries] if licences else None})
+    return out
+
+
+def _schedule(run_dir: Path) -> dict:
+    train = json.loads((Path(run_dir) / "config.json").read_text())["train"]
+    return {k: train.get(k) for k in ("seed", "steps", "epochs", "batch_size", "learning_rate")}
+
+
+def publish(name: str, category: str, shape_dirs: Sequence[Path], color_dirs: Sequence[Path],
+            data: Path, extra: Sequence[Path] = (), real_test: Optional[Path] = None, *,
+            command: str = "", description: str = "", zoo: Optional[Path] = None,
+            progress: bool = True) -> ZooModel:
+    """Choose, store (float16), score and register one zoo model; see the module docstring."""
+    from . import evaluation
+    from .claims import model_means, paired_claim
+    from .io import atomic_dir, atomic_write_text
+    from .models import load_network, load_preset
+    from .training import git_revision
+
+    zoo = Path(zoo) if zoo is not None else pretrained._zoo_dir()
+    data = Path(data)
+    shape_dir, color_dir, color_t, val = choose(shape_dirs, color_dirs, data, category, progress)
+    preset = load_preset(shape_dir)
+    roots = [data, *map(Path, extra)]
+
+    with atomic_dir(zoo / name) as folder:
+        atomic_write_text(folder / "config.json", preset.to_json())
+        nets = {}
+        for network, d in (("shape", shape_dir), ("color", color_dir)):
+            pretrained.save_weights(load_network(Path(d) / f"{network}.keras"),
+                                    folder / f"{network}.weights.npz")
+            nets[network] = pretrained.load_weights(
+                pretrained.build_network(network, preset), folder / f"{network}.weights.npz")
+
+        # Score what is shipped: the float16 weights, loaded back.
+        fitted = evaluation.fit_baselines(roots if len(roots) > 1 else data, [category],
+                                          preset.model.volume_size)
+        test_sets = [("in distribution", data)] + ([("real", Path(real_test))]
+                                                   if real_test else [])
+        metrics = {}
+        for label, root in test_sets:
+            if not evaluation.has_split(root, "test", [category]):
+                continue
+            score, result = _evaluate(nets["shape"], nets["color"], root, "test", category,
+                                      preset, progress)
+            base = evaluation.score_baselines(
+                root, "test", [category], image_size=preset.model.image_size,
+                resolution=preset.model.volume_size, shape=nets["shape"], baselines=fitted,
+                progress=progress, desc=f"baselines {category} ({label})")
+            score.update(test_set=f"{Path(root).name} test split",
+                         mean_shape_iou=float(base.model_means("iou").mean()),
+                         mean_shape_threshold=fitted.shape_threshold,
+                         mean_color_psnr_rgb=float(base.model_means("psnr_rgb").mean()))
+            # "Beats": the paired per-model difference is more than 2 SE above zero.
+            shape_claim = paired_claim(
+                model_means(result.records, metric="iou", threshold=THRESHOLD),
+                base.model_means("iou"), "beats the mean training shape (IoU)")
+            color_claim = paired_claim(
+                model_means(result.records, metric="psnr_rgb", coloring="blend", t=color_t),
+                base.model_means("psnr_rgb"), "beats the mean training color (PSNR RGB)")
+            score["beats_mean_shape"] = shape_claim["verdict"] == "supported"
+            score["beats_mean_color"] = color_claim["verdict"] == "supported"
+            score["claims"] = [shape_claim, color_claim]
+            metrics[label] = score
+        ind = metrics.get("in distribution")
+        if ind is None or not (ind["beats_mean_shape"] and ind["beats_mean_color"]):
+            raise NotBetterThanBaselines(
+                f"{name}: not published: on the in-distribution test split it does not beat "
+                f"the trivial baselines ({json.dumps(ind)})")
+        files = {}
+        for f in sorted(folder.iterdir()):
+            files[f.name] = {"sha256": pretrained.sha256(f), "bytes": f.stat().st_size}
+
+    model = ZooModel(
+        name=name, category=category, preset=preset.name, threshold=THRESHOLD,
+        color_t=color_t, files=files,
+        metrics=metrics, command=command, git_revision=git_revision(), description=description,
+        training={
+            "data": training_data(roots, category, preset.model.volume_size),
+            "shape": dict(run=str(shape_dir), **_schedule(shape_dir)),
+            "color": dict(run=str(color_dir), **_schedule(color_dir)),
+            "chosen_on": "validation split of " + data.name,
+            "validation": val,
+            "weights_dtype": pretrained.WEIGHTS_DTYPE,
+        })
+    manifest = pretrained.read_manifest(zoo)
+    entry = model.to_dict()
+    del entry["name"]
+    manifest["models"][name] = entry
+    manifest["models"] = dict(sorted(manifest["models"].items()))
+    atomic_write_text(zoo / pretrained.MANIFEST, json.dumps(manifest, indent=1) + "\n")
+    atomic_write_text(zoo / "README.md", readme(manifest))
+    return model
+
+
+def readme(manifest: dict) -> str:
+    """pretrained/README.md: the manifest as a page (written with it; the manifest rules)."""
+    lines = ["# Pretrained models (the zoo)", "",
+             "Made by `python run.py publish-model` from `manifest.json`, which holds everything "
+             "below plus each file's sha256, the validation scores that chose the networks and "
+             "the real training models' ids. Use a model with `python run.py reconstruct "
+             "IMAGE --model NAME`, `Reconstructor.from_pretrained(NAME)`, `export --model NAME` "
+             "or `demo`; `python run.py models --check` verifies the files.", "",
+             "Metrics are on the test splits (never trained on), for the float16 weights as "
+             "shipped, beside the trivial baselines fitted on the training data: the mean "
+             "training shape at its best training threshold, and the mean training color on "
+             "the network's own voxels. PSNR is surface PSNR RGB in dB at the model's t.", "",
+             "\"beats\" is the paired per-model verdict: supported when the mean per-model "
+             "difference is more than 2 standard errors above zero.", "",
+             "| model | training data | test set | models | IoU@0.8 | mean shape | PSNR RGB "
+             "| mean color | beats shape / color | size |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for name, m in manifest["models"].items():
+        data = " + ".join(f"{d['models']} {d['source']}" for d in m["training"]["data"])
+        size = sum(f["bytes"] for f in m["files"].values()) / 2**20
+        psnr = f"psnr_rgb_t{m['color_t']:g}"
+        for label, s in m["metrics"].items():
+            lines.append(
+                f"| {name} | {data} | {label}: {s['test_set']} | {s['n_models']} | "
+                f"{s['iou']:.3f} | {s['mean_shape_iou']:.3f} | "
+                f"{s[psnr]:.2f} (t = {m['color_t']:g}) | "
+                f"{s['mean_color_psnr_rgb']:.2f} | "
+                + " / ".join(c["verdict"] for c in s.get("claims", []))
+                + f" | {size:.1f} MiB |")
+    lines += ["", "## Training data and licences", ""]
+    for name, m in manifest["models"].items():
+        t = m["training"]
+        lines.append(f"**{name}** (shape seed {t['shape']['seed']}, color seed "
+                     f"{t['color']['seed']}, {t['shape']['steps']} steps of batch "
+                     f"{t['shape']['batch_size']} per network; chosen on the "
+                     f"{t['chosen_on']}; git {m['git_revision']}):")
+        for d in t["data"]:
+            lic = "; ".join(f"{n} under {k}" for k, n in d["licences"].items())
+            lines.append(f"- {d['models']} {d['source']} models from `{d['root']}`"
+                         + (f": {lic}" if lic else " (generated by this project)"))
+        lines += [f"- command: `{m['command']}`", ""]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,135 @@
+"""The model zoo (`pretrained/`): the shipped models load by name with their files checked,
+reconstruct from the command line, export, and list with their metrics; a changed file is a
+clear error; float16 storage round-trips; publishing refuses networks that do not beat the
+trivial baselines and writes nothing then."""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import trimesh
+
+from im2avatar_tf import cli, pretrained
+from im2avatar_tf.config import get_preset
+from im2avatar_tf.inference import Reconstructor
+from tests._toy_data import write_toy_dataset
+
+SHIPPED = pretrained.names()
+EXAMPLES = Path(__file__).resolve().parent.parent / "im2avatar_tf" / "demo" / "examples"
+needs_zoo = pytest.mark.skipif(not SHIPPED, reason="no pretrained models in pretrained/")
+
+
+def _example(category: str) -> Path:
+    found = sorted(EXAMPLES.glob(f"{category}*.png"))
+    if not found:
+        pytest.skip(f"no example image for {category} in {EXAMPLES}")
+    return found[0]
+
+
+@needs_zoo
+def test_the_manifest_describes_every_shipped_model_and_its_baselines():
+    total = 0
+    for name in SHIPPED:
+        m = pretrained.get(name)
+        pretrained.verify(m)  # every file matches its sha256
+        assert set(m.files) == {"config.json", "shape.weights.npz", "color.weights.npz"}
+        total += m.bytes
+        ind = m.metrics["in distribution"]
+        # Only models that beat both trivial baselines in distribution are shipped.
+        assert ind["beats_mean_shape"] and ind["iou"] > ind["mean_shape_iou"]
+        assert ind["beats_mean_color"]
+        assert ind[f"psnr_rgb_t{m.color_t:g}"] > ind["mean_color_psnr_rgb"]
+        assert m.training["data"] and m.command.startswith("python run.py publish-model")
+        for root in m.training["data"]:
+            if root["source"] not in ("procedural",):
+                assert root["licences"], f"{name}: real training models without licences"
+    assert total <= 40 * 2**20  # the issue's budget for the whole zoo
+
+
+@needs_zoo
+def test_a_pretrained_model_reconstructs_its_example_by_name():
+    name = SHIPPED[0]
+    category = pretrained.get(name).category
+    rec = Reconstructor.from_pretrained(name)
+    assert rec.color_t == pretrained.get(name).color_t
+    result = rec.predict(str(_example(category)))
+    assert result.occupied.sum() > 50  # a trained model sees an object in its own category
+    assert result.colors[result.occupied].std() > 0
+
+
+@needs_zoo
+def test_reconstruct_and_export_take_zoo_names(tmp_path, capsys):
+    name = SHIPPED[0]
+    image = _example(pretrained.get(name).category)
+    out = tmp_path / "out"
+    assert cli.main(["reconstruct", str(image), "--model", name, "--out", str(out),
+                     "--no-preview"]) == 0
+    (mesh,) = trimesh.load(out / f"{image.stem}.glb", process=False).geometry.values()
+    colors = np.asarray(mesh.visual.vertex_attributes["color"])  # glTF COLOR_0
+    assert len(mesh.faces) > 0 and colors.shape[0] == len(mesh.vertices)
+    assert cli.main(["export", "--model", name, "--out", str(tmp_path / "exp")]) == 0
+    exported = Reconstructor.from_dir(tmp_path / "exp")
+    direct = Reconstructor.from_pretrained(name)
+    batch, _ = direct.preprocess([str(image)])
+    np.testing.assert_allclose(exported.forward(batch)["occupancy"],
+                               direct.forward(batch)["occupancy"], atol=1e-4)
+    assert cli.main(["models", "--check"]) == 0
+    listing = capsys.readouterr().out
+    assert all(n in listing for n in SHIPPED) and "mean shape" in listing
+
+
+@needs_zoo
+def test_a_changed_weight_file_is_a_clear_error(tmp_path, monkeypatch):
+    name = SHIPPED[0]
+    zoo = tmp_path / "zoo"
+    shutil.copytree(pretrained.ZOO_DIR, zoo)
+    weights = zoo / name / "shape.weights.npz"
+    data = bytearray(weights.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    weights.write_bytes(bytes(data))
+    monkeypatch.setenv("IM2AVATAR_ZOO", str(zoo))
+    with pytest.raises(pretrained.CorruptModelError, match="sha256.*git checkout"):
+        Reconstructor.from_pretrained(name)
+    assert cli.main(["models", "--check"]) == 1
+
+
+def test_unknown_names_list_the_zoo(tmp_path):
+    with pytest.raises(KeyError, match="python run.py models"):
+        pretrained.get("no-such-model")
+    with pytest.raises(FileNotFoundError, match="neither a folder or file nor a pretrained"):
+        Reconstructor.load(str(tmp_path / "no-such-model"))
+
+
+def test_float16_weights_round_trip(model_dir, tmp_path):
+    from im2avatar_tf.models import load_network
+
+    net = load_network(model_dir / "shape.keras")
+    pretrained.save_weights(net, tmp_path / "shape.weights.npz")
+    with np.load(tmp_path / "shape.weights.npz") as data:
+        assert all(data[k].dtype == np.float16 for k in data.files)
+    copy = pretrained.load_weights(pretrained.build_network("shape", get_preset("tiny")),
+                                   tmp_path / "shape.weights.npz")
+    image = np.random.default_rng(0).random((1, 64, 64, 3), dtype=np.float32)
+    a = np.asarray(net(image, training=False))
+    b = np.asarray(copy(image, training=False))
+    np.testing.assert_allclose(b, a, atol=2e-2 * np.abs(a).max())
+    with pytest.raises(pretrained.CorruptModelError, match="does not fit"):
+        pretrained.load_weights(pretrained.build_network("color", get_preset("tiny")),
+                                tmp_path / "shape.weights.npz")
+
+
+def test_publishing_refuses_networks_that_do_not_beat_the_baselines(model_dir, tmp_path):
+    """Untrained networks on a toy set: chosen on val, stored, scored, refused; no zoo files."""
+    from im2avatar_tf.publish import NotBetterThanBaselines, publish
+
+    root = write_toy_dataset(tmp_path / "toy", categories=("car",), resolution=32,
+                             split_sizes={"train": 4, "val": 2, "test": 2})
+    zoo = tmp_path / "zoo"
+    with pytest.raises(NotBetterThanBaselines, match="does not beat"):
+        publish("car", "car", [model_dir], [model_dir], root, zoo=zoo, progress=False)
+    assert not (zoo / "car").exists() and not (zoo / pretrained.MANIFEST).exists()
+    assert not [p for p in zoo.iterdir()] if zoo.exists() else True
+    assert json.loads(json.dumps(pretrained.read_manifest(zoo))) == {"format": 1, "models": {}}
