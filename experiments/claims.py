@@ -106,13 +106,12 @@ class Claims:
                 nets = {}
                 for loss, bn in ARM_SETS[args.arms]:
                     label = arm_label(loss, bn)
-                    net = common.train_or_reuse(
-                        s, "shape", cat, shape_loss=loss, train={"seed": seed},
-                        model={"decoder": {"output_batchnorm": bn}})
+                    variant = dict(shape_loss=loss, train={"seed": seed},
+                                   model={"decoder": {"output_batchnorm": bn}})
+                    net = common.train_or_reuse(s, "shape", cat, **variant)
                     nets[loss, bn] = net
-                    logs.append((f"{cat}: {label}", seed, common.run_dir(
-                        s, "shape", cat, shape_loss=loss, train={"seed": seed},
-                        model={"decoder": {"output_batchnorm": bn}}) / "log_shape.csv"))
+                    logs.append((f"{cat}: {label}", seed,
+                                 common.run_dir(s, "shape", cat, **variant) / "log_shape.csv"))
                     predict = methods.get("shape").predictor(net)
                     modes = {FIXED: 0.8}
                     if with_val:
@@ -127,9 +126,10 @@ class Claims:
                             record(dataset, cat, seed, label, "iou", iou.mean(), mode, thr,
                                    n_models=test.n_models)
                 faithful = nets["msfcel", True]
-                color = common.train_or_reuse(s, "color", cat, train={"seed": seed})
-                logs.append((f"{cat}: color network", seed, common.run_dir(
-                    s, "color", cat, train={"seed": seed}) / "log_color.csv"))
+                seeded = dict(train={"seed": seed})
+                color = common.train_or_reuse(s, "color", cat, **seeded)
+                logs.append((f"{cat}: color network", seed,
+                             common.run_dir(s, "color", cat, **seeded) / "log_color.csv"))
                 for dataset, root in test_sets:
                     result = common.evaluate(s, cat, methods.get("color").predictor(
                         color, shape=faithful), root=root, iou_thresholds=(),

@@ -35,16 +35,20 @@ def paired_claim(a, b, claim: str) -> dict:
     n = len(d)
     mean = float(d.mean()) if n else math.nan
     sem = float(d.std(ddof=1) / math.sqrt(n)) if n > 1 else math.nan
-    if n < 2 or not math.isfinite(sem):
-        verdict = "not resolved"
-    elif mean > 2 * sem:
-        verdict = "supported"
-    elif mean < -2 * sem:
-        verdict = "contradicted"
-    else:
-        verdict = "not resolved"
     return {"claim": claim, "mean_difference": mean, "sem": sem, "n_models": n,
-            "verdict": verdict}
+            "verdict": verdict(mean, sem, 2.0, n)}
+
+
+def verdict(mean: float, sem: float, critical: float, n: int) -> str:
+    """'supported' if `mean` is more than `critical` standard errors above 0, 'contradicted'
+    if that far below, else 'not resolved' (also with fewer than two samples)."""
+    if n < 2 or not math.isfinite(sem):
+        return "not resolved"
+    if mean > critical * sem:
+        return "supported"
+    if mean < -critical * sem:
+        return "contradicted"
+    return "not resolved"
 
 
 def compare(a: Dict[str, object], b: Dict[str, object], claim: str) -> List[dict]:
@@ -93,13 +97,6 @@ def over_seeds(a: Dict[int, float], b: Dict[int, float], claim: str, margin: flo
     mean = sum(d) / n if n else math.nan
     sem = math.sqrt(sum((x - mean) ** 2 for x in d) / (n - 1) / n) if n > 1 else math.nan
     critical = float(student_t.ppf(0.975, n - 1)) if n > 1 else math.nan
-    if n < 2 or not math.isfinite(sem):
-        verdict = "not resolved"
-    elif mean > critical * sem:
-        verdict = "supported"
-    elif mean < -critical * sem:
-        verdict = "contradicted"
-    else:
-        verdict = "not resolved"
     return {"claim": claim, "mean_difference": mean + margin if n else math.nan, "sem": sem,
-            "margin": margin, "n_seeds": n, "t_critical": critical, "verdict": verdict}
+            "margin": margin, "n_seeds": n, "t_critical": critical,
+            "verdict": verdict(mean, sem, critical, n)}
