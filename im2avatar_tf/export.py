@@ -13,6 +13,9 @@ Both return {"occupancy": (N, R, R, R, 1) probability, "blended": (N, R, R, R, 3
 "flow": (N, R, R, R, 2) (x = column, y = row) into "image", "image": (N, S, S, 3) the
 preprocessed input}; "image" is what the flow indexes, needed for the final colors.
 
+Both run the networks' BN-folded inference copies (`forward.inference_models`: the same
+outputs to float rounding, faster); `fold=False` exports the networks as they are.
+
 Every file and folder appears under its final name only once it is complete.
 """
 from __future__ import annotations
@@ -38,26 +41,34 @@ class ExportPaths:
     config: Path
 
 
-def export_models(preset: Preset, shape_model, color_model, out_dir: os.PathLike) -> ExportPaths:
-    """Write the SavedModel, the `.keras` file and config.json under `out_dir`."""
+def export_models(preset: Preset, shape_model, color_model, out_dir: os.PathLike,
+                  fold: bool = True) -> ExportPaths:
+    """Write the SavedModel, the `.keras` file and config.json under `out_dir` (`fold`: of
+    the BN-folded inference copies of the networks)."""
+    from .forward import inference_models
+
+    shape_model, color_model = inference_models(shape_model, color_model, fold)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = ExportPaths(out_dir / SAVED_MODEL_DIR, out_dir / KERAS_FILE, out_dir / CONFIG_FILE)
     with atomic_dir(paths.saved_model) as tmp:
-        write_saved_model(preset, shape_model, color_model, tmp)
-    write_keras_file(preset, shape_model, color_model, paths.keras_file)
+        write_saved_model(preset, shape_model, color_model, tmp, fold=False)  # folded above
+    write_keras_file(preset, shape_model, color_model, paths.keras_file, fold=False)
     atomic_write_text(paths.config, preset.to_json())
     return paths
 
 
-def write_saved_model(preset: Preset, shape_model, color_model, path: os.PathLike) -> None:
-    """SavedModel with `serving_default` (uint8, any size) and `from_preprocessed` at `path`."""
+def write_saved_model(preset: Preset, shape_model, color_model, path: os.PathLike,
+                      fold: bool = True) -> None:
+    """SavedModel with `serving_default` (uint8, any size) and `from_preprocessed` at `path`
+    (`fold`: of the BN-folded inference copies of the networks)."""
     import tensorflow as tf
     from keras.export import ExportArchive
 
     from .images import preprocess
-    from .forward import network_outputs
+    from .forward import inference_models, network_outputs
 
+    shape_model, color_model = inference_models(shape_model, color_model, fold)
     size = preset.model.image_size
 
     def outputs(images):  # float32 (N, S, S, 3) -> dict
@@ -78,13 +89,15 @@ def write_saved_model(preset: Preset, shape_model, color_model, path: os.PathLik
     atomic_write_text(Path(path) / CONFIG_FILE, preset.to_json())
 
 
-def combined_model(preset: Preset, shape_model, color_model):
+def combined_model(preset: Preset, shape_model, color_model, fold: bool = True):
     """One Keras model: preprocessed image (N, S, S, 3) -> dict of "occupancy" (probability),
-    "regressed", "confidence", "flow", "blended" (the SavedModel's outputs but "image")."""
+    "regressed", "confidence", "flow", "blended" (the SavedModel's outputs but "image");
+    `fold`: of the BN-folded inference copies of the networks."""
     import keras
 
-    from .forward import network_outputs
+    from .forward import inference_models, network_outputs
 
+    shape_model, color_model = inference_models(shape_model, color_model, fold)
     size = preset.model.image_size
     image = keras.Input((size, size, 3), name="image")
     outputs = network_outputs(shape_model, color_model, image)
@@ -93,8 +106,9 @@ def combined_model(preset: Preset, shape_model, color_model):
                                for key, value in outputs.items()}, name="im2avatar")
 
 
-def write_keras_file(preset: Preset, shape_model, color_model, path: os.PathLike) -> None:
-    save_keras(combined_model(preset, shape_model, color_model), path)
+def write_keras_file(preset: Preset, shape_model, color_model, path: os.PathLike,
+                     fold: bool = True) -> None:
+    save_keras(combined_model(preset, shape_model, color_model, fold), path)
 
 
 # Loading ---------------------------------------------------------------------------------------

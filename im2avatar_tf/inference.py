@@ -299,11 +299,14 @@ class Reconstructor:
 
     # Construction ------------------------------------------------------------------------------
     @classmethod
-    def from_models(cls, preset: Preset, shape_model, color_model, source: str = "memory") -> "Reconstructor":
-        return cls(preset, keras_forward(shape_model, color_model), source)
+    def from_models(cls, preset: Preset, shape_model, color_model, source: str = "memory",
+                    fold: bool = True) -> "Reconstructor":
+        """`fold`: run the networks' BN-folded inference copies (`forward.inference_models`:
+        the same outputs to float rounding, faster); False runs the models as they are."""
+        return cls(preset, keras_forward(shape_model, color_model, fold=fold), source)
 
     @classmethod
-    def from_pretrained(cls, name: str) -> "Reconstructor":
+    def from_pretrained(cls, name: str, fold: bool = True) -> "Reconstructor":
         """A model of the zoo shipped in `pretrained/` (`python run.py models` lists them), its
         files checked against the manifest's sha256 first; its colors use the blend t chosen
         for it on validation data."""
@@ -311,8 +314,8 @@ class Reconstructor:
 
         preset, shape_model, color_model = pretrained.load(name)
         entry = pretrained.get(name)
-        return cls(preset, keras_forward(shape_model, color_model), f"pretrained {name!r}",
-                   color_t=entry.color_t)
+        return cls(preset, keras_forward(shape_model, color_model, fold=fold),
+                   f"pretrained {name!r}", color_t=entry.color_t)
 
     @classmethod
     def load(cls, model: Union[str, os.PathLike]) -> "Reconstructor":
@@ -329,9 +332,10 @@ class Reconstructor:
         return cls.from_dir(model)
 
     @classmethod
-    def from_dir(cls, path: Union[str, os.PathLike]) -> "Reconstructor":
+    def from_dir(cls, path: Union[str, os.PathLike], fold: bool = True) -> "Reconstructor":
         """Load from a model folder (config.json + shape.keras + color.keras), an `export`
-        output folder, a SavedModel folder, or the exported `.keras` file."""
+        output folder, a SavedModel folder, or the exported `.keras` file. `fold`: see
+        `from_models` (for a model folder; an export holds what it was exported with)."""
         from . import export
 
         path = Path(path)
@@ -348,7 +352,7 @@ class Reconstructor:
             from .models import load_model_dir
 
             preset, shape_model, color_model = load_model_dir(path)
-            return cls.from_models(preset, shape_model, color_model, str(path))
+            return cls.from_models(preset, shape_model, color_model, str(path), fold=fold)
         raise FileNotFoundError(
             f"{path} is not a model: expected a folder with config.json + shape.keras + "
             f"color.keras (from `train`), or one made by `python run.py export`")

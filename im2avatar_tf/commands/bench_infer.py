@@ -2,7 +2,9 @@
 
 Reports, with model loading and the first (tracing) call excluded:
 - single-image latency, split into preprocessing, the network forward pass (shape + color) and
-  mesh extraction (final colors + marching cubes + vertex colors);
+  mesh extraction (final colors + marching cubes + vertex colors); the forward pass of the
+  BN-folded inference copies (`fold=True`) and of the networks as trained (`fold=False`) are
+  timed interleaved, so a changing machine load hits both alike;
 - batch throughput of the forward pass (images/s at --batch);
 - the exported SavedModel's size on disk and its `serving_default` latency (preprocessing
   included).
@@ -49,12 +51,18 @@ class Timing:
 
     @classmethod
     def of(cls, fn, repeats: int) -> "Timing":
-        times = []
+        return cls.interleaved([fn], repeats)[0]
+
+    @classmethod
+    def interleaved(cls, fns, repeats: int) -> list:
+        """One Timing per function, the functions run in turn `repeats` times."""
+        times = [[] for _ in fns]
         for _ in range(repeats):
-            start = time.perf_counter()
-            fn()
-            times.append(time.perf_counter() - start)
-        return cls(statistics.median(times), min(times))
+            for fn, spent in zip(fns, times):
+                start = time.perf_counter()
+                fn()
+                spent.append(time.perf_counter() - start)
+        return [cls(statistics.median(t), min(t)) for t in times]
 
     def __str__(self) -> str:
         return f"{self.median * 1e3:.1f} ms ({self.best * 1e3:.1f})"
@@ -74,14 +82,16 @@ def run(args) -> int:
     import numpy as np
     import tensorflow as tf
 
+    from ..forward import keras_forward
     from ..images import preprocess
-    from ..inference import Reconstructor, Result
+    from ..inference import Result
     from ..machine import report
     from ..models.flops import forward_flops
 
     preset, shape_model, color_model, what = _networks(args)
-    rec = Reconstructor.from_models(preset, shape_model, color_model)
-    size, res = rec.image_size, rec.volume_size
+    folded = keras_forward(shape_model, color_model, fold=True)
+    unfolded = keras_forward(shape_model, color_model, fold=False)
+    size, res = preset.model.image_size, preset.model.volume_size
     devices = ", ".join(d.device_type for d in tf.config.list_logical_devices())
     machine = report()
     print(f"bench-infer: {what}; {size} px -> {res}^3; devices: {devices}; "
@@ -96,12 +106,14 @@ def run(args) -> int:
                                               dtype=np.uint8)  # an odd-sized picture
     one = np.asarray(preprocess(photo, size))[None]  # (1, S, S, 3)
     batch = np.repeat(one, args.batch, axis=0)  # (B, S, S, 3)
-    rec.forward(one), rec.forward(batch)  # trace both shapes
+    for forward in (folded, unfolded):
+        forward(one), forward(batch)  # trace both shapes
     t_pre = Timing.of(lambda: preprocess(photo, size), args.repeats)
-    t_net = Timing.of(lambda: rec.forward(one), args.repeats)
-    t_batch = Timing.of(lambda: rec.forward(batch), args.repeats)
+    t_net, t_unfolded = Timing.interleaved([lambda: folded(one), lambda: unfolded(one)],
+                                           args.repeats)
+    t_batch = Timing.of(lambda: folded(batch), args.repeats)
 
-    out = rec.forward(one)
+    out = folded(one)
     occupancy = out["occupancy"][0, ..., 0] if args.model else sphere_shell(res)  # (R, R, R)
 
     def result():  # a fresh Result each time, so the cached final colors are recomputed
@@ -112,9 +124,11 @@ def run(args) -> int:
     print("single image:")
     print(f"  {t_pre!s:>20}  preprocessing ({photo.shape[1]}x{photo.shape[0]} uint8 -> {size} px)")
     gflop = (forward_flops(shape_model) + forward_flops(color_model)) / 1e9
-    print(f"  {t_net!s:>20}  networks forward (shape + color: {gflop:.2f} GFLOP, "
+    print(f"  {t_net!s:>20}  networks forward, BN folded (shape + color: {gflop:.2f} GFLOP, "
           f"{gflop / t_net.median:.0f} GFLOP/s = "
           f"{100 * gflop / t_net.median / machine.peak_gflops:.0f} % of peak)")
+    print(f"  {t_unfolded!s:>20}  networks forward as trained (fold=False; interleaved with the "
+          f"line above: folded x{t_unfolded.median / t_net.median:.2f} faster)")
     occupied = int(result().occupied.sum())
     if occupied:
         faces = len(result().to_mesh().faces)
@@ -128,7 +142,7 @@ def run(args) -> int:
     else:
         print(f"  mesh extraction: n/a, no voxel >= threshold {args.threshold:g}")
     print(f"batch of {args.batch}: {t_batch} -> {args.batch / t_batch.median:.1f} images/s "
-          f"({args.batch / t_batch.best:.1f} best), networks forward")
+          f"({args.batch / t_batch.best:.1f} best), networks forward, BN folded")
     if not args.no_export:
         _bench_saved_model(preset, shape_model, color_model, photo, args.repeats)
     return 0
@@ -165,5 +179,5 @@ def _bench_saved_model(preset, shape_model, color_model, photo, repeats: int) ->
         images = tf.constant(photo[None])
         serve(images=images)
         t_serve = Timing.of(lambda: serve(images=images), repeats)
-    print(f"SavedModel: {megabytes:.1f} MiB on disk (exported in {t_export:.1f} s); "
+    print(f"SavedModel (BN folded): {megabytes:.1f} MiB on disk (exported in {t_export:.1f} s); "
           f"serving_default {t_serve} per image, preprocessing included")
