@@ -4,7 +4,6 @@ clear error; float16 storage round-trips; publishing refuses networks that do no
 trivial baselines and writes nothing then."""
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 
@@ -126,10 +125,9 @@ def test_publishing_refuses_networks_that_do_not_beat_the_baselines(model_dir, t
     from im2avatar_tf.publish import NotBetterThanBaselines, publish
 
     root = write_toy_dataset(tmp_path / "toy", categories=("car",), resolution=32,
-                             split_sizes={"train": 4, "val": 2, "test": 2})
+                             split_sizes={"train": 2, "val": 1, "test": 1})
     zoo = tmp_path / "zoo"
     with pytest.raises(NotBetterThanBaselines, match="does not beat"):
         publish("car", "car", [model_dir], [model_dir], root, zoo=zoo, progress=False)
-    assert not (zoo / "car").exists() and not (zoo / pretrained.MANIFEST).exists()
-    assert not [p for p in zoo.iterdir()] if zoo.exists() else True
-    assert json.loads(json.dumps(pretrained.read_manifest(zoo))) == {"format": 1, "models": {}}
+    assert not zoo.exists() or not list(zoo.iterdir())  # no model folder, no manifest
+    assert pretrained.read_manifest(zoo) == {"format": 1, "models": {}}
