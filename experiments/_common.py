@@ -10,6 +10,11 @@
     res.claims += claims.beats_baseline(a, {"car": base.model_means("iou")}, "CVN", "iou")
     res.write(markdown_sections)                      # results/<exp>/<preset>/{csv, md}
 
+With --real-test DIR (`add_real_test_argument`) a network is also scored on DIR's test split:
+`evaluate_test_sets` and `baselines_test_sets` score on every test set holding the category
+(one baselines fit), rows and claims carry a `dataset` column / field, and
+`sections_per_test_set` repeats an experiment's tables under the real set's heading.
+
 The library does the work: the run-dir keys and train-or-reuse (`im2avatar_tf.runs`, shared
 with `train` and `quickstart`), the evaluation, the mean of the category means
 (`evaluation.with_category_mean`), the trivial baselines (`evaluation.score_baselines`) and
@@ -44,6 +49,7 @@ PAPER_IOU = {
     "adapted 3D-R2N2": {"car": 0.238, "table": 0.216, "chair": 0.179, "guitar": 0.308, "mean": 0.235},
     "CVN + MSFCEL": {"car": 0.395, "table": 0.238, "chair": 0.180, "guitar": 0.374, "mean": 0.298},
 }
+IN_DISTRIBUTION = "in distribution"  # the `dataset` of --data's own test split
 PAPER_PSNR = {
     "adapted 3D-R2N2": {"car": 6.50, "table": 6.90, "chair": 7.06, "guitar": 5.67, "mean": 6.53},
     "Im2Avatar (blend, t=0.2)": {"car": 10.88, "table": 19.73, "chair": 18.25, "guitar": 10.62,
@@ -109,10 +115,18 @@ class Setup:
 
     def test_sets(self) -> List[tuple]:
         """(label, root) of the test splits to score on: --data's, then --real-test's."""
-        sets = [("in distribution", self.root)]
+        sets = [(IN_DISTRIBUTION, self.root)]
         if self.real_root is not None:
             sets.append((f"real ({self.real_root.name})", self.real_root))
         return sets
+
+    def test_sets_of(self, category: str) -> List[tuple]:
+        """`test_sets` holding a test split of `category`: --data's always (a missing split
+        is an error there), --real-test's only if it has one (a real set may lack a category)."""
+        from im2avatar_tf.evaluation import has_split
+
+        return [(label, root) for label, root in self.test_sets()
+                if label == IN_DISTRIBUTION or has_split(root, "test", [category])]
 
 
 def setup(name: str, args, data: Optional[str] = None,
@@ -216,6 +230,13 @@ def evaluate(s: Setup, category: str, predictor, split: str = "test", root=None,
     return result
 
 
+def evaluate_test_sets(s: Setup, category: str, predictor, **kwargs) -> Dict[str, object]:
+    """`evaluate` on the test split of every test set holding `category`
+    (`Setup.test_sets_of`): test set label -> EvalResult."""
+    return {dataset: evaluate(s, category, predictor, root=root, **kwargs)
+            for dataset, root in s.test_sets_of(category)}
+
+
 def _is_data_root(s: Setup, root) -> bool:
     """Whether `root` (None: --data's) is --data's dataset, whose test models the README counts."""
     return root is None or Path(root).resolve() == Path(s.root).resolve()
@@ -239,7 +260,54 @@ def baselines(s: Setup, category: str, shape=None, fitted=None, root=None, **kwa
     return scores
 
 
+def fit_baselines(s: Setup, category: str):
+    """The trivial baselines of one category, fitted once on what the networks train on (its
+    training split): the same fit is scored on every test set. evaluation.Baselines."""
+    from im2avatar_tf import evaluation
+
+    return evaluation.fit_baselines(s.train_root, [category], s.preset.model.volume_size,
+                                    skip_bad=s.skip_bad)
+
+
+def baselines_test_sets(s: Setup, category: str, fitted=None, **kwargs) -> Dict[str, object]:
+    """`baselines` on every test set holding `category` (`Setup.test_sets_of`), fitted once
+    (or `fitted`): test set label -> BaselineScores."""
+    if fitted is None:
+        fitted = fit_baselines(s, category)
+    return {dataset: baselines(s, category, fitted=fitted, root=root, **kwargs)
+            for dataset, root in s.test_sets_of(category)}
+
+
 # ------------------------------------------------------------------------------- reporting
+
+def column_label(dataset: str, category: str) -> str:
+    """A table column (or plot group) of one category on one test set: the category alone on
+    --data's test split, 'car, real (<name>)' on another."""
+    return category if dataset == IN_DISTRIBUTION else f"{category}, {dataset}"
+
+
+def sections_per_test_set(s: Setup, df, tables, notes: Sequence[str] = ()) -> List[str]:
+    """The README sections of an experiment scored on several test sets: `tables(rows)`
+    (markdown lines) of --data's test split and `notes`, then for --real-test's set a
+    "## Real held-out test set (<name>, N models)" section saying its categories and test
+    models, with `tables` of its rows (their headings one level down). df: `Results.table()`
+    rows with a `dataset` column."""
+    out = list(tables(df[df.dataset == IN_DISTRIBUTION])) + list(notes)
+    for dataset, root in s.test_sets()[1:]:
+        rows = df[(df.dataset == dataset) & (df.category != "mean")]
+        counts = rows.groupby("category", sort=False)["n_models"].max()
+        missing = [c for c in s.categories if c not in counts.index]
+        out += ["", f"## Real held-out test set ({root.name}, {int(counts.sum())} models)", "",
+                f"The test split of `{root}` (held out by model, never trained on), scored like "
+                "the tables above, beside the same baselines (fitted on the training split). "
+                "Test models: " + (", ".join(f"{c} {int(n)}" for c, n in counts.items()) or
+                                   "none") +
+                (f"; no test split for {', '.join(missing)}" if missing else "") + ".", ""]
+        if len(counts):
+            out += ["#" + line if line.startswith("## ") else line
+                    for line in tables(df[df.dataset == dataset])]
+    return out
+
 
 def schedule_text(preset) -> str:
     """'2000 optimizer steps' or '30 epochs': how long each network trained."""
@@ -308,16 +376,26 @@ class Results:
                 df[k] = v
             self.frames.append(df)
 
+    def add_claims(self, rows: Sequence[dict], dataset: str = IN_DISTRIBUTION) -> None:
+        """Claim rows (`claims.compare`, `claims.beats_baseline`) judged on one test set."""
+        self.claims += [{**row, "dataset": dataset} for row in rows]
+
     def add_frame(self, df) -> None:
         self.frames.append(df)
 
     def table(self):
-        """All rows so far, with a 'mean' category (mean of the category means) and context."""
+        """All rows so far, with a 'mean' category (mean of the category means, per test set
+        where rows have a `dataset`) and context."""
         import pandas as pd
 
         from im2avatar_tf.evaluation import with_category_mean
 
-        df = with_category_mean(pd.concat(self.frames, ignore_index=True))
+        df = pd.concat(self.frames, ignore_index=True)
+        if "dataset" in df:  # the mean of each test set's own categories
+            df = pd.concat([with_category_mean(rows) for _, rows in
+                            df.groupby("dataset", sort=False, dropna=False)], ignore_index=True)
+        else:
+            df = with_category_mean(df)
         for k, v in context(self.s).items():
             df[k] = v
         return df
@@ -357,7 +435,8 @@ class Results:
                       "| claim | category | mean difference | SE | models | verdict |",
                       "|---|---|---|---|---|---|"]
             for c in self.claims:
-                lines.append(f"| {c['claim']} | {c.get('category', '')} | "
+                cell = column_label(c.get("dataset", IN_DISTRIBUTION), c.get("category", ""))
+                lines.append(f"| {c['claim']} | {cell} | "
                              f"{c['mean_difference']:+.4f} | {c['sem']:.4f} | {c['n_models']} | "
                              f"{c['verdict']} |")
         lines += ["", "## Context", "",

@@ -20,7 +20,7 @@ import numpy as np
 
 from im2avatar_tf import claims, methods
 from im2avatar_tf.commands.options import nonnegative_int
-from im2avatar_tf.evaluation import MEAN_COLOR, MEAN_SHAPE, fit_baselines, has_split
+from im2avatar_tf.evaluation import MEAN_COLOR, MEAN_SHAPE, has_split
 from im2avatar_tf.registry import register
 
 from . import _common as common
@@ -97,11 +97,9 @@ class Claims:
             if not with_val:
                 print(f"[claims] {cat}: no validation split in {s.root}; the threshold stays "
                       f"at 0.8 (no '{CHOSEN}' rows)")
-            test_sets = [(name, root) for name, root in s.test_sets()
-                         if has_split(root, "test", [cat])]
+            test_sets = s.test_sets_of(cat)
             mean_shape = {}  # dataset -> (IoU, threshold): the same for every seed
-            fitted = fit_baselines(s.train_root, [cat], s.preset.model.volume_size,
-                                   skip_bad=s.skip_bad)  # once: they do not depend on the seed
+            fitted = common.fit_baselines(s, cat)  # once: they do not depend on the seed
             for seed in seeds:
                 nets = {}
                 for loss, bn in ARM_SETS[args.arms]:
@@ -233,12 +231,8 @@ def _mean_se(values) -> str:
     return f"{v.mean():.3f} ± {v.std(ddof=1) / math.sqrt(len(v)):.3f}"
 
 
-def _column(dataset: str, category: str) -> str:
-    return category if dataset == "in distribution" else f"{category}, {dataset}"
-
-
 def markdown(df, verdicts, seeds) -> list:
-    df = df.assign(column=[_column(d, c) for d, c in zip(df.dataset, df.category)])
+    df = df.assign(column=[common.column_label(d, c) for d, c in zip(df.dataset, df.category)])
     cols = list(dict.fromkeys(df.column))
     iou = ["| method | threshold | " + " | ".join(cols) + " |", "|---|---|" + "---|" * len(cols)]
     for method in [arm_label(*a) for a in SHAPE_ARMS] + [MEAN_SHAPE]:
@@ -258,7 +252,7 @@ def markdown(df, verdicts, seeds) -> list:
              "verdict |", "|---|---|---|---|---|---|---|"]
     for v in verdicts:
         table.append(f"| {v['claim']} | {v['condition']} | "
-                     f"{_column(v['dataset'], v['category'])} | "
+                     f"{common.column_label(v['dataset'], v['category'])} | "
                      f"{v['mean_difference']:+.3f} | {v['sem']:.3f} | {v['n_seeds']} | "
                      f"{v['verdict']} |")
     counts = df[df.n_models.notna()].groupby("column", sort=False)["n_models"].max()

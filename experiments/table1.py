@@ -26,59 +26,78 @@ class Table1:
     threshold beside them, and whether each method beats it. Trains one network per category
     and method where missing, reusing run dirs."""
 
-    add_arguments = staticmethod(common.add_arguments)
+    @staticmethod
+    def add_arguments(parser) -> None:
+        common.add_arguments(parser)
+        common.add_real_test_argument(parser)
 
     @staticmethod
     def run(args) -> int:
         s = common.setup("table1", args)
         res = common.Results(s)
-        per_model = {label: {} for label, _, _ in METHODS}  # label -> category -> per model
-        per_model[MEAN_SHAPE] = {}
+        # test set -> label -> category -> per-model IoU
+        per_model = {dataset: {label: {} for label in [m for m, _, _ in METHODS] + [MEAN_SHAPE]}
+                     for dataset, _ in s.test_sets()}
         for cat in s.categories:
             for label, name, loss in METHODS:
                 method = methods.get(name)
                 net = common.train_or_reuse(s, name, cat, shape_loss=loss)
-                result = common.evaluate(s, cat, method.predictor(net))
-                res.add(label, result, headline_threshold=method.threshold)
-                per_model[label][cat] = claims.model_means(result.records, metric="iou",
-                                                           threshold=method.threshold)
-            base = common.baselines(s, cat)
-            res.add_baselines(base)
-            per_model[MEAN_SHAPE][cat] = base.model_means("iou")
-        for a, b, text in CLAIMS:
-            res.claims += claims.compare(per_model[a], per_model[b], text)
-        for label, _, _ in METHODS:
-            res.claims += claims.beats_baseline(per_model[label], per_model[MEAN_SHAPE], label,
-                                                "iou")
+                for dataset, result in common.evaluate_test_sets(
+                        s, cat, method.predictor(net)).items():
+                    res.add(label, result, headline_threshold=method.threshold, dataset=dataset)
+                    per_model[dataset][label][cat] = claims.model_means(
+                        result.records, metric="iou", threshold=method.threshold)
+            for dataset, base in common.baselines_test_sets(s, cat).items():
+                res.add_baselines(base, dataset=dataset)
+                per_model[dataset][MEAN_SHAPE][cat] = base.model_means("iou")
+        for dataset, by_label in per_model.items():
+            for a, b, text in CLAIMS:
+                res.add_claims(claims.compare(by_label[a], by_label[b], text), dataset)
+            for label, _, _ in METHODS:
+                res.add_claims(claims.beats_baseline(by_label[label], by_label[MEAN_SHAPE],
+                                                     label, "iou"), dataset)
         df = res.table()
-        head = df[(df.metric == "iou") & ((df.threshold == df.headline_threshold)
-                                          | (df.method == MEAN_SHAPE))]
-        sweep = common.overall(df[(df.metric == "iou") & (df.method != MEAN_SHAPE)]).copy()
-        sweep["threshold"] = sweep["threshold"].map(lambda t: f"IoU@{t:g}")
-        r2n2_08 = sweep[(sweep.method == "adapted 3D-R2N2") & (sweep.threshold == "IoU@0.8")]
-        sections = [
-            "Mean IoU over test models x 12 views, surface-shell ground truth "
-            f"({s.preset.model.volume_size}^3). CVN rows: probability > 0.8 (released). "
-            "Adapted 3D-R2N2: its volume's own boundary (mean channel value > -0.25, halfway "
-            "between the empty target -0.5 and black), fixed before any result; read at 0.8 "
-            "on its score instead, it reaches "
-            f"{r2n2_08.value.iloc[0]:.3f} (mean), see below. "
-            f"{MEAN_SHAPE}: the fraction of training models occupying each voxel, the same for "
-            "every test view, read at the threshold maximizing its IoU on the training models "
-            "(per category: " + ", ".join(
-                f"{c} > {t:.2f}" for c, t in head[head.method == MEAN_SHAPE]
-                .groupby("category", sort=False)["fitted_threshold"].first().items()
-                if c != "mean") + "); fitted on the training split only.", "",
-            common.pivot_markdown(head, "method", "category", paper=common.PAPER_IOU,
-                                  paper_label="paper, ShapeNet"), "",
-            f"*Paper rows*: {common.PAPER_SOURCE}. Our data and sizes differ, so compare the "
-            "ordering of the methods, not the values.", "",
-            "## IoU at other thresholds (mean over categories)", "",
-            common.pivot_markdown(sweep, "method", "threshold"),
-        ]
-        paths = res.write(sections, plot=lambda p: common.bar_plot(
-            head, p, "method", "category", "mean IoU", f"Table 1 ({s.preset.name} preset, "
-            f"{s.data_source} data)"))
+        head = headline(df)
+        head = head.assign(column=[common.column_label(d, c)
+                                   for d, c in zip(head.dataset, head.category)])
+        paths = res.write(common.sections_per_test_set(s, df, lambda rows: tables(s, rows)),
+                          plot=lambda p: common.bar_plot(
+                              head, p, "method", "column", "mean IoU",
+                              f"Table 1 ({s.preset.name} preset, {s.data_source} data)"))
         print(open(paths["markdown"]).read())
         return 0
 
+
+def headline(df):
+    """The rows of the table: each method's IoU at its own threshold, the baseline's at its
+    fitted one."""
+    return df[(df.metric == "iou") & ((df.threshold == df.headline_threshold)
+                                      | (df.method == MEAN_SHAPE))]
+
+
+def tables(s, df) -> list:
+    """The README's tables of one test set's rows."""
+    head = headline(df)
+    sweep = common.overall(df[(df.metric == "iou") & (df.method != MEAN_SHAPE)]).copy()
+    sweep["threshold"] = sweep["threshold"].map(lambda t: f"IoU@{t:g}")
+    r2n2_08 = sweep[(sweep.method == "adapted 3D-R2N2") & (sweep.threshold == "IoU@0.8")]
+    return [
+        "Mean IoU over test models x 12 views, surface-shell ground truth "
+        f"({s.preset.model.volume_size}^3). CVN rows: probability > 0.8 (released). "
+        "Adapted 3D-R2N2: its volume's own boundary (mean channel value > -0.25, halfway "
+        "between the empty target -0.5 and black), fixed before any result; read at 0.8 "
+        "on its score instead, it reaches "
+        f"{r2n2_08.value.iloc[0]:.3f} (mean), see below. "
+        f"{MEAN_SHAPE}: the fraction of training models occupying each voxel, the same for "
+        "every test view, read at the threshold maximizing its IoU on the training models "
+        "(per category: " + ", ".join(
+            f"{c} > {t:.2f}" for c, t in head[head.method == MEAN_SHAPE]
+            .groupby("category", sort=False)["fitted_threshold"].first().items()
+            if c != "mean") + "); fitted on the training split only.", "",
+        common.pivot_markdown(head, "method", "category", paper=common.PAPER_IOU,
+                              paper_label="paper, ShapeNet"), "",
+        f"*Paper rows*: {common.PAPER_SOURCE}. Our data and sizes differ, so compare the "
+        "ordering of the methods, not the values.", "",
+        "## IoU at other thresholds (mean over categories)", "",
+        common.pivot_markdown(sweep, "method", "threshold"),
+    ]

@@ -45,71 +45,93 @@ class Table2:
     mean training color (fitted on the training split) on the same voxels, and whether each
     coloring beats it. Trains what is missing, reusing run dirs."""
 
-    add_arguments = staticmethod(common.add_arguments)
+    @staticmethod
+    def add_arguments(parser) -> None:
+        common.add_arguments(parser)
+        common.add_real_test_argument(parser)
 
     @staticmethod
     def run(args) -> int:
         s = common.setup("table2", args)
         res = common.Results(s)
-        per_model = {(name, metric): {} for name in COLORINGS for metric in METRICS}
-        baseline = {metric: {} for metric in METRICS}  # metric -> category -> per model
+        # test set -> (coloring, metric) / metric -> category -> per-model means
+        per_model = {dataset: {(name, metric): {} for name in COLORINGS for metric in METRICS}
+                     for dataset, _ in s.test_sets()}
+        baseline = {dataset: {metric: {} for metric in METRICS} for dataset, _ in s.test_sets()}
         r2n2_method = methods.get("r2n2")
         for cat in s.categories:
             r2n2 = common.train_or_reuse(s, "r2n2", cat)
-            result = common.evaluate(s, cat, r2n2_method.predictor(r2n2), iou_thresholds=(),
-                                     psnr_threshold=r2n2_method.psnr_threshold)
-            res.add(r2n2_method.title, result)
+            for dataset, result in common.evaluate_test_sets(
+                    s, cat, r2n2_method.predictor(r2n2), iou_thresholds=(),
+                    psnr_threshold=r2n2_method.psnr_threshold).items():
+                res.add(r2n2_method.title, result, dataset=dataset)
             shape = common.train_or_reuse(s, "shape", cat)
             color = common.train_or_reuse(s, "color", cat)
-            result = common.evaluate(s, cat, methods.get("color").predictor(color, shape=shape),
-                                     iou_thresholds=(), blend_ts=BLEND_TS)
-            res.add(method_name, result)
-            for (name, metric), by_cat in per_model.items():
-                by_cat[cat] = claims.model_means(result.records, metric=metric, **COLORINGS[name])
-            base = common.baselines(s, cat, shape=shape, iou=False)
-            res.add_baselines(base)
-            for metric in METRICS:
-                baseline[metric][cat] = base.model_means(metric)
-        # Blending beats regression only and flow only, in RGB and YCbCr: the released blend
-        # (t = 0.2) as the paper's claim, and the training blend (t = 1) as a check of the idea.
-        for blend, short in ((RELEASED, "t = 0.2"), (TRAINING_BLEND, "t = 1")):
-            for metric in METRICS:
-                for other in (REGRESSION, FLOW):
-                    text = f"blend ({short}) beats {other.split(' (')[0]} ({metric})"
-                    res.claims += claims.compare(per_model[blend, metric],
-                                                 per_model[other, metric], text)
-        for name in COLORINGS:
-            for metric in METRICS:
-                res.claims += claims.beats_baseline(per_model[name, metric], baseline[metric],
-                                                    name, metric)
+            for dataset, result in common.evaluate_test_sets(
+                    s, cat, methods.get("color").predictor(color, shape=shape),
+                    iou_thresholds=(), blend_ts=BLEND_TS).items():
+                res.add(method_name, result, dataset=dataset)
+                for (name, metric), by_cat in per_model[dataset].items():
+                    by_cat[cat] = claims.model_means(result.records, metric=metric,
+                                                     **COLORINGS[name])
+            for dataset, base in common.baselines_test_sets(s, cat, shape=shape,
+                                                            iou=False).items():
+                res.add_baselines(base, dataset=dataset)
+                for metric in METRICS:
+                    baseline[dataset][metric][cat] = base.model_means(metric)
+        for dataset, _ in s.test_sets():
+            res.add_claims(verdicts(per_model[dataset], baseline[dataset]), dataset)
         df = res.table()
-        sections = []
-        for metric, title in (("psnr_rgb", "Surface PSNR, RGB (dB)"),
-                              ("psnr_ycbcr", "Surface PSNR, YCbCr (dB)")):
-            sections += [f"## {title}", "",
-                         common.pivot_markdown(df[df.metric == metric], "method", "category",
-                                               fmt="{:.2f}", paper=common.PAPER_PSNR,
-                                               paper_label="paper, ShapeNet, color space "
-                                                           "not stated"), ""]
-        empty = df[(df.metric == "psnr_rgb") & (df.category != "mean")]
-        sections += [
-            "Mean over (test model, view) of the PSNR on the predicted voxels (probability "
-            ">= 0.8 of the MSFCEL shape network; the adapted 3D-R2N2 on its own boundary), each "
-            "matched to its nearest ground-truth surface voxel. "
-            f"{MEAN_COLOR}: the mean color of all training surface voxels (training split "
-            "only), painted on the MSFCEL shape network's voxels: only the colors differ from "
-            "the color network's rows. "
-            f"Views with an empty prediction have no PSNR and are left out: "
-            f"{int(empty.n_empty.sum())} of {int(empty.n_views.sum() + empty.n_empty.sum())} "
-            "(method x view) pairs (column n_empty of the CSV).", "",
-            f"*Paper rows*: {common.PAPER_SOURCE}. Our data and sizes differ, so compare the "
-            "ordering of the methods, not the values.",
-        ]
         head = df[(df.metric == "psnr_rgb") & (df.method.isin(
             [r2n2_method.title, REGRESSION, FLOW, RELEASED, MEAN_COLOR]))]
-        paths = res.write(sections, plot=lambda p: common.bar_plot(
-            head, p, "method", "category", "surface PSNR, RGB (dB)",
-            f"Table 2 ({s.preset.name} preset, {s.data_source} data)"))
+        head = head.assign(column=[common.column_label(d, c)
+                                   for d, c in zip(head.dataset, head.category)])
+        paths = res.write(common.sections_per_test_set(s, df, tables),
+                          plot=lambda p: common.bar_plot(
+                              head, p, "method", "column", "surface PSNR, RGB (dB)",
+                              f"Table 2 ({s.preset.name} preset, {s.data_source} data)"))
         print(open(paths["markdown"]).read())
         return 0
 
+
+def verdicts(per_model, baseline) -> list:
+    """The claims on one test set: per_model (coloring, metric) -> category -> per-model means,
+    baseline: metric -> category -> the mean training color's."""
+    out = []
+    # Blending beats regression only and flow only, in RGB and YCbCr: the released blend
+    # (t = 0.2) as the paper's claim, and the training blend (t = 1) as a check of the idea.
+    for blend, short in ((RELEASED, "t = 0.2"), (TRAINING_BLEND, "t = 1")):
+        for metric in METRICS:
+            for other in (REGRESSION, FLOW):
+                text = f"blend ({short}) beats {other.split(' (')[0]} ({metric})"
+                out += claims.compare(per_model[blend, metric], per_model[other, metric], text)
+    for name in COLORINGS:
+        for metric in METRICS:
+            out += claims.beats_baseline(per_model[name, metric], baseline[metric], name, metric)
+    return out
+
+
+def tables(df) -> list:
+    """The README's tables of one test set's rows."""
+    sections = []
+    for metric, title in (("psnr_rgb", "Surface PSNR, RGB (dB)"),
+                          ("psnr_ycbcr", "Surface PSNR, YCbCr (dB)")):
+        sections += [f"## {title}", "",
+                     common.pivot_markdown(df[df.metric == metric], "method", "category",
+                                           fmt="{:.2f}", paper=common.PAPER_PSNR,
+                                           paper_label="paper, ShapeNet, color space "
+                                                       "not stated"), ""]
+    empty = df[(df.metric == "psnr_rgb") & (df.category != "mean")]
+    return sections + [
+        "Mean over (test model, view) of the PSNR on the predicted voxels (probability "
+        ">= 0.8 of the MSFCEL shape network; the adapted 3D-R2N2 on its own boundary), each "
+        "matched to its nearest ground-truth surface voxel. "
+        f"{MEAN_COLOR}: the mean color of all training surface voxels (training split "
+        "only), painted on the MSFCEL shape network's voxels: only the colors differ from "
+        "the color network's rows. "
+        f"Views with an empty prediction have no PSNR and are left out: "
+        f"{int(empty.n_empty.sum())} of {int(empty.n_views.sum() + empty.n_empty.sum())} "
+        "(method x view) pairs (column n_empty of the CSV).", "",
+        f"*Paper rows*: {common.PAPER_SOURCE}. Our data and sizes differ, so compare the "
+        "ordering of the methods, not the values.",
+    ]

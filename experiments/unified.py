@@ -23,14 +23,21 @@ class Unified:
     shape and the mean training color painted on each design's voxels (fitted on the training
     split), and whether each design beats them. Trains what is missing."""
 
-    add_arguments = staticmethod(common.add_arguments)
+    @staticmethod
+    def add_arguments(parser) -> None:
+        common.add_arguments(parser)
+        common.add_real_test_argument(parser)
 
     @staticmethod
     def run(args) -> int:
         s = common.setup("unified", args)
         res = common.Results(s)
-        per_model = {(d, metric): {} for d in DESIGNS for metric in METRICS}
-        baseline = {(d, metric): {} for d in DESIGNS for metric in METRICS}
+        # test set -> (design, metric) -> category -> per-model means (the design's, and the
+        # baseline's it is compared with)
+        per_model = {dataset: {(d, metric): {} for d in DESIGNS for metric in METRICS}
+                     for dataset, _ in s.test_sets()}
+        baseline = {dataset: {(d, metric): {} for d in DESIGNS for metric in METRICS}
+                    for dataset, _ in s.test_sets()}
         params = {}
         for cat in s.categories:
             shape = common.train_or_reuse(s, "shape", cat)
@@ -38,49 +45,66 @@ class Unified:
             unified = common.train_or_reuse(s, "unified", cat)
             params["two networks"] = shape.count_params() + color.count_params()
             params["unified"] = unified.count_params()
-            fitted = None
+            fitted = common.fit_baselines(s, cat)
             for label, predictor in (("two networks", methods.get("shape").predictor(shape, color)),
                                      ("unified", methods.get("unified").predictor(unified))):
-                result = common.evaluate(s, cat, predictor, iou_thresholds=(0.8,))
-                res.add(label, result)
+                results = common.evaluate_test_sets(s, cat, predictor, iou_thresholds=(0.8,))
                 # The mean color on this design's own voxels; the mean shape once.
-                base = common.baselines(s, cat, shape=predictor, fitted=fitted,
-                                        iou=fitted is None)
-                fitted = base.baselines
-                res.add_baselines(base, color_label=f"{MEAN_COLOR} on {VOXELS_OF[label]}")
-                for metric, sel in METRICS.items():
-                    per_model[label, metric][cat] = claims.model_means(result.records,
-                                                                       metric=metric, **sel)
-                    if metric != "iou":
-                        baseline[label, metric][cat] = base.model_means(metric)
-                    elif base.shape is not None:
-                        for d in DESIGNS:
-                            baseline[d, metric][cat] = base.model_means(metric)
-        for metric in METRICS:
-            res.claims += claims.compare(per_model["two networks", metric],
-                                         per_model["unified", metric],
-                                         f"two networks beat one ({metric})")
-        for d in DESIGNS:
-            for metric, sel in METRICS.items():
-                res.claims += claims.beats_baseline(per_model[d, metric], baseline[d, metric], d,
-                                                    metric, "t = 0.2" if sel else "")
+                bases = common.baselines_test_sets(s, cat, shape=predictor, fitted=fitted,
+                                                   iou=label == DESIGNS[0])
+                for dataset, result in results.items():
+                    base = bases[dataset]
+                    res.add(label, result, dataset=dataset)
+                    res.add_baselines(base, color_label=f"{MEAN_COLOR} on {VOXELS_OF[label]}",
+                                      dataset=dataset)
+                    for metric, sel in METRICS.items():
+                        per_model[dataset][label, metric][cat] = claims.model_means(
+                            result.records, metric=metric, **sel)
+                        if metric != "iou":
+                            baseline[dataset][label, metric][cat] = base.model_means(metric)
+                        elif base.shape is not None:
+                            for d in DESIGNS:
+                                baseline[dataset][d, metric][cat] = base.model_means(metric)
+        for dataset, _ in s.test_sets():
+            res.add_claims(verdicts(per_model[dataset], baseline[dataset]), dataset)
         df = res.table()
         keep = ((df.metric == "iou") | (df.coloring == "blend") | (df.coloring == "direct"))
         head = df[keep].copy()
         head["metric"] = head["metric"].map({"iou": "IoU@0.8", "psnr_rgb": "PSNR RGB (dB)",
                                              "psnr_ycbcr": "PSNR YCbCr (dB)"})
-        sections = []
-        for metric in ("IoU@0.8", "PSNR RGB (dB)", "PSNR YCbCr (dB)"):
-            fmt = "{:.3f}" if metric.startswith("IoU") else "{:.2f}"
-            sections += [f"## {metric}", "", common.pivot_markdown(
-                head[head.metric == metric], "method", "category", fmt=fmt), ""]
-        sections += ["Trainable + BN parameters: " + ", ".join(
+        notes = ["Trainable + BN parameters: " + ", ".join(
             f"{k} {v:,}" for k, v in params.items()) + ". PSNR uses the released recipe "
             "(t = 0.2) on the voxels each design's own shape output predicts (>= 0.8). "
             f"Baselines, fitted on the training split only: {MEAN_SHAPE} at its best "
             "training threshold; the mean training color painted on each design's voxels."]
-        paths = res.write(sections, plot=lambda p: common.bar_plot(
-            head[head.metric == "IoU@0.8"], p, "method", "category", "mean IoU at 0.8",
-            f"Two networks vs one ({s.preset.name} preset)"))
+        head["column"] = [common.column_label(d, c) for d, c in zip(head.dataset, head.category)]
+        paths = res.write(common.sections_per_test_set(s, head, tables, notes),
+                          plot=lambda p: common.bar_plot(
+                              head[head.metric == "IoU@0.8"], p, "method", "column",
+                              "mean IoU at 0.8", f"Two networks vs one ({s.preset.name} preset)"))
         print(open(paths["markdown"]).read())
         return 0
+
+
+def verdicts(per_model, baseline) -> list:
+    """The claims on one test set: per_model, baseline: (design, metric) -> category ->
+    per-model means of the design and of the baseline it is compared with."""
+    out = []
+    for metric in METRICS:
+        out += claims.compare(per_model["two networks", metric], per_model["unified", metric],
+                              f"two networks beat one ({metric})")
+    for d in DESIGNS:
+        for metric, sel in METRICS.items():
+            out += claims.beats_baseline(per_model[d, metric], baseline[d, metric], d, metric,
+                                         "t = 0.2" if sel else "")
+    return out
+
+
+def tables(head) -> list:
+    """The README's tables of one test set's rows (`head`: IoU@0.8 and PSNR at t = 0.2)."""
+    sections = []
+    for metric in ("IoU@0.8", "PSNR RGB (dB)", "PSNR YCbCr (dB)"):
+        fmt = "{:.3f}" if metric.startswith("IoU") else "{:.2f}"
+        sections += [f"## {metric}", "", common.pivot_markdown(
+            head[head.metric == metric], "method", "category", fmt=fmt), ""]
+    return sections

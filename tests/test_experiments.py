@@ -29,13 +29,13 @@ def work(tmp_path_factory):
 
 
 def run_experiment(work, monkeypatch, name, *extra, data="toy", categories=("car",),
-                   out_suffix=""):
+                   out_suffix="", results="results"):
     monkeypatch.chdir(work)  # runs/, results/ and cache/ go here
     args = build_parser().parse_args([name, "--preset", "tiny", "--data", str(work / data),
                                       "--categories", *categories, "--epochs", "1", "--quiet",
-                                      *extra])
+                                      "--results-dir", results, *extra])
     assert registry.find(name).run(args) == 0
-    out = work / "results" / name / ("tiny-1epochs" + out_suffix)  # --epochs: kept apart
+    out = work / results / name / ("tiny-1epochs" + out_suffix)  # --epochs: kept apart
     return pd.read_csv(out / "results.csv"), (out / "README.md").read_text(), out
 
 
@@ -194,6 +194,70 @@ def test_unified(work, monkeypatch):
     assert {(c["claim"].split(" beats ")[0], c["baseline"]) for c in baseline_claims(out)} == {
         (d, b) for d in ("two networks", "unified")
         for b in ("mean training shape", "mean training color")}
+
+
+@pytest.fixture(scope="module")
+def real_toy(work):
+    """A "real" held-out set: other models (another seed), 2 test models, and a training split
+    of its own that nothing may fit on."""
+    return write_toy_dataset(work / "real", categories=("car",),
+                             split_sizes={"train": 3, "test": 2}, resolution=32, seed=7)
+
+
+@pytest.mark.parametrize("name, baseline", [("table1", MEAN_SHAPE), ("table2", MEAN_COLOR),
+                                            ("unified", MEAN_SHAPE)])
+def test_real_held_out_test_set(work, real_toy, monkeypatch, name, baseline):
+    """--real-test: the networks the tests above trained (reused) and the baselines (fitted on
+    --data's training split) scored on both test sets; the in-distribution rows as without it."""
+    from im2avatar_tf.evaluation import fit_baselines
+
+    df, md, out = run_experiment(work, monkeypatch, name, "--real-test", str(real_toy),
+                                 results="results-real")
+    real = "real (real)"
+    assert list(dict.fromkeys(df.dataset)) == ["in distribution", real]
+    ours, theirs = (df[df.dataset == d] for d in ("in distribution", real))
+    assert set(ours.method) == set(theirs.method) and baseline in set(theirs.method)
+    assert (theirs.n_models == 2).all() and (theirs.category == "car").all()
+    before = work / "results" / name / "tiny-1epochs" / "results.csv"  # the tests above
+    if before.exists():
+        cols = ["method", "category", "metric", "threshold", "coloring", "t", "value", "n_views"]
+        pd.testing.assert_frame_equal(ours[cols].reset_index(drop=True),
+                                      pd.read_csv(before)[cols])
+    if baseline == MEAN_SHAPE:  # one fit, on --data's training split, scored on both sets
+        fitted = fit_baselines(work / "toy", ["car"], 32).shape_threshold
+        thr = df[df.method == MEAN_SHAPE].groupby("dataset").fitted_threshold.first()
+        assert len(thr) == 2 and np.allclose(thr, fitted)
+    assert "## Real held-out test set (real, 2 models)" in md
+    section = md.split("## Real held-out test set")[1]
+    assert "Test models: car 2." in section and f"| {baseline} |" in section
+    # the same claims judged on each set (on the real one over its 2 test models; a 1-epoch
+    # network may predict no voxel, and then has no PSNR to compare)
+    verdicts = json.loads((out / "claims.json").read_text())
+    claims = {d: [c["claim"] for c in verdicts if c["dataset"] == d]
+              for d in ("in distribution", real)}
+    assert claims[real] and claims[real] == claims["in distribution"]
+    assert {c["n_models"] for c in verdicts if c["dataset"] == real} <= {0, 2}
+    assert {c["dataset"] for c in verdicts if c.get("baseline")} == {"in distribution", real}
+    assert "| car, real (real) |" in md  # the claims on the real set
+
+
+def test_real_test_set_without_the_category(work):
+    """A real set lacking a category is not scored on it, and its section says so."""
+    from experiments import _common as common
+    from im2avatar_tf.config import get_preset
+
+    chairs = write_toy_dataset(work / "chairs", categories=("chair",), split_sizes={"test": 1},
+                               resolution=32)
+    s = common.Setup(name="t", preset=get_preset("tiny"), root=work / "toy", data_source="toy",
+                     categories=("car",), runs_dir=work / "runs", out_dir=work / "t",
+                     real_root=chairs)
+    assert s.test_sets_of("car") == [("in distribution", work / "toy")]
+    rows = pd.DataFrame({"dataset": ["in distribution"], "category": ["car"], "n_models": [2]})
+    md = common.sections_per_test_set(s, rows, lambda df: ["table of " + ", ".join(df.category)])
+    assert md[0] == "table of car"
+    assert "## Real held-out test set (chairs, 0 models)" in md
+    assert any("Test models: none; no test split for car." in line for line in md)
+    assert not any("table of" in line for line in md[1:])
 
 
 def test_human(work, monkeypatch):
