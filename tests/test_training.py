@@ -1,10 +1,6 @@
-"""The trainer: released schedules, over-fitting a fixed batch, exact resume, mirrored strategy."""
+"""The trainer: released schedules, over-fitting a fixed batch, exact resume (the mirrored
+strategy: tests/test_distributed.py, against one device)."""
 import json
-import os
-import subprocess
-import sys
-import textwrap
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,7 +10,6 @@ import tensorflow as tf
 from im2avatar_tf.config import get_preset
 from im2avatar_tf.training import StaircaseDecay, bn_decay, learning_rate, train
 
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_learning_rate_schedule_is_the_released_staircase():
@@ -170,29 +165,6 @@ def test_run_dirs_made_before_a_config_field_existed_are_still_theirs(tmp_path):
     assert config_key(preset) == old_key
     assert config_key(preset.replace(train={"steps": 10})) != old_key
     assert config_key(preset.replace(model={"decoder": {"output_batchnorm": False}})) != old_key
-
-
-def test_mirrored_strategy_on_two_logical_cpus(tmp_path):
-    script = textwrap.dedent(f"""
-        import numpy as np, tensorflow as tf
-        cpu = tf.config.list_physical_devices("CPU")[0]
-        tf.config.set_logical_device_configuration(
-            cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-        import sys; sys.path.insert(0, {str(ROOT)!r}); sys.path.insert(0, {str(ROOT / 'tests')!r})
-        from test_training import _batch_data, _dataset_fn
-        from im2avatar_tf.config import get_preset
-        from im2avatar_tf.training import make_strategy, train
-        assert make_strategy("mirrored").num_replicas_in_sync == 2
-        p = get_preset("tiny").replace(train={{"epochs": 2, "batch_size": 4}})
-        net = train(p, "shape", _dataset_fn(_batch_data(p, 4), 4), {str(tmp_path)!r},
-                    strategy="mirrored", verbose=0)
-        assert all(np.all(np.isfinite(np.asarray(w))) for w in net.weights)
-        print("MIRRORED_OK")
-    """)
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                         timeout=300, env={**os.environ, "CUDA_VISIBLE_DEVICES": ""})
-    assert "MIRRORED_OK" in out.stdout, out.stderr[-3000:]
-    assert (tmp_path / "shape.keras").exists()
 
 
 def test_mixed_bfloat16_training_runs_and_keeps_float32_outputs(tmp_path):
