@@ -11,7 +11,6 @@ from im2avatar_tf.config import get_preset
 from im2avatar_tf.training import StaircaseDecay, bn_decay, learning_rate, train
 
 
-
 def test_learning_rate_schedule_is_the_released_staircase():
     cfg = get_preset("paper").train  # lr 3e-4, x0.7 every 20k samples, floor 1e-5, batch 60
     sched = StaircaseDecay(cfg.learning_rate, cfg.batch_size, cfg.lr_decay, cfg.lr_decay_samples, cfg.lr_floor)
