@@ -3,6 +3,8 @@
     <out>/saved_model/            SavedModel (TF Serving, `tf.saved_model.load`) + config.json
     <out>/im2avatar.keras         both networks in one Keras model (preprocessed images in)
     <out>/config.json             the Preset, so `Reconstructor.from_dir(<out>)` needs no flags
+    <out>/colors.json             {"color_t": t}: the blend threshold its colors use (a zoo
+                                  model's own; 0.2, the release's, otherwise)
 
 SavedModel signatures (all outputs float32):
 - `serving_default(images)`: uint8 (N, H, W, 3), ANY H and W; the training preprocessing
@@ -32,6 +34,8 @@ from .io import atomic_dir, atomic_write_text, save_keras
 SAVED_MODEL_DIR = "saved_model"
 KERAS_FILE = "im2avatar.keras"
 CONFIG_FILE = "config.json"
+COLORS_FILE = "colors.json"
+RELEASED_COLOR_T = 0.2  # the release's evaluation recipe (colors.final_colors' default)
 
 
 @dataclass(frozen=True)
@@ -42,9 +46,10 @@ class ExportPaths:
 
 
 def export_models(preset: Preset, shape_model, color_model, out_dir: os.PathLike,
-                  fold: bool = True) -> ExportPaths:
-    """Write the SavedModel, the `.keras` file and config.json under `out_dir` (`fold`: of
-    the BN-folded inference copies of the networks)."""
+                  fold: bool = True, color_t: float = RELEASED_COLOR_T) -> ExportPaths:
+    """Write the SavedModel, the `.keras` file, config.json and colors.json under `out_dir`
+    (`fold`: of the BN-folded inference copies of the networks; `color_t`: the blend
+    threshold its colors use)."""
     from .forward import inference_models
 
     shape_model, color_model = inference_models(shape_model, color_model, fold)
@@ -55,7 +60,15 @@ def export_models(preset: Preset, shape_model, color_model, out_dir: os.PathLike
         write_saved_model(preset, shape_model, color_model, tmp, fold=False)  # folded above
     write_keras_file(preset, shape_model, color_model, paths.keras_file, fold=False)
     atomic_write_text(paths.config, preset.to_json())
+    for folder in (out_dir, paths.saved_model):
+        atomic_write_text(folder / COLORS_FILE, json.dumps({"color_t": color_t}) + "\n")
     return paths
+
+
+def read_color_t(folder: os.PathLike) -> float:
+    """The blend threshold an export's colors use (colors.json; the release's 0.2 if absent)."""
+    path = Path(folder) / COLORS_FILE
+    return float(json.loads(path.read_text())["color_t"]) if path.exists() else RELEASED_COLOR_T
 
 
 def write_saved_model(preset: Preset, shape_model, color_model, path: os.PathLike,

@@ -312,24 +312,17 @@ class Reconstructor:
         for it on validation data."""
         from . import pretrained
 
-        preset, shape_model, color_model = pretrained.load(name)
-        entry = pretrained.get(name)
+        entry, preset, shape_model, color_model = pretrained.load(name)
         return cls(preset, keras_forward(shape_model, color_model, fold=fold),
                    f"pretrained {name!r}", color_t=entry.color_t)
 
     @classmethod
-    def load(cls, model: Union[str, os.PathLike]) -> "Reconstructor":
-        """A zoo name (e.g. "car") or anything `from_dir` reads. A path that exists wins over
-        a zoo name."""
+    def load(cls, model: Union[str, os.PathLike], fold: bool = True) -> "Reconstructor":
+        """A zoo name (e.g. "car") or anything `from_dir` reads (a path that exists wins)."""
         from . import pretrained
 
-        if not Path(model).exists() and str(model) in pretrained.names():
-            return cls.from_pretrained(str(model))
-        if not Path(model).exists():
-            zoo = ", ".join(pretrained.names()) or "none"
-            raise FileNotFoundError(f"model not found: {model} is neither a folder or file nor "
-                                    f"a pretrained model name (the zoo has: {zoo})")
-        return cls.from_dir(model)
+        name = pretrained.resolve(model)
+        return cls.from_pretrained(name, fold) if name else cls.from_dir(model, fold)
 
     @classmethod
     def from_dir(cls, path: Union[str, os.PathLike], fold: bool = True) -> "Reconstructor":
@@ -338,24 +331,30 @@ class Reconstructor:
         `from_models` (for a model folder; an export holds what it was exported with)."""
         from . import export
 
+        from . import pretrained
+
         path = Path(path)
         if not path.exists():
             raise FileNotFoundError(f"model not found: {path}")
         if path.is_file() and path.suffix == ".keras":
             preset, model = export.load_keras_file(path)
-            return cls(preset, combined_forward(model), str(path))
+            return cls(preset, combined_forward(model), str(path),
+                       color_t=export.read_color_t(path.parent))
         saved_model = export.find_saved_model(path)
         if saved_model is not None:
             preset, loaded = export.load_saved_model(saved_model)
-            return cls(preset, saved_model_forward(loaded), str(saved_model))
+            return cls(preset, saved_model_forward(loaded), str(saved_model),
+                       color_t=export.read_color_t(saved_model))
         if (path / "shape.keras").exists() or (path / "color.keras").exists():
             from .models import load_model_dir
 
             preset, shape_model, color_model = load_model_dir(path)
             return cls.from_models(preset, shape_model, color_model, str(path), fold=fold)
+        hint = (f" (the folder hides the pretrained model {path.name!r}: run elsewhere, or "
+                f"rename the folder)" if path.name in pretrained.names() else "")
         raise FileNotFoundError(
             f"{path} is not a model: expected a folder with config.json + shape.keras + "
-            f"color.keras (from `train`), or one made by `python run.py export`")
+            f"color.keras (from `train`), or one made by `python run.py export`{hint}")
 
     # Prediction --------------------------------------------------------------------------------
     def preprocess(self, images, crop: bool = False, crop_margin: float = 0.1) -> Tuple[np.ndarray, List[str]]:

@@ -3,7 +3,7 @@ by name with no training and no download.
 
     pretrained.names()                 # ['car', 'chair', ...]
     pretrained.get("car")              # its manifest entry (ZooModel): metrics, data, licences
-    preset, shape, color = pretrained.load("car")   # checks every file's sha256 first
+    entry, preset, shape, color = pretrained.load("car")   # checks every sha256 first
     Reconstructor.from_pretrained("car")            # the same, behind the inference API
 
 Layout of `pretrained/`: `manifest.json` (one entry per model: preset, training data and
@@ -19,7 +19,7 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple, Union
 
 ZOO_DIR = Path(__file__).resolve().parent.parent / "pretrained"
 MANIFEST = "manifest.json"
@@ -109,16 +109,28 @@ def verify(model: ZooModel) -> None:
                 f"`git checkout -- {path}`")
 
 
-def load(name: str) -> Tuple[object, object, object]:
-    """-> (preset, shape_model, color_model) of the zoo model `name`, its files verified."""
+def load(name: str) -> Tuple[ZooModel, object, object, object]:
+    """-> (entry, preset, shape_model, color_model) of the zoo model `name`, its files verified."""
     from .config import Preset
 
     model = get(name)
     verify(model)
     preset = Preset.from_dict(json.loads((model.folder / "config.json").read_text()))
-    return (preset,) + tuple(load_weights(build_network(network, preset),
-                                          model.folder / f"{network}.weights.npz")
-                             for network in NETWORKS)
+    return (model, preset) + tuple(load_weights(build_network(network, preset),
+                                                model.folder / f"{network}.weights.npz")
+                                   for network in NETWORKS)
+
+
+def resolve(model: Union[str, os.PathLike]) -> Optional[str]:
+    """`model` as a zoo name, or None when it is a path to load instead (a path that exists
+    wins). A name that is neither: FileNotFoundError listing the zoo."""
+    if Path(model).exists():
+        return None
+    if str(model) in names():
+        return str(model)
+    zoo = ", ".join(names()) or "none"
+    raise FileNotFoundError(f"model not found: {model} is neither a folder or file nor a "
+                            f"pretrained model name (the zoo has: {zoo})")
 
 
 def build_network(network: str, preset):

@@ -68,13 +68,19 @@ def choose(shape_dirs: Sequence[Path], color_dirs: Sequence[Path], root: Path, c
         if best_shape is None or score["iou"] > best_iou:
             best_shape, best_iou, shape_net = Path(d), score["iou"], net
     best = (Path(color_dirs[0]), COLOR_TS[0], -math.inf)  # if no candidate colors any voxel
+    shape_preset = load_preset(best_shape)
     for d in color_dirs:
         preset, net = load_preset(d), load_network(Path(d) / "color.keras")
+        if preset.model != shape_preset.model:
+            raise ValueError(f"the color network {d} and the shape network {best_shape} were "
+                             f"built for different model configurations (image or volume "
+                             f"size, widths): publish networks of one preset together")
         score, _ = _evaluate(shape_net, net, root, "val", category, preset, progress)
         val[str(d)] = score
         for t in COLOR_TS:
-            if score[f"psnr_rgb_t{t:g}"] > best[2]:
-                best = (Path(d), t, score[f"psnr_rgb_t{t:g}"])
+            value = score.get(f"psnr_rgb_t{t:g}", -math.inf)  # absent: no voxel colored
+            if value > best[2]:
+                best = (Path(d), t, value)
     return best_shape, best[0], best[1], val
 
 
@@ -103,8 +109,16 @@ def training_data(roots: Sequence[Path], category: str, resolution: int) -> List
 
 
 def _schedule(run_dir: Path) -> dict:
+    """How a run dir's network was trained: its schedule (config.json) and the command, git
+    revision and versions that trained it (run.json)."""
     train = json.loads((Path(run_dir) / "config.json").read_text())["train"]
-    return {k: train.get(k) for k in ("seed", "steps", "epochs", "batch_size", "learning_rate")}
+    out = {k: train.get(k) for k in ("seed", "steps", "epochs", "batch_size", "learning_rate")}
+    run = Path(run_dir) / "run.json"
+    if run.exists():
+        made = json.loads(run.read_text())
+        out.update({f"trained_{k}": made.get(k)
+                    for k in ("command", "git_revision", "date", "tensorflow", "keras")})
+    return out
 
 
 def publish(name: str, category: str, shape_dirs: Sequence[Path], color_dirs: Sequence[Path],
@@ -120,6 +134,12 @@ def publish(name: str, category: str, shape_dirs: Sequence[Path], color_dirs: Se
 
     zoo = Path(zoo) if zoo is not None else pretrained._zoo_dir()
     data = Path(data)
+    for option, root in (("--data", data), ("--real-test", real_test)):
+        if root is not None and not Path(root).is_dir():
+            raise FileNotFoundError(f"{option} {root} is not a folder")
+    if not evaluation.has_split(data, "test", [category]):
+        raise FileNotFoundError(f"--data {data} has no test split for {category}: the zoo "
+                                f"scores every model on its in-distribution test split")
     shape_dir, color_dir, color_t, val = choose(shape_dirs, color_dirs, data, category, progress)
     preset = load_preset(shape_dir)
     roots = [data, *map(Path, extra)]
@@ -134,13 +154,14 @@ def publish(name: str, category: str, shape_dirs: Sequence[Path], color_dirs: Se
                 pretrained.build_network(network, preset), folder / f"{network}.weights.npz")
 
         # Score what is shipped: the float16 weights, loaded back.
-        fitted = evaluation.fit_baselines(roots if len(roots) > 1 else data, [category],
-                                          preset.model.volume_size)
+        fitted = evaluation.fit_baselines(roots, [category], preset.model.volume_size)
         test_sets = [("in distribution", data)] + ([("real", Path(real_test))]
                                                    if real_test else [])
         metrics = {}
         for label, root in test_sets:
             if not evaluation.has_split(root, "test", [category]):
+                print(f"note: {root} has no test {category} models: no {label} metrics")
+                metrics[label] = {"test_set": f"{Path(root).name} test split", "n_models": 0}
                 continue
             score, result = _evaluate(nets["shape"], nets["color"], root, "test", category,
                                       preset, progress)
@@ -163,8 +184,8 @@ def publish(name: str, category: str, shape_dirs: Sequence[Path], color_dirs: Se
             score["beats_mean_color"] = color_claim["verdict"] == "supported"
             score["claims"] = [shape_claim, color_claim]
             metrics[label] = score
-        ind = metrics.get("in distribution")
-        if ind is None or not (ind["beats_mean_shape"] and ind["beats_mean_color"]):
+        ind = metrics["in distribution"]
+        if not (ind["beats_mean_shape"] and ind["beats_mean_color"]):
             raise NotBetterThanBaselines(
                 f"{name}: not published: on the in-distribution test split it does not beat "
                 f"the trivial baselines ({json.dumps(ind)})")
@@ -216,6 +237,10 @@ def readme(manifest: dict) -> str:
         size = sum(f["bytes"] for f in m["files"].values()) / 2**20
         psnr = f"psnr_rgb_t{m['color_t']:g}"
         for label, s in m["metrics"].items():
+            if not s.get("n_models"):
+                lines.append(f"| {name} | {data} | {label}: {s['test_set']} | 0 | no test "
+                             f"models of this category | | | | | {size:.1f} MiB |")
+                continue
             lines.append(
                 f"| {name} | {data} | {label}: {s['test_set']} | {s['n_models']} | "
                 f"{s['iou']:.3f} | {s['mean_shape_iou']:.3f} | "
@@ -229,7 +254,7 @@ def readme(manifest: dict) -> str:
         lines.append(f"**{name}** (shape seed {t['shape']['seed']}, color seed "
                      f"{t['color']['seed']}, {t['shape']['steps']} steps of batch "
                      f"{t['shape']['batch_size']} per network; chosen on the "
-                     f"{t['chosen_on']}; git {m['git_revision']}):")
+                     f"{t['chosen_on']}; published at git {m['git_revision']}):")
         for d in t["data"]:
             lic = "; ".join(f"{n} under {k}" for k, n in d["licences"].items())
             lines.append(f"- {d['models']} {d['source']} models from `{d['root']}`"
@@ -237,5 +262,11 @@ def readme(manifest: dict) -> str:
             if d.get("creators"):
                 lines.append("  - by " + ", ".join(
                     f"{who} ({n})" for who, n in sorted(d["creators"].items())))
-        lines += [f"- command: `{m['command']}`", ""]
+        for net in ("shape", "color"):
+            if t[net].get("trained_command"):
+                lines.append(f"- {net} network trained by `python {t[net]['trained_command']}` "
+                             f"at git {t[net]['trained_git_revision']} "
+                             f"({t[net]['trained_date']}, TensorFlow "
+                             f"{t[net]['trained_tensorflow']})")
+        lines += [f"- published by: `{m['command']}`", ""]
     return "\n".join(lines) + "\n"

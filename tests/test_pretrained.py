@@ -72,12 +72,36 @@ def test_reconstruct_and_export_take_zoo_names(tmp_path, capsys):
     assert cli.main(["export", "--model", name, "--out", str(tmp_path / "exp")]) == 0
     exported = Reconstructor.from_dir(tmp_path / "exp")
     direct = Reconstructor.from_pretrained(name)
+    assert exported.color_t == direct.color_t == pretrained.get(name).color_t
     batch, _ = direct.preprocess([str(image)])
     np.testing.assert_allclose(exported.forward(batch)["occupancy"],
                                direct.forward(batch)["occupancy"], atol=1e-4)
+    a, b = exported.predict(str(image)), direct.predict(str(image))
+    same = a.occupied & b.occupied  # the exported model colors like the zoo model
+    assert np.abs(a.colors[same] - b.colors[same]).mean() < 1e-3
     assert cli.main(["models", "--check"]) == 0
     listing = capsys.readouterr().out
     assert all(n in listing for n in SHIPPED) and "mean shape" in listing
+
+
+@needs_zoo
+def test_a_folder_that_hides_a_zoo_name_says_so(tmp_path, monkeypatch):
+    name = SHIPPED[0]
+    (tmp_path / name).mkdir()
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(FileNotFoundError, match="hides the pretrained model"):
+        Reconstructor.load(name)
+
+
+@needs_zoo
+def test_a_missing_zoo_file_is_a_clear_error(tmp_path, monkeypatch):
+    name = SHIPPED[0]
+    zoo = tmp_path / "zoo"
+    shutil.copytree(pretrained.ZOO_DIR, zoo)
+    (zoo / name / "color.weights.npz").unlink()
+    monkeypatch.setenv("IM2AVATAR_ZOO", str(zoo))
+    with pytest.raises(pretrained.CorruptModelError, match="is missing.*git checkout"):
+        Reconstructor.from_pretrained(name)
 
 
 @needs_zoo
@@ -95,11 +119,15 @@ def test_a_changed_weight_file_is_a_clear_error(tmp_path, monkeypatch):
     assert cli.main(["models", "--check"]) == 1
 
 
-def test_unknown_names_list_the_zoo(tmp_path):
+def test_unknown_names_list_the_zoo(tmp_path, capsys):
     with pytest.raises(KeyError, match="python run.py models"):
         pretrained.get("no-such-model")
     with pytest.raises(FileNotFoundError, match="neither a folder or file nor a pretrained"):
         Reconstructor.load(str(tmp_path / "no-such-model"))
+    assert cli.main(["export", "--model", str(tmp_path / "no-such-model"), "--out",
+                     str(tmp_path / "exp")]) != 0
+    assert "nor a pretrained model name" in capsys.readouterr().err
+    assert not (tmp_path / "exp").exists()
 
 
 def test_float16_weights_round_trip(model_dir, tmp_path):
@@ -127,6 +155,9 @@ def test_publishing_refuses_networks_that_do_not_beat_the_baselines(model_dir, t
     root = write_toy_dataset(tmp_path / "toy", categories=("car",), resolution=32,
                              split_sizes={"train": 2, "val": 1, "test": 1})
     zoo = tmp_path / "zoo"
+    with pytest.raises(FileNotFoundError, match="--real-test .* is not a folder"):
+        publish("car", "car", [model_dir], [model_dir], root, real_test=tmp_path / "typo",
+                zoo=zoo, progress=False)
     with pytest.raises(NotBetterThanBaselines, match="does not beat"):
         publish("car", "car", [model_dir], [model_dir], root, zoo=zoo, progress=False)
     assert not zoo.exists() or not list(zoo.iterdir())  # no model folder, no manifest

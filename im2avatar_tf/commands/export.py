@@ -29,17 +29,17 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from pathlib import Path
-
     from .. import pretrained
-    from ..export import export_models
+    from ..export import RELEASED_COLOR_T, export_models
     from ..models import load_model_dir
 
-    if not Path(args.model).exists() and args.model in pretrained.names():
-        preset, shape_model, color_model = pretrained.load(args.model)
+    name = pretrained.resolve(args.model)
+    if name:
+        entry, preset, shape_model, color_model = pretrained.load(name)
+        color_t = entry.color_t
     else:
-        preset, shape_model, color_model = load_model_dir(args.model)
-    paths = export_models(preset, shape_model, color_model, args.out)
+        (preset, shape_model, color_model), color_t = load_model_dir(args.model), RELEASED_COLOR_T
+    paths = export_models(preset, shape_model, color_model, args.out, color_t=color_t)
     size = sum(f.stat().st_size for f in paths.saved_model.rglob("*") if f.is_file())
     print(f"SavedModel: {paths.saved_model}/ ({size / 2**20:.1f} MiB)")
     print(f"Keras file: {paths.keras_file} ({paths.keras_file.stat().st_size / 2**20:.1f} MiB)")

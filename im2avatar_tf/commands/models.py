@@ -19,10 +19,15 @@ def add_arguments(parser) -> None:
 def _row(name, model) -> list:
     lines = []
     for label, m in model.metrics.items():
+        if not m.get("n_models"):
+            lines.append(f"  {label:16s}    0 models  ({m['test_set']} has none of this category)")
+            continue
         t = f"psnr_rgb_t{model.color_t:g}"
+        verdicts = " / ".join(c["verdict"] for c in m.get("claims", []))
         lines.append(f"  {label:16s} {m['n_models']:4d} models  IoU@{model.threshold:g} "
                      f"{m['iou']:.3f} (mean shape {m['mean_shape_iou']:.3f})  PSNR RGB "
-                     f"{m[t]:.2f} dB (mean color {m['mean_color_psnr_rgb']:.2f})")
+                     f"{m[t]:.2f} dB (mean color {m['mean_color_psnr_rgb']:.2f})  beats them: "
+                     f"{verdicts}")
     return lines
 
 
