@@ -93,13 +93,18 @@ def test_a_folder_that_hides_a_zoo_name_says_so(tmp_path, monkeypatch):
         Reconstructor.load(name)
 
 
+def _zoo_copy(tmp_path, monkeypatch) -> Path:
+    """A copy of the shipped zoo that the test may damage, used in place of pretrained/."""
+    zoo = tmp_path / "zoo"
+    shutil.copytree(pretrained.ZOO_DIR, zoo)
+    monkeypatch.setenv("IM2AVATAR_ZOO", str(zoo))
+    return zoo
+
+
 @needs_zoo
 def test_a_missing_zoo_file_is_a_clear_error(tmp_path, monkeypatch):
     name = SHIPPED[0]
-    zoo = tmp_path / "zoo"
-    shutil.copytree(pretrained.ZOO_DIR, zoo)
-    (zoo / name / "color.weights.npz").unlink()
-    monkeypatch.setenv("IM2AVATAR_ZOO", str(zoo))
+    (_zoo_copy(tmp_path, monkeypatch) / name / "color.weights.npz").unlink()
     with pytest.raises(pretrained.CorruptModelError, match="is missing.*git checkout"):
         Reconstructor.from_pretrained(name)
 
@@ -107,13 +112,10 @@ def test_a_missing_zoo_file_is_a_clear_error(tmp_path, monkeypatch):
 @needs_zoo
 def test_a_changed_weight_file_is_a_clear_error(tmp_path, monkeypatch):
     name = SHIPPED[0]
-    zoo = tmp_path / "zoo"
-    shutil.copytree(pretrained.ZOO_DIR, zoo)
-    weights = zoo / name / "shape.weights.npz"
+    weights = _zoo_copy(tmp_path, monkeypatch) / name / "shape.weights.npz"
     data = bytearray(weights.read_bytes())
     data[len(data) // 2] ^= 0xFF
     weights.write_bytes(bytes(data))
-    monkeypatch.setenv("IM2AVATAR_ZOO", str(zoo))
     with pytest.raises(pretrained.CorruptModelError, match="sha256.*git checkout"):
         Reconstructor.from_pretrained(name)
     assert cli.main(["models", "--check"]) == 1
