@@ -13,6 +13,7 @@ import numpy as np
 from scipy import ndimage
 
 BACKGROUND_TOLERANCE = 1e-3
+RELEASED_T = 0.2  # the release's evaluation recipe: the re-mapping threshold t (reference 5.2)
 
 
 def flow_to_pixels(flow: np.ndarray, height: int, width: int) -> tuple:
@@ -42,7 +43,7 @@ def image_colors(flow: np.ndarray, image: np.ndarray, repair: bool = True) -> np
 
 
 def final_colors(regressed: np.ndarray, confidence: np.ndarray, flow: np.ndarray,
-                 image: np.ndarray, t: float = 0.2, repair: bool = True) -> np.ndarray:
+                 image: np.ndarray, t: float = RELEASED_T, repair: bool = True) -> np.ndarray:
     """Final per-voxel colors by the release's evaluation recipe.
 
     regressed (..., 3) in [0, 1]; confidence w (..., 1), the weight of the regressed color;

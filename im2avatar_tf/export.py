@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Tuple
 
+from .colors import RELEASED_T
 from .config import Preset
 from .io import atomic_dir, atomic_write_text, save_keras
 
@@ -35,7 +36,6 @@ SAVED_MODEL_DIR = "saved_model"
 KERAS_FILE = "im2avatar.keras"
 CONFIG_FILE = "config.json"
 COLORS_FILE = "colors.json"
-RELEASED_COLOR_T = 0.2  # the release's evaluation recipe (colors.final_colors' default)
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ class ExportPaths:
 
 
 def export_models(preset: Preset, shape_model, color_model, out_dir: os.PathLike,
-                  fold: bool = True, color_t: float = RELEASED_COLOR_T) -> ExportPaths:
+                  fold: bool = True, color_t: float = RELEASED_T) -> ExportPaths:
     """Write the SavedModel, the `.keras` file, config.json and colors.json under `out_dir`
     (`fold`: of the BN-folded inference copies of the networks; `color_t`: the blend
     threshold its colors use)."""
@@ -68,7 +68,7 @@ def export_models(preset: Preset, shape_model, color_model, out_dir: os.PathLike
 def read_color_t(folder: os.PathLike) -> float:
     """The blend threshold an export's colors use (colors.json; the release's 0.2 if absent)."""
     path = Path(folder) / COLORS_FILE
-    return float(json.loads(path.read_text())["color_t"]) if path.exists() else RELEASED_COLOR_T
+    return float(json.loads(path.read_text())["color_t"]) if path.exists() else RELEASED_T
 
 
 def write_saved_model(preset: Preset, shape_model, color_model, path: os.PathLike,

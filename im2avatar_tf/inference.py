@@ -21,7 +21,8 @@ from typing import Callable, Dict, List, Sequence, Tuple, Union
 import numpy as np
 
 from . import meshing
-from .colors import COLOR_KEYS, final_colors, pack_color_prediction, split_color_prediction
+from .colors import (COLOR_KEYS, RELEASED_T, final_colors, pack_color_prediction,
+                     split_color_prediction)
 from .config import Preset
 from .forward import Forward, keras_forward
 from .io import write_h5, write_png
@@ -29,7 +30,6 @@ from .images import BACKGROUND_RGB, WHITE_RGB, preprocess, read_image, to_uint8
 
 ImageLike = Union[str, os.PathLike, np.ndarray]
 DEFAULT_THRESHOLD = 0.8  # the evaluation's occupancy threshold (reference 5.3)
-EVAL_COLOR_T = 0.2  # re-mapping threshold of the evaluation color recipe (reference 5.2)
 
 
 # --------------------------------------------------------------------------------------------
@@ -121,7 +121,7 @@ class Result:
     blended: np.ndarray  # (R, R, R, 3) the training-time blend w * regressed + (1 - w) * sampled
     threshold: float = DEFAULT_THRESHOLD
     name: str = "image"
-    color_t: float = EVAL_COLOR_T  # the blend's re-weighting threshold (colors.final_colors)
+    color_t: float = RELEASED_T  # the blend's re-weighting threshold (colors.final_colors)
 
     def __post_init__(self):
         _check_threshold(self.threshold)
@@ -279,7 +279,7 @@ class Reconstructor:
     """
 
     def __init__(self, preset: Preset, forward: Forward, source: str = "memory",
-                 color_t: float = EVAL_COLOR_T):
+                 color_t: float = RELEASED_T):
         self.preset = preset
         self._forward = forward
         self.source = source

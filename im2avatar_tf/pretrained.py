@@ -50,7 +50,7 @@ class ZooModel:
 
     @property
     def folder(self) -> Path:
-        return _zoo_dir() / self.name
+        return zoo_dir() / self.name
 
     @property
     def bytes(self) -> int:
@@ -60,13 +60,13 @@ class ZooModel:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
 
 
-def _zoo_dir() -> Path:
+def zoo_dir() -> Path:
     """The zoo folder (`IM2AVATAR_ZOO` overrides it, e.g. for tests)."""
     return Path(os.environ.get("IM2AVATAR_ZOO", ZOO_DIR))
 
 
 def read_manifest(zoo: Optional[Path] = None) -> dict:
-    path = (zoo or _zoo_dir()) / MANIFEST
+    path = (zoo or zoo_dir()) / MANIFEST
     if not path.exists():
         return {"format": 1, "models": {}}
     return json.loads(path.read_text())
@@ -105,7 +105,7 @@ def verify(model: ZooModel) -> None:
         if sha256(path) != info["sha256"]:
             raise CorruptModelError(
                 f"pretrained model {model.name!r}: {path} does not match its sha256 in "
-                f"{_zoo_dir() / MANIFEST} (corrupt or changed); restore it with "
+                f"{zoo_dir() / MANIFEST} (corrupt or changed); restore it with "
                 f"`git checkout -- {path}`")
 
 

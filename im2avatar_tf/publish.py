@@ -66,9 +66,8 @@ def choose(shape_dirs: Sequence[Path], color_dirs: Sequence[Path], root: Path, c
         score, _ = _evaluate(net, None, root, "val", category, preset, progress)
         val[str(d)] = score
         if best_shape is None or score["iou"] > best_iou:
-            best_shape, best_iou, shape_net = Path(d), score["iou"], net
+            best_shape, best_iou, shape_net, shape_preset = Path(d), score["iou"], net, preset
     best = (Path(color_dirs[0]), COLOR_TS[0], -math.inf)  # if no candidate colors any voxel
-    shape_preset = load_preset(best_shape)
     for d in color_dirs:
         preset, net = load_preset(d), load_network(Path(d) / "color.keras")
         if preset.model != shape_preset.model:
@@ -132,7 +131,7 @@ def publish(name: str, category: str, shape_dirs: Sequence[Path], color_dirs: Se
     from .models import load_network, load_preset
     from .training import git_revision
 
-    zoo = Path(zoo) if zoo is not None else pretrained._zoo_dir()
+    zoo = Path(zoo) if zoo is not None else pretrained.zoo_dir()
     data = Path(data)
     for option, root in (("--data", data), ("--real-test", real_test)):
         if root is not None and not Path(root).is_dir():

@@ -30,7 +30,8 @@ def add_arguments(parser) -> None:
 
 def run(args) -> int:
     from .. import pretrained
-    from ..export import RELEASED_COLOR_T, export_models
+    from ..colors import RELEASED_T
+    from ..export import export_models
     from ..models import load_model_dir
 
     name = pretrained.resolve(args.model)
@@ -38,7 +39,7 @@ def run(args) -> int:
         entry, preset, shape_model, color_model = pretrained.load(name)
         color_t = entry.color_t
     else:
-        (preset, shape_model, color_model), color_t = load_model_dir(args.model), RELEASED_COLOR_T
+        (preset, shape_model, color_model), color_t = load_model_dir(args.model), RELEASED_T
     paths = export_models(preset, shape_model, color_model, args.out, color_t=color_t)
     size = sum(f.stat().st_size for f in paths.saved_model.rglob("*") if f.is_file())
     print(f"SavedModel: {paths.saved_model}/ ({size / 2**20:.1f} MiB)")

@@ -38,14 +38,14 @@ def run(args) -> int:
 
     names = pretrained.names()
     if not names:
-        print(f"no pretrained models in {pretrained._zoo_dir()}")
+        print(f"no pretrained models in {pretrained.zoo_dir()}")
         return 1
     models = [pretrained.get(n) for n in names]
     if args.json:
         print(json.dumps({m.name: m.to_dict() for m in models}, indent=1))
         return 0
     total = sum(m.bytes for m in models)
-    print(f"{len(models)} pretrained models in {pretrained._zoo_dir()} "
+    print(f"{len(models)} pretrained models in {pretrained.zoo_dir()} "
           f"({total / 2**20:.1f} MiB, {pretrained.WEIGHTS_DTYPE} weights)")
     bad = 0
     for m in models:
