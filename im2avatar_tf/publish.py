@@ -53,11 +53,25 @@ def _evaluate(shape, color, root, split: str, category: str, preset, progress: b
 
 
 def choose(shape_dirs: Sequence[Path], color_dirs: Sequence[Path], root: Path, category: str,
-           progress: bool = True) -> Tuple[Path, Path, float, dict]:
+           progress: bool = True, color_t: Optional[float] = None
+           ) -> Tuple[Path, Path, float, dict]:
     """-> (shape dir, color dir, color t, validation scores): the shape network with the best
-    validation IoU@0.8, then the color network and t with the best validation PSNR on its
-    voxels."""
+    validation IoU@0.8, then the color network and t (`color_t` if given) with the best
+    validation PSNR on its voxels. A dataset without a validation split (the human layout has
+    train and test only) allows no choice: one candidate of each and a fixed `color_t`."""
+    from .evaluation import has_split
     from .models import load_network, load_preset
+
+    if color_t is not None and color_t not in COLOR_TS:
+        raise ValueError(f"--color-t must be one of {COLOR_TS}, got {color_t}")
+    if not has_split(root, "val", [category]):
+        if len(shape_dirs) != 1 or len(color_dirs) != 1 or color_t is None:
+            raise ValueError(
+                f"--data {root} has no validation split for {category}, so nothing may be "
+                f"chosen (the test split only scores): give one --shape, one --color and "
+                f"--color-t (got {len(shape_dirs)} shape, {len(color_dirs)} color candidates, "
+                f"--color-t {color_t})")
+        return Path(shape_dirs[0]), Path(color_dirs[0]), float(color_t), {}
 
     val: Dict[str, dict] = {}
     best_shape, best_iou, shape_net = None, -math.inf, None  # a NaN score never wins
@@ -76,7 +90,7 @@ def choose(shape_dirs: Sequence[Path], color_dirs: Sequence[Path], root: Path, c
                              f"size, widths): publish networks of one preset together")
         score, _ = _evaluate(shape_net, net, root, "val", category, preset, progress)
         val[str(d)] = score
-        for t in COLOR_TS:
+        for t in (COLOR_TS if color_t is None else (color_t,)):
             value = score.get(f"psnr_rgb_t{t:g}", -math.inf)  # absent: no voxel colored
             if value > best[2]:
                 best = (Path(d), t, value)
@@ -123,7 +137,7 @@ def _schedule(run_dir: Path) -> dict:
 def publish(name: str, category: str, shape_dirs: Sequence[Path], color_dirs: Sequence[Path],
             data: Path, extra: Sequence[Path] = (), real_test: Optional[Path] = None, *,
             command: str = "", description: str = "", zoo: Optional[Path] = None,
-            progress: bool = True) -> ZooModel:
+            progress: bool = True, color_t: Optional[float] = None) -> ZooModel:
     """Choose, store (float16), score and register one zoo model; see the module docstring."""
     from . import evaluation
     from .claims import model_means, paired_claim
@@ -139,7 +153,8 @@ def publish(name: str, category: str, shape_dirs: Sequence[Path], color_dirs: Se
     if not evaluation.has_split(data, "test", [category]):
         raise FileNotFoundError(f"--data {data} has no test split for {category}: the zoo "
                                 f"scores every model on its in-distribution test split")
-    shape_dir, color_dir, color_t, val = choose(shape_dirs, color_dirs, data, category, progress)
+    shape_dir, color_dir, color_t, val = choose(shape_dirs, color_dirs, data, category, progress,
+                                                color_t)
     preset = load_preset(shape_dir)
     roots = [data, *map(Path, extra)]
 
@@ -200,7 +215,9 @@ def publish(name: str, category: str, shape_dirs: Sequence[Path], color_dirs: Se
             "data": training_data(roots, category, preset.model.volume_size),
             "shape": dict(run=str(shape_dir), **_schedule(shape_dir)),
             "color": dict(run=str(color_dir), **_schedule(color_dir)),
-            "chosen_on": "validation split of " + data.name,
+            "chosen_on": ("validation split of " + data.name if val else
+                          f"nothing chosen ({data.name} has no validation split): one "
+                          f"candidate each, t = {color_t:g} fixed"),
             "validation": val,
             "weights_dtype": pretrained.WEIGHTS_DTYPE,
         })

@@ -164,3 +164,22 @@ def test_publishing_refuses_networks_that_do_not_beat_the_baselines(model_dir, t
         publish("car", "car", [model_dir], [model_dir], root, zoo=zoo, progress=False)
     assert not zoo.exists() or not list(zoo.iterdir())  # no model folder, no manifest
     assert pretrained.read_manifest(zoo) == {"format": 1, "models": {}}
+
+
+def test_publishing_without_a_validation_split_chooses_nothing(model_dir, tmp_path):
+    """A set with train and test only (the human layout): no choice may be made on test, so
+    publishing needs one candidate of each and a fixed t; then it scores (and refuses)."""
+    from im2avatar_tf.publish import NotBetterThanBaselines, publish
+
+    root = write_toy_dataset(tmp_path / "toy", categories=("car",), resolution=32,
+                             split_sizes={"train": 2, "test": 1})
+    zoo = tmp_path / "zoo"
+    with pytest.raises(ValueError, match="no validation split .* --color-t"):
+        publish("car", "car", [model_dir, model_dir], [model_dir], root, zoo=zoo,
+                progress=False, color_t=1.0)
+    with pytest.raises(ValueError, match="no validation split"):
+        publish("car", "car", [model_dir], [model_dir], root, zoo=zoo, progress=False)
+    with pytest.raises(NotBetterThanBaselines, match="does not beat"):
+        publish("car", "car", [model_dir], [model_dir], root, zoo=zoo, progress=False,
+                color_t=1.0)
+    assert pretrained.read_manifest(zoo) == {"format": 1, "models": {}}

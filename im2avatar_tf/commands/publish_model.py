@@ -36,6 +36,11 @@ def add_arguments(parser) -> None:
                              "manifest's data and licences)")
     parser.add_argument("--real-test", default=None, metavar="DIR",
                         help="a second test set (real models held out by model)")
+    parser.add_argument("--color-t", type=float, choices=(0.2, 1.0), default=None,
+                        help="fix the color blend's t (0.2: the release's recipe, 1: the "
+                             "training blend) instead of choosing it on validation; needed "
+                             "when --data has no validation split (the human set): then give "
+                             "one --shape and one --color, chosen before any scoring")
     parser.add_argument("--description", default="", help="one line for the manifest")
     parser.add_argument("--zoo", default=None, help="the zoo folder (default: pretrained/)")
 
@@ -46,7 +51,7 @@ def run(args) -> int:
     try:
         model = publish(args.name, args.category, args.shape, args.color, args.data,
                         args.extra_train_data, args.real_test, zoo=args.zoo,
-                        description=args.description,
+                        description=args.description, color_t=args.color_t,
                         command="python run.py " + shlex.join(sys.argv[1:]))
     except NotBetterThanBaselines as e:
         print(f"error: {e}", file=sys.stderr)
