@@ -482,7 +482,8 @@ def overall(df):
 
 def loss_curves(logs: Sequence[tuple], path: Path, batch_size: int, title: str) -> None:
     """Training loss against optimizer steps, one line per (label, seed, log_<network>.csv),
-    one color per label: the curves behind a schedule, from the run dirs' logs."""
+    one color per label: the curves behind a schedule, from the run dirs' logs. Runs trained
+    with --validate-every add their validation loss (dashed, markers)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -496,10 +497,15 @@ def loss_curves(logs: Sequence[tuple], path: Path, batch_size: int, title: str) 
             continue
         df = pd.read_csv(log)
         color = f"C{labels.index(label)}"
+        first = seed == min(sd for lb, sd, _ in logs if lb == label)
         ax.plot(df["samples"] / batch_size, df["loss"], color=color, lw=1,
-                label=label if seed == min(sd for lb, sd, _ in logs if lb == label) else None)
+                label=label if first else None)
+        if "val_loss" in df and df["val_loss"].notna().any():
+            val = df[df["val_loss"].notna()]
+            ax.plot(val["samples"] / batch_size, val["val_loss"], color=color, lw=1, ls="--",
+                    marker=".", ms=3, label=f"{label}: validation" if first else None)
     ax.set_xlabel("optimizer step")
-    ax.set_ylabel("training loss (per epoch)")
+    ax.set_ylabel("loss (training: per epoch)")
     ax.set_yscale("log")
     ax.set_title(title, fontsize=10)
     ax.legend(fontsize=7)

@@ -129,6 +129,9 @@ class TrainConfig:
     steps: Optional[int] = None
     seed: int = 0
     mixed_precision: Optional[str] = None  # None, "mixed_bfloat16" or "mixed_float16"
+    # Every this many epochs, the loss on the validation split (inference mode, one fixed
+    # view per model) goes into the log as val_loss and val_<part>; 0: none.
+    validate_every: int = 0
 
 
     def epochs_for(self, steps_per_epoch: int) -> int:

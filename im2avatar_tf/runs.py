@@ -28,7 +28,8 @@ def network_preset(preset, category: str, shape_loss: str = "msfcel"):
 
 # Fields added to the configuration after run dirs existed: left out of the key while they
 # hold their defaults, so an older run dir keeps its name (and is resumed or reused).
-LATER_FIELDS = {("train", "steps"): None, ("model", "decoder", "output_batchnorm"): True}
+LATER_FIELDS = {("train", "steps"): None, ("model", "decoder", "output_batchnorm"): True,
+                ("train", "validate_every"): 0}
 
 
 def config_key(preset) -> str:
@@ -70,6 +71,8 @@ def train_or_reuse(preset, networks: Sequence[str], root: os.PathLike, out: os.P
 
     pipe = InputPipeline.for_preset(preset, root, split="train", skip_bad=skip_bad, cache=cache,
                                     progress=verbose)
+    validation = validation_pipeline(preset, root, skip_bad=skip_bad, cache=cache,
+                                     verbose=verbose)
     if verbose:
         names = ", ".join(f"{n} ({preset.loss.shape_loss})" if methods.get(n).uses_shape_loss
                           else n for n in networks)
@@ -80,4 +83,25 @@ def train_or_reuse(preset, networks: Sequence[str], root: os.PathLike, out: os.P
               f"{where}, {epochs} epochs of {pipe.steps_per_epoch} batches of "
               f"{preset.train.batch_size}{steps} -> {out}", flush=True)
     return [train(preset, network, pipe, out, resume=resume, strategy=strategy,
-                  verbose=1 if verbose else 0) for network in networks]
+                  verbose=1 if verbose else 0, validation=validation) for network in networks]
+
+
+def validation_pipeline(preset, root: os.PathLike, skip_bad: bool = False, cache: bool = True,
+                        verbose: bool = True):
+    """The validation split of `root` (the first root, when several are trained on: the others'
+    splits stay held out) when `preset.train.validate_every` asks for validation losses, else
+    None. A dataset without a validation split (the human layout) trains without them, with a
+    note."""
+    from .data.pipeline import InputPipeline, as_roots
+    from .evaluation import has_split
+
+    if not preset.train.validate_every:
+        return None
+    first = as_roots(root)[0]
+    if not has_split(first, "val", preset.data.categories):
+        if verbose:
+            print(f"note: {first} has no validation split for {list(preset.data.categories)}: "
+                  f"no validation losses", flush=True)
+        return None
+    return InputPipeline.for_preset(preset, first, split="val", skip_bad=skip_bad, cache=cache,
+                                    progress=verbose)

@@ -238,10 +238,11 @@ class EpochRecorder(keras.callbacks.Callback):
     loss, and a checkpoint every `checkpoint_every` epochs and at the last one."""
 
     def __init__(self, run_dir: Path, network_name: str, network: keras.Model,
-                 cfg: TrainConfig, log_path: Path, writer):
+                 cfg: TrainConfig, log_path: Path, writer, validation_names: Sequence[str] = ()):
         super().__init__()
         self.run_dir, self.network_name, self.network = run_dir, network_name, network
         self.cfg, self.log_path, self.writer = cfg, log_path, writer
+        self.validation_names = list(validation_names)  # val_loss, val_<part>, when validating
         self.t0 = time.time()
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -249,8 +250,11 @@ class EpochRecorder(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         logs = {k: float(v) for k, v in (logs or {}).items()}
+        trained = {k: v for k, v in logs.items() if not k.startswith("val_")}
+        if self.validation_names:  # the same columns every row: empty between validations
+            trained.update({k: logs.get(k, "") for k in self.validation_names})
         samples = int(self.model.optimizer.iterations.numpy()) * self.cfg.batch_size
-        row = {"epoch": epoch + 1, "samples": samples, **logs,
+        row = {"epoch": epoch + 1, "samples": samples, **trained,
                "learning_rate": learning_rate(samples, self.cfg),
                "bn_decay": bn_decay(samples, self.cfg), "seconds": round(time.time() - self.t0, 3)}
         if not all(math.isfinite(v) for v in logs.values()):
@@ -258,7 +262,7 @@ class EpochRecorder(keras.callbacks.Callback):
         _append_log(self.log_path, row)
         with self.writer.as_default(step=epoch + 1):
             for k, v in row.items():
-                if k != "epoch":
+                if k != "epoch" and v != "":
                     tf.summary.scalar(k, v)
         if (epoch + 1) % self.cfg.checkpoint_every == 0 or epoch + 1 == self.cfg.epochs:
             save_checkpoint(self.run_dir, self.network_name, self.network,
@@ -373,7 +377,8 @@ def with_steps_resolved(preset: Preset, data: EpochData,
 def train(preset: Preset, network: str, data: EpochData, run_dir: os.PathLike,
           resume: bool = True, strategy: Optional[str] = None, verbose: int = 1,
           steps_per_epoch: Optional[int] = None,
-          callbacks: Sequence[keras.callbacks.Callback] = ()) -> keras.Model:
+          callbacks: Sequence[keras.callbacks.Callback] = (),
+          validation: Optional[EpochData] = None) -> keras.Model:
     """Train `network` (a method's name: `methods.names()`) for `preset.train.epochs` (or the
     epochs reaching `preset.train.steps` optimizer steps, when set) and save
     `<run_dir>/<network>.keras`. Returns the trained network.
@@ -383,9 +388,14 @@ def train(preset: Preset, network: str, data: EpochData, run_dir: os.PathLike,
     its epochs must all have the same, known number of batches (or pass steps_per_epoch).
     A finished run is reused; an interrupted one continues from its newest checkpoint when
     `resume` (else it starts over). `callbacks` run after the logging and checkpointing.
+    `validation`: the validation split's batches (an `InputPipeline` or a dataset_fn; its epoch
+    0 is used every time), whose loss is logged every `preset.train.validate_every` epochs.
     """
     preset = with_steps_resolved(preset, data, steps_per_epoch)
     if strategy == "multiworker":  # model.fit fails under MWMS (keras-team/keras#20585)
+        if validation is not None and preset.train.validate_every:
+            raise ValueError("validation losses (--validate-every) are not available with "
+                             "--strategy multiworker")
         from .distributed import train_multiworker
 
         return train_multiworker(preset, network, data, run_dir, resume=resume, verbose=verbose,
@@ -433,7 +443,11 @@ def train(preset: Preset, network: str, data: EpochData, run_dir: os.PathLike,
         steps = _steps_per_epoch(data, start, steps_per_epoch)
         # One fit call and one dataset iterator for the whole run: per epoch they would cost
         # about 0.5 s, more than a tiny epoch's training steps.
-        recorder = EpochRecorder(run_dir, network, net, cfg, log_path, writer)
+        validate = validation is not None and cfg.validate_every > 0
+        recorder = EpochRecorder(
+            run_dir, network, net, cfg, log_path, writer,
+            validation_names=["val_loss"] + [f"val_{t.name}" for t in trainer.part_trackers]
+            if validate else ())
         data_error = None
         try:
             # Batch statistics over the global batch, as the released single-GPU code.
@@ -441,6 +455,8 @@ def train(preset: Preset, network: str, data: EpochData, run_dir: os.PathLike,
                 trainer.fit(run_dataset(data, start, cfg.epochs), initial_epoch=start,
                             epochs=cfg.epochs, steps_per_epoch=steps, verbose=verbose,
                             shuffle=False,
+                            validation_data=validation(0) if validate else None,
+                            validation_freq=cfg.validate_every if validate else 1,
                             callbacks=[BNDecaySchedule(net, cfg), recorder, *callbacks])
         except BaseException as e:
             writer.close()

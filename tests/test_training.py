@@ -196,3 +196,36 @@ def test_train_command_writes_a_model_dir_that_records_the_background(tmp_path):
     assert shape.output.shape[1:] == (32, 32, 32, 1)
     # A missing dataset is one clear error, not a traceback.
     assert main(["train", "--data", str(tmp_path / "nope"), "--out", str(out)]) == 1
+
+
+def test_validation_losses_are_logged_every_n_epochs(tmp_path, capsys):
+    """--validate-every 2: val_loss and val_<part> columns in every row of the log, filled
+    every second epoch with the loss of the validation split in inference mode; a run dir of
+    its own. Without a validation split, training goes on with a note."""
+    import pandas as pd
+
+    from im2avatar_tf.cli import main
+    from tests._toy_data import write_toy_dataset
+
+    data = write_toy_dataset(tmp_path / "data", categories=("car",), resolution=32,
+                             split_sizes={"train": 4, "val": 2, "test": 1})
+    out = tmp_path / "run"
+    assert main(["train", "--preset", "tiny", "--data", str(data), "--category", "car",
+                 "--epochs", "4", "--batch-size", "2", "--validate-every", "2", "--out",
+                 str(out), "--no-cache"]) == 0
+    for network, part in (("shape", "msfcel"), ("color", "blend")):
+        log = pd.read_csv(out / f"log_{network}.csv")
+        assert list(log.epoch) == [1, 2, 3, 4]
+        assert log.val_loss.isna().tolist() == [True, False, True, False], log
+        assert log[f"val_{part}"].notna().tolist() == [False, True, False, True]
+        assert (log.val_loss.dropna() > 0).all() and (log.loss > 0).all()
+    assert json.loads((out / "config.json").read_text())["train"]["validate_every"] == 2
+
+    no_val = write_toy_dataset(tmp_path / "noval", categories=("car",), resolution=32,
+                               split_sizes={"train": 4, "test": 1})
+    out2 = tmp_path / "run2"
+    assert main(["train", "--preset", "tiny", "--data", str(no_val), "--category", "car",
+                 "--epochs", "1", "--batch-size", "2", "--validate-every", "1", "--out",
+                 str(out2), "--no-cache", "--network", "shape"]) == 0
+    assert "no validation split" in capsys.readouterr().out
+    assert "val_loss" not in pd.read_csv(out2 / "log_shape.csv").columns

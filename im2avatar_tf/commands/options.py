@@ -130,6 +130,7 @@ PRESET_OVERRIDES = {
     "steps": ("train", "steps"),
     "batch_size": ("train", "batch_size"),
     "mixed_precision": ("train", "mixed_precision"),
+    "validate_every": ("train", "validate_every"),
     "shape_loss": ("loss", "shape_loss"),
     "sampler": ("model", "decoder", "sampler"),
     "output_batchnorm": ("model", "decoder", "output_batchnorm"),
@@ -161,6 +162,11 @@ def add_schedule_arguments(parser: argparse.ArgumentParser) -> None:
                             "overrides the preset's schedule")
     group.add_argument("--epochs", type=positive_int, default=None,
                        help="train for this many epochs instead of the preset's schedule")
+    parser.add_argument("--validate-every", type=positive_int, default=None, metavar="EPOCHS",
+                        help="log the loss on --data's validation split (inference mode, one "
+                             "fixed view per model) every this many epochs, as val_loss and "
+                             "val_<part> in log_<network>.csv: training and validation curves "
+                             "(a new run dir: it costs a forward pass over the split)")
 
 
 def add_output_batchnorm_argument(parser: argparse.ArgumentParser) -> None:
