@@ -37,7 +37,8 @@ import numpy as np
 from im2avatar_tf.commands.options import (add_categories_argument, add_data_argument,
                                            add_input_arguments, add_preset_argument,
                                            add_extra_train_data_argument,
-                                           add_schedule_arguments, training_roots,
+                                           add_schedule_arguments, add_seed_argument,
+                                           training_roots,
                                            positive_int, preset_from_args, resolve_data)
 from im2avatar_tf.io import save_figure
 
@@ -67,8 +68,8 @@ def add_real_test_argument(parser) -> None:
                              "same baselines")
 
 
-def add_arguments(parser, default_preset: str = "small") -> None:
-    """The options every experiment takes."""
+def add_arguments(parser, default_preset: str = "small", seed: bool = True) -> None:
+    """The options every experiment takes (`seed`: its --seed, for those that train one seed)."""
     add_preset_argument(parser, default=default_preset)
     add_data_argument(parser)
     add_categories_argument(parser, "categories to run (default: the preset's; 'human' for the "
@@ -76,6 +77,8 @@ def add_arguments(parser, default_preset: str = "small") -> None:
     add_extra_train_data_argument(parser)
     add_schedule_arguments(parser)  # an override changes the run dirs; results go to
     # results/<experiment>/<preset>-<E>epochs or -<S>steps
+    if seed:
+        add_seed_argument(parser)
     parser.add_argument("--max-test-models", type=positive_int, default=None,
                         help="evaluate only the first N test models of each category")
     parser.add_argument("--runs-dir", default="runs",
@@ -149,6 +152,8 @@ def setup(name: str, args, data: Optional[str] = None,
                            resolve_categories(root, preset.data.categories)[0])
     if len(roots) > 1:  # networks trained on more data: their results are kept apart too
         folder += "-plus-" + "-".join(r.name for r in roots[1:])
+    if preset.train.seed != default.seed:
+        folder += f"-seed{preset.train.seed}"
     real = getattr(args, "real_test", None)
     if real and not Path(real).is_dir():
         raise FileNotFoundError(f"--real-test {real} is not a folder: build it with "

@@ -42,7 +42,7 @@ def arm_label(loss: str, output_bn: bool) -> str:
 
 
 def add_arguments(parser) -> None:
-    common.add_arguments(parser)
+    common.add_arguments(parser, seed=False)  # --seeds instead
     common.add_real_test_argument(parser)
     parser.add_argument("--seeds", type=nonnegative_int, nargs="+", default=None,
                         metavar="SEED",

@@ -333,3 +333,20 @@ def test_claims_study_end_to_end(work, monkeypatch):
     assert f"| {MEAN_SHAPE} |" in md and f"| {MEAN_COLOR} |" in md and "## Verdicts" in md
     assert (out / "plot.png").stat().st_size > 1000  # the training curves
     assert "Test models: car 2." in md
+
+
+def test_seed_option_shares_the_claims_studys_run_dirs(work, monkeypatch):
+    """`table1 --seed 1` trains (or reuses) exactly the network the claims study's seed 1 does,
+    and keeps its results apart from seed 0's."""
+    from experiments import _common as common
+
+    monkeypatch.chdir(work)
+    base = ["--preset", "tiny", "--data", str(work / "toy"), "--categories", "car",
+            "--epochs", "1"]
+    table1 = common.setup("table1", build_parser().parse_args(["table1", *base, "--seed", "1"]))
+    claims = common.setup("claims", build_parser().parse_args(["claims", *base]))
+    assert table1.preset.train.seed == 1 and table1.out_dir.name == "tiny-1epochs-seed1"
+    for network in ("shape", "color", "r2n2"):
+        assert (common.run_dir(table1, network, "car")
+                == common.run_dir(claims, network, "car", train={"seed": 1}))
+    assert common.run_dir(table1, "shape", "car") != common.run_dir(claims, "shape", "car")

@@ -131,6 +131,7 @@ PRESET_OVERRIDES = {
     "batch_size": ("train", "batch_size"),
     "mixed_precision": ("train", "mixed_precision"),
     "validate_every": ("train", "validate_every"),
+    "train_seed": ("train", "seed"),
     "shape_loss": ("loss", "shape_loss"),
     "sampler": ("model", "decoder", "sampler"),
     "output_batchnorm": ("model", "decoder", "output_batchnorm"),
@@ -167,6 +168,13 @@ def add_schedule_arguments(parser: argparse.ArgumentParser) -> None:
                              "fixed view per model) every this many epochs, as val_loss and "
                              "val_<part> in log_<network>.csv: training and validation curves "
                              "(a new run dir: it costs a forward pass over the split)")
+
+
+def add_seed_argument(parser: argparse.ArgumentParser) -> None:
+    """--seed: the training seed (weights, batch order, views), a run dir of its own."""
+    parser.add_argument("--seed", dest="train_seed", type=nonnegative_int, default=None,
+                        help="training seed (default: the preset's, 0); seed 1 reuses the "
+                             "networks of the claims study's first seed")
 
 
 def add_output_batchnorm_argument(parser: argparse.ArgumentParser) -> None:

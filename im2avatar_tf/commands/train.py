@@ -19,6 +19,7 @@ from .. import methods
 from .options import (add_categories_argument, add_data_argument,
                       add_extra_train_data_argument, add_input_arguments,
                       add_output_batchnorm_argument, add_schedule_arguments,
+                      add_seed_argument,
                       add_preset_argument, positive_int, preset_from_args, resolve_data,
                       training_roots)
 
@@ -35,6 +36,7 @@ def add_arguments(parser):
                                     "or a folder id); default: the preset's categories")
     parser.add_argument("--out", default=None, help="run dir (default: runs/<preset>)")
     add_schedule_arguments(parser)
+    add_seed_argument(parser)
     parser.add_argument("--batch-size", type=positive_int, default=None,
                         help="override the batch size")
     parser.add_argument("--shape-loss", choices=["msfcel", "bce"], default=None,
