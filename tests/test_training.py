@@ -146,8 +146,8 @@ def test_different_config_in_same_run_dir_is_refused(tmp_path):
 
 
 def test_run_dirs_made_before_a_config_field_existed_are_still_theirs(tmp_path):
-    """A run dir whose config.json predates a field (here the step schedule and the output
-    BatchNorm switch) is resumed / reused, and keeps its name: the new fields at their
+    """A run dir whose config.json predates a field (here the step schedule, the output
+    BatchNorm switch and the validation losses) is resumed / reused, and keeps its name: the new fields at their
     defaults leave both the comparison and the run-dir key unchanged."""
     import hashlib
 
@@ -158,12 +158,14 @@ def test_run_dirs_made_before_a_config_field_existed_are_still_theirs(tmp_path):
     train(preset, "r2n2", _dataset_fn(data, 4), tmp_path, verbose=0)
     old = json.loads((tmp_path / "config.json").read_text())
     del old["train"]["steps"], old["model"]["decoder"]["output_batchnorm"]
+    del old["train"]["validate_every"]
     (tmp_path / "config.json").write_text(json.dumps(old, indent=2, sort_keys=True))
     train(preset, "r2n2", _dataset_fn(data, 4), tmp_path, verbose=0)  # reused, not refused
     old_key = hashlib.sha1(json.dumps(old, indent=2, sort_keys=True).encode()).hexdigest()[:6]
     assert config_key(preset) == old_key
     assert config_key(preset.replace(train={"steps": 10})) != old_key
     assert config_key(preset.replace(model={"decoder": {"output_batchnorm": False}})) != old_key
+    assert config_key(preset.replace(train={"validate_every": 2})) != old_key
 
 
 def test_mixed_bfloat16_training_runs_and_keeps_float32_outputs(tmp_path):
