@@ -99,25 +99,30 @@ def choose(shape_dirs: Sequence[Path], color_dirs: Sequence[Path], root: Path, c
 
 def training_data(roots: Sequence[Path], category: str, resolution: int) -> List[dict]:
     """Per training root: its name, source, how many training models of `category`, and the
-    licences of models that carry one in meta.json (real models), with their creators."""
+    licences of models that carry one in meta.json: real models (with their creators and ids)
+    and generated ones whose generator names the licence of its assets (the human set)."""
     from .data.pipeline import list_models, resolve_categories
 
     out = []
     for root in roots:
         [cat] = resolve_categories(root, [category])
         entries, _ = list_models(root, "train", [cat], resolution)
-        licences, creators, source = Counter(), Counter(), None
+        licences, creators, source, real = Counter(), Counter(), None, False
         for e in entries:
             meta = json.loads(e.paths.meta.read_text()) if e.paths.meta.exists() else {}
             src = meta.get("source", {})
             source = src.get("source", source)
-            if "license" in src:
+            generator = src.get("generator")
+            if "license" in src:  # a real model: its licence and creator, for attribution
+                real = True
                 licences[src["license"]] += 1
                 creators[src.get("creator", "unknown")] += 1
+            elif isinstance(generator, dict) and "licence" in generator:
+                licences[generator["licence"]] += 1
         out.append({"root": Path(root).name, "source": source or "unknown",
                     "models": len(entries),
                     "licences": dict(licences), "creators": dict(creators),
-                    "model_ids": [e.paths.model_id for e in entries] if licences else None})
+                    "model_ids": [e.paths.model_id for e in entries] if real else None})
     return out
 
 
