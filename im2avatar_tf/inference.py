@@ -16,7 +16,7 @@ import dataclasses
 import functools
 import os
 from pathlib import Path
-from typing import Callable, Dict, List, Sequence, Tuple, Union
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -279,11 +279,12 @@ class Reconstructor:
     """
 
     def __init__(self, preset: Preset, forward: Forward, source: str = "memory",
-                 color_t: float = RELEASED_T):
+                 color_t: float = RELEASED_T, threshold: float = DEFAULT_THRESHOLD):
         self.preset = preset
         self._forward = forward
         self.source = source
         self.color_t = color_t  # the color recipe's t for its Results (a zoo model's own)
+        self.threshold = threshold  # `predict`'s default occupancy threshold (a zoo model's own)
 
     @property
     def image_size(self) -> int:
@@ -314,7 +315,7 @@ class Reconstructor:
 
         entry, preset, shape_model, color_model = pretrained.load(name)
         return cls(preset, keras_forward(shape_model, color_model, fold=fold),
-                   f"pretrained {name!r}", color_t=entry.color_t)
+                   f"pretrained {name!r}", color_t=entry.color_t, threshold=entry.threshold)
 
     @classmethod
     def load(cls, model: Union[str, os.PathLike], fold: bool = True) -> "Reconstructor":
@@ -383,16 +384,18 @@ class Reconstructor:
                              f"got {batch.shape}; use predict() for raw images")
         return self._forward(np.asarray(batch, dtype=np.float32))
 
-    def predict(self, images, threshold: float = DEFAULT_THRESHOLD, crop: bool = False,
+    def predict(self, images, threshold: Optional[float] = None, crop: bool = False,
                 batch_size: int = 8) -> Union[Result, List[Result]]:
         """Reconstruct one image or many.
 
         images: a path, an image array (H, W[, C]) uint8 or float in [0, 1] with 1-4 channels,
         a batch (N, H, W, C), or a list of paths / arrays of any sizes. A single image gives a
         `Result`, anything else a list of them, in order.
-        threshold: occupancy probability for a voxel to count as occupied (evaluation: 0.8).
+        threshold: occupancy probability for a voxel to count as occupied; default: the
+        model's own (`self.threshold`: a zoo model's manifest value, else the evaluation's 0.8).
         crop: crop each image to its foreground first (for photos with a small object).
         """
+        threshold = self.threshold if threshold is None else threshold
         _check_threshold(threshold)
         items, single = _as_image_list(images)
         results = []

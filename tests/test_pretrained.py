@@ -54,9 +54,12 @@ def test_a_pretrained_model_reconstructs_its_example_by_name():
     category = pretrained.get(name).category
     rec = Reconstructor.from_pretrained(name)
     assert rec.color_t == pretrained.get(name).color_t
+    assert rec.threshold == pretrained.get(name).threshold  # predict's default
     result = rec.predict(str(_example(category)))
     assert result.occupied.sum() > 50  # a trained model sees an object in its own category
     assert result.colors[result.occupied].std() > 0
+    rec.threshold = 0.99
+    assert rec.predict(str(_example(category))).occupied.sum() < result.occupied.sum()
 
 
 @needs_zoo

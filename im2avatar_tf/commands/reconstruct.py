@@ -41,9 +41,10 @@ def add_arguments(parser) -> None:
     parser.add_argument("--geometry", default="mesh", choices=("mesh", "voxels", "points"),
                         help="mesh: smooth surface (marching cubes); voxels: one cube per "
                              "occupied voxel; points: voxel centers. Default: mesh")
-    parser.add_argument("--threshold", type=probability, default=0.8,
-                        help="occupancy probability for a voxel to count (the evaluation's "
-                             "0.8 by default); lower it for fuller, noisier models")
+    parser.add_argument("--threshold", type=probability, default=None,
+                        help="occupancy probability for a voxel to count (default: a zoo "
+                             "model's own, else the evaluation's 0.8); lower it for fuller, "
+                             "noisier models")
     parser.add_argument("--crop", action="store_true",
                         help="crop each image to its foreground (alpha, or what differs from "
                              "the border color) before the usual resize and pad")
