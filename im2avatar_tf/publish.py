@@ -71,6 +71,7 @@ def choose(shape_dirs: Sequence[Path], color_dirs: Sequence[Path], root: Path, c
                 f"chosen (the test split only scores): give one --shape, one --color and "
                 f"--color-t (got {len(shape_dirs)} shape, {len(color_dirs)} color candidates, "
                 f"--color-t {color_t})")
+        _same_model(color_dirs[0], shape_dirs[0])
         return Path(shape_dirs[0]), Path(color_dirs[0]), float(color_t), {}
 
     val: Dict[str, dict] = {}
@@ -80,14 +81,11 @@ def choose(shape_dirs: Sequence[Path], color_dirs: Sequence[Path], root: Path, c
         score, _ = _evaluate(net, None, root, "val", category, preset, progress)
         val[str(d)] = score
         if best_shape is None or score["iou"] > best_iou:
-            best_shape, best_iou, shape_net, shape_preset = Path(d), score["iou"], net, preset
+            best_shape, best_iou, shape_net = Path(d), score["iou"], net
     best = (Path(color_dirs[0]), COLOR_TS[0], -math.inf)  # if no candidate colors any voxel
     for d in color_dirs:
+        _same_model(d, best_shape)
         preset, net = load_preset(d), load_network(Path(d) / "color.keras")
-        if preset.model != shape_preset.model:
-            raise ValueError(f"the color network {d} and the shape network {best_shape} were "
-                             f"built for different model configurations (image or volume "
-                             f"size, widths): publish networks of one preset together")
         score, _ = _evaluate(shape_net, net, root, "val", category, preset, progress)
         val[str(d)] = score
         for t in (COLOR_TS if color_t is None else (color_t,)):
@@ -95,6 +93,16 @@ def choose(shape_dirs: Sequence[Path], color_dirs: Sequence[Path], root: Path, c
             if value > best[2]:
                 best = (Path(d), t, value)
     return best_shape, best[0], best[1], val
+
+
+def _same_model(color_dir, shape_dir) -> None:
+    """The color and shape networks must share one model configuration: the zoo stores one."""
+    from .models import load_preset
+
+    if load_preset(color_dir).model != load_preset(shape_dir).model:
+        raise ValueError(f"the color network {color_dir} and the shape network {shape_dir} were "
+                         f"built for different model configurations (image or volume size, "
+                         f"widths, sampler): publish networks of one preset together")
 
 
 def training_data(roots: Sequence[Path], category: str, resolution: int) -> List[dict]:

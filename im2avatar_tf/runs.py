@@ -71,8 +71,9 @@ def train_or_reuse(preset, networks: Sequence[str], root: os.PathLike, out: os.P
 
     pipe = InputPipeline.for_preset(preset, root, split="train", skip_bad=skip_bad, cache=cache,
                                     progress=verbose)
-    validation = validation_pipeline(preset, root, skip_bad=skip_bad, cache=cache,
-                                     verbose=verbose)
+    done = all((Path(out) / "checkpoints" / n / "finished.json").exists() for n in networks)
+    validation = None if done else validation_pipeline(preset, root, skip_bad=skip_bad,
+                                                       cache=cache, verbose=verbose)
     if verbose:
         names = ", ".join(f"{n} ({preset.loss.shape_loss})" if methods.get(n).uses_shape_loss
                           else n for n in networks)
@@ -92,7 +93,8 @@ def validation_pipeline(preset, root: os.PathLike, skip_bad: bool = False, cache
     splits stay held out) when `preset.train.validate_every` asks for validation losses, else
     None. A dataset without a validation split (the human layout) trains without them, with a
     note."""
-    from .data.pipeline import InputPipeline, as_roots
+    from .data.layout import read_split
+    from .data.pipeline import InputPipeline, as_roots, resolve_categories
     from .evaluation import has_split
 
     if not preset.train.validate_every:
@@ -102,6 +104,13 @@ def validation_pipeline(preset, root: os.PathLike, skip_bad: bool = False, cache
         if verbose:
             print(f"note: {first} has no validation split for {list(preset.data.categories)}: "
                   f"no validation losses", flush=True)
+        return None
+    cats = resolve_categories(first, preset.data.categories)
+    n = sum(len(read_split(first, "val", c, preset.model.volume_size)) for c in cats)
+    if n < preset.train.batch_size:  # whole batches only: none to score
+        if verbose:
+            print(f"note: {first} has {n} validation models of {cats}, fewer than one batch of "
+                  f"{preset.train.batch_size}: no validation losses", flush=True)
         return None
     return InputPipeline.for_preset(preset, first, split="val", skip_bad=skip_bad, cache=cache,
                                     progress=verbose)

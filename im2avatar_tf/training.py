@@ -257,7 +257,7 @@ class EpochRecorder(keras.callbacks.Callback):
         row = {"epoch": epoch + 1, "samples": samples, **trained,
                "learning_rate": learning_rate(samples, self.cfg),
                "bn_decay": bn_decay(samples, self.cfg), "seconds": round(time.time() - self.t0, 3)}
-        if not all(math.isfinite(v) for v in logs.values()):
+        if not all(math.isfinite(v) for k, v in logs.items() if not k.startswith("val_")):
             raise FloatingPointError(f"non-finite loss at epoch {epoch + 1}: {logs}")
         _append_log(self.log_path, row)
         with self.writer.as_default(step=epoch + 1):
@@ -354,12 +354,26 @@ def _forget_unstarted(run_dir: Path, network: str, fresh: bool, created: bool) -
 
 
 def _append_log(path: Path, row: dict) -> None:
+    """One row; an existing log keeps its columns (a column it lacks is refused, one the row
+    lacks is left empty), so a resumed run never shifts values under another header."""
     new = not path.exists()
+    fields = list(row) if new else next(csv.reader(open(path, newline="")), list(row))
+    extra = [k for k in row if k not in fields]
+    if extra:
+        raise ValueError(f"{path} has no column for {extra}: it was written by another "
+                         f"configuration; delete it or use a new run dir")
     with open(path, "a", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(row))
+        writer = csv.DictWriter(f, fieldnames=fields, restval="")
         if new:
             writer.writeheader()
         writer.writerow(row)
+
+
+def validation_epochs(cfg: TrainConfig) -> list:
+    """The (1-based) epochs after which the validation loss is computed: every
+    `validate_every`-th and the last."""
+    return sorted(set(range(cfg.validate_every, cfg.epochs + 1, cfg.validate_every))
+                  | {cfg.epochs})
 
 
 def with_steps_resolved(preset: Preset, data: EpochData,
@@ -455,8 +469,8 @@ def train(preset: Preset, network: str, data: EpochData, run_dir: os.PathLike,
                 trainer.fit(run_dataset(data, start, cfg.epochs), initial_epoch=start,
                             epochs=cfg.epochs, steps_per_epoch=steps, verbose=verbose,
                             shuffle=False,
-                            validation_data=validation(0) if validate else None,
-                            validation_freq=cfg.validate_every if validate else 1,
+                            validation_data=run_dataset(validation, 0, 1) if validate else None,
+                            validation_freq=validation_epochs(cfg) if validate else 1,
                             callbacks=[BNDecaySchedule(net, cfg), recorder, *callbacks])
         except BaseException as e:
             writer.close()

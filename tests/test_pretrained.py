@@ -4,6 +4,7 @@ clear error; float16 storage round-trips; publishing refuses networks that do no
 trivial baselines and writes nothing then."""
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -182,6 +183,13 @@ def test_publishing_without_a_validation_split_chooses_nothing(model_dir, tmp_pa
                 progress=False, color_t=1.0)
     with pytest.raises(ValueError, match="no validation split"):
         publish("car", "car", [model_dir], [model_dir], root, zoo=zoo, progress=False)
+    other = tmp_path / "bilinear"  # a color network of another model configuration
+    shutil.copytree(model_dir, other)
+    config = json.loads((other / "config.json").read_text())
+    config["model"]["decoder"]["sampler"] = "bilinear"
+    (other / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ValueError, match="different model configurations"):
+        publish("car", "car", [model_dir], [other], root, zoo=zoo, progress=False, color_t=1.0)
     with pytest.raises(NotBetterThanBaselines, match="does not beat"):
         publish("car", "car", [model_dir], [model_dir], root, zoo=zoo, progress=False,
                 color_t=1.0)

@@ -202,7 +202,7 @@ def test_train_command_writes_a_model_dir_that_records_the_background(tmp_path):
 
 def test_validation_losses_are_logged_every_n_epochs(tmp_path, capsys):
     """--validate-every 2: val_loss and val_<part> columns in every row of the log, filled
-    at the second epoch with the loss of the validation split in inference mode; a run dir of
+    at the second and the last epoch with the loss of the validation split in inference mode; a run dir of
     its own. Without a validation split, training goes on with a note."""
     import pandas as pd
 
@@ -218,8 +218,8 @@ def test_validation_losses_are_logged_every_n_epochs(tmp_path, capsys):
     for network, part in (("shape", "msfcel"), ("color", "blend")):
         log = pd.read_csv(out / f"log_{network}.csv")
         assert list(log.epoch) == [1, 2, 3]
-        assert log.val_loss.isna().tolist() == [True, False, True], log
-        assert log[f"val_{part}"].notna().tolist() == [False, True, False]
+        assert log.val_loss.isna().tolist() == [True, False, False], log  # and the last epoch
+        assert log[f"val_{part}"].notna().tolist() == [False, True, True]
         assert (log.val_loss.dropna() > 0).all() and (log.loss > 0).all()
     assert json.loads((out / "config.json").read_text())["train"]["validate_every"] == 2
 
@@ -231,3 +231,31 @@ def test_validation_losses_are_logged_every_n_epochs(tmp_path, capsys):
                  str(out2), "--no-cache", "--network", "shape"]) == 0
     assert "no validation split" in capsys.readouterr().out
     assert "val_loss" not in pd.read_csv(out2 / "log_shape.csv").columns
+    # fewer validation models (4) than one batch (8): a note, no validation, no crash
+    out3 = tmp_path / "run3"
+    assert main(["train", "--preset", "tiny", "--data", str(data), "--category", "car",
+                 "--epochs", "1", "--batch-size", "4", "--validate-every", "1", "--out",
+                 str(out3), "--no-cache", "--network", "shape"]) == 0
+    assert "val_loss" in pd.read_csv(out3 / "log_shape.csv").columns
+    short = write_toy_dataset(tmp_path / "short", categories=("car",), resolution=32,
+                              split_sizes={"train": 8, "val": 2, "test": 1})
+    assert main(["train", "--preset", "tiny", "--data", str(short), "--category", "car",
+                 "--epochs", "1", "--batch-size", "8", "--validate-every", "1", "--out",
+                 str(tmp_path / "run4"), "--no-cache", "--network", "shape"]) == 0
+    assert "fewer than one batch" in capsys.readouterr().out
+
+
+def test_a_log_keeps_its_columns_across_attempts(tmp_path):
+    """Rows are written under the existing header: a missing value is empty, an unknown column
+    refused, so values never shift under another column's name."""
+    import pandas as pd
+
+    from im2avatar_tf.training import _append_log
+
+    log = tmp_path / "log_shape.csv"
+    _append_log(log, {"epoch": 1, "loss": 0.5, "val_loss": 0.4, "seconds": 1.0})
+    _append_log(log, {"epoch": 2, "loss": 0.3, "seconds": 2.0})
+    df = pd.read_csv(log)
+    assert df.seconds.tolist() == [1.0, 2.0] and df.val_loss.isna().tolist() == [False, True]
+    with pytest.raises(ValueError, match="no column for"):
+        _append_log(log, {"epoch": 3, "loss": 0.2, "val_msfcel": 0.1, "seconds": 3.0})

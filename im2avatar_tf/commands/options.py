@@ -166,15 +166,17 @@ def add_schedule_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--validate-every", type=positive_int, default=None, metavar="EPOCHS",
                         help="log the loss on --data's validation split (inference mode, one "
                              "fixed view per model) every this many epochs, as val_loss and "
-                             "val_<part> in log_<network>.csv: training and validation curves "
-                             "(a new run dir: it costs a forward pass over the split)")
+                             "val_<part> in log_<network>.csv, and after the last epoch: "
+                             "training and validation curves. Part of the run's configuration "
+                             "(experiments keep such networks apart; `train` needs a new --out)")
 
 
 def add_seed_argument(parser: argparse.ArgumentParser) -> None:
     """--seed: the training seed (weights, batch order, views), a run dir of its own."""
     parser.add_argument("--seed", dest="train_seed", type=nonnegative_int, default=None,
-                        help="training seed (default: the preset's, 0); seed 1 reuses the "
-                             "networks of the claims study's first seed")
+                        help="training seed (default: the preset's, 0); part of the run's "
+                             "configuration (`train` needs a new --out); in the experiments, "
+                             "seed 1 reuses the networks of the claims study's first seed")
 
 
 def add_output_batchnorm_argument(parser: argparse.ArgumentParser) -> None:

@@ -61,6 +61,8 @@ def run(args) -> int:
     from ..runs import train_or_reuse
 
     preset = preset_from_args(args)
+    if args.strategy == "multiworker" and preset.train.validate_every:
+        raise ValueError("--validate-every is not available with --strategy multiworker")
     root = resolve_data(args.data, preset)
     # The model dir remembers the views' background, so inference pads photos with it.
     background = dataset_background(root, preset.data.categories[0])
