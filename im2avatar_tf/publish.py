@@ -282,8 +282,9 @@ def readme(manifest: dict) -> str:
         t = m["training"]
         lines.append(f"**{name}** (shape seed {t['shape']['seed']}, color seed "
                      f"{t['color']['seed']}, {t['shape']['steps']} steps of batch "
-                     f"{t['shape']['batch_size']} per network; chosen on the "
-                     f"{t['chosen_on']}; published at git {m['git_revision']}):")
+                     f"{t['shape']['batch_size']} per network; "
+                     + (f"chosen on the {t['chosen_on']}" if t["validation"] else t["chosen_on"])
+                     + f"; published at git {m['git_revision']}):")
         for d in t["data"]:
             lic = "; ".join(f"{n} under {k}" for k, n in d["licences"].items())
             lines.append(f"- {d['models']} {d['source']} models from `{d['root']}`"
