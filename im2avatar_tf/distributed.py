@@ -185,7 +185,7 @@ def train_multiworker(preset, network: str, data, run_dir: os.PathLike, resume: 
         raise ValueError(f"batch size {cfg.batch_size} is not a multiple of the {replicas} "
                          f"replicas of the cluster")
     final_path = run_dir / f"{network}.keras"
-    done_marker = run_dir / "checkpoints" / network / "finished.json"
+    done_marker = T.finished_marker(run_dir, network)
     created = fresh = False
     state = np.zeros(2, np.int64)  # (finished, start epoch): the chief's decision
     if chief:

@@ -67,11 +67,11 @@ def train_or_reuse(preset, networks: Sequence[str], root: os.PathLike, out: os.P
     training split of `root` (or of several roots together) at `preset`, into the run dir
     `out`; returns the networks."""
     from .data.pipeline import InputPipeline
-    from .training import train, with_steps_resolved
+    from .training import finished_marker, train, with_steps_resolved
 
     pipe = InputPipeline.for_preset(preset, root, split="train", skip_bad=skip_bad, cache=cache,
                                     progress=verbose)
-    done = all((Path(out) / "checkpoints" / n / "finished.json").exists() for n in networks)
+    done = all(finished_marker(out, n).exists() for n in networks)
     validation = None if done else validation_pipeline(preset, root, skip_bad=skip_bad,
                                                        cache=cache, verbose=verbose)
     if verbose:

@@ -171,6 +171,11 @@ def _per_replica(loss):
 
 
 # --------------------------------------------------------------------------- checkpoints
+def finished_marker(run_dir: os.PathLike, network: str) -> Path:
+    """The file a finished training run of `network` writes in its run dir."""
+    return Path(run_dir) / "checkpoints" / network / "finished.json"
+
+
 def _checkpoint_dirs(run_dir: Path, network: str):
     root = run_dir / "checkpoints" / network
     if not root.exists():
@@ -357,7 +362,10 @@ def _append_log(path: Path, row: dict) -> None:
     """One row; an existing log keeps its columns (a column it lacks is refused, one the row
     lacks is left empty), so a resumed run never shifts values under another header."""
     new = not path.exists()
-    fields = list(row) if new else next(csv.reader(open(path, newline="")), list(row))
+    fields = list(row)
+    if not new:
+        with open(path, newline="") as f:
+            fields = next(csv.reader(f), fields)
     extra = [k for k in row if k not in fields]
     if extra:
         raise ValueError(f"{path} has no column for {extra}: it was written by another "
@@ -423,7 +431,7 @@ def train(preset: Preset, network: str, data: EpochData, run_dir: os.PathLike,
     final_path = run_dir / f"{network}.keras"
     created, fresh = not run_dir.exists(), not (run_dir / "config.json").exists()
     _write_run_files(run_dir, preset)
-    done_marker = run_dir / "checkpoints" / network / "finished.json"
+    done_marker = finished_marker(run_dir, network)
     if resume and final_path.exists() and done_marker.exists():
         if verbose:
             done = json.loads(done_marker.read_text())
