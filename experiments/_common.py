@@ -10,10 +10,10 @@
     res.claims += claims.beats_baseline(a, {"car": base.model_means("iou")}, "CVN", "iou")
     res.write(markdown_sections)                      # results/<exp>/<preset>/{csv, md}
 
-With --real-test DIR (`add_real_test_argument`) a network is also scored on DIR's test split:
+With --real-test DIR... (`add_real_test_argument`) a network is also scored on each DIR's test split:
 `evaluate_test_sets` and `baselines_test_sets` score on every test set holding the category
 (one baselines fit), rows and claims carry a `dataset` column / field, and
-`sections_per_test_set` repeats an experiment's tables under the real set's heading.
+`sections_per_test_set` repeats an experiment's tables under each real set's heading.
 
 The library does the work: the run-dir keys and train-or-reuse (`im2avatar_tf.runs`, shared
 with `train` and `quickstart`), the evaluation, the mean of the category means
@@ -30,7 +30,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -62,10 +62,10 @@ PAPER_PSNR = {
 
 def add_real_test_argument(parser) -> None:
     """--real-test, for the experiments that score a second test set."""
-    parser.add_argument("--real-test", default=None, metavar="DIR",
-                        help="also score every network on the test split of this dataset "
-                             "(e.g. real Sweet Home 3D models, held out by model), beside the "
-                             "same baselines")
+    parser.add_argument("--real-test", nargs="+", default=None, metavar="DIR",
+                        help="also score every network on the test split of these datasets "
+                             "(e.g. real Sweet Home 3D models held out by model, the TORCS "
+                             "cars), each beside the same baselines")
 
 
 def add_arguments(parser, default_preset: str = "small", seed: bool = True) -> None:
@@ -108,9 +108,9 @@ class Setup:
     started: float = field(default_factory=time.time)
     n_test_models: Dict[str, int] = field(default_factory=dict)  # filled by `evaluate`
     # what the networks train on (and the baselines are fitted on): `root`, or it and the
-    # --extra-train-data roots; and --real-test, a second test set
+    # --extra-train-data roots; and --real-test's datasets, more test sets
     train_root: object = None
-    real_root: Optional[Path] = None
+    real_roots: Tuple[Path, ...] = ()
 
     def __post_init__(self):
         if self.train_root is None:
@@ -118,10 +118,7 @@ class Setup:
 
     def test_sets(self) -> List[tuple]:
         """(label, root) of the test splits to score on: --data's, then --real-test's."""
-        sets = [(IN_DISTRIBUTION, self.root)]
-        if self.real_root is not None:
-            sets.append((f"real ({self.real_root.name})", self.real_root))
-        return sets
+        return [(IN_DISTRIBUTION, self.root)] + [(f"real ({r.name})", r) for r in self.real_roots]
 
     def test_sets_of(self, category: str) -> List[tuple]:
         """`test_sets` holding a test split of `category`: --data's always (a missing split
@@ -154,13 +151,18 @@ def setup(name: str, args, data: Optional[str] = None,
         folder += "-plus-" + "-".join(r.name for r in roots[1:])
     if preset.train.seed != default.seed:
         folder += f"-seed{preset.train.seed}"
-    real = getattr(args, "real_test", None)
-    if real and not Path(real).is_dir():
-        raise FileNotFoundError(f"--real-test {real} is not a folder: build it with "
-                                f"`python run.py build-dataset --source sweethome3d` first")
+    real = tuple(Path(r) for r in getattr(args, "real_test", None) or ())
+    for r in real:
+        if not r.is_dir():
+            raise FileNotFoundError(f"--real-test {r} is not a folder: build it with "
+                                    f"`python run.py build-dataset --source sweethome3d` (or "
+                                    f"--source torcs) first")
+    if len({r.name for r in real}) < len(real):
+        raise ValueError(f"--real-test folders need distinct names (they label the results): "
+                         f"{[str(r) for r in real]}")
     return Setup(name=name, preset=preset, root=root, data_source=data_source(root),
                  train_root=root if len(roots) == 1 else tuple(roots),
-                 real_root=Path(real) if real else None,
+                 real_roots=real,
                  categories=resolve_categories(root, preset.data.categories),
                  runs_dir=Path(args.runs_dir),
                  out_dir=Path(args.results_dir) / name / folder,
@@ -293,7 +295,7 @@ def column_label(dataset: str, category: str) -> str:
 
 def sections_per_test_set(s: Setup, df, tables, notes: Sequence[str] = ()) -> List[str]:
     """The README sections of an experiment scored on several test sets: `tables(rows)`
-    (markdown lines) of --data's test split and `notes`, then for --real-test's set a
+    (markdown lines) of --data's test split and `notes`, then for each --real-test set a
     "## Real held-out test set (<name>, N models)" section saying its categories and test
     models, with `tables` of its rows (their headings one level down). df: `Results.table()`
     rows with a `dataset` column."""

@@ -250,7 +250,7 @@ def test_real_test_set_without_the_category(work):
                                resolution=32)
     s = common.Setup(name="t", preset=get_preset("tiny"), root=work / "toy", data_source="toy",
                      categories=("car",), runs_dir=work / "runs", out_dir=work / "t",
-                     real_root=chairs)
+                     real_roots=(chairs,))
     assert s.test_sets_of("car") == [("in distribution", work / "toy")]
     rows = pd.DataFrame({"dataset": ["in distribution"], "category": ["car"], "n_models": [2]})
     md = common.sections_per_test_set(s, rows, lambda df: ["table of " + ", ".join(df.category)])
@@ -258,6 +258,28 @@ def test_real_test_set_without_the_category(work):
     assert "## Real held-out test set (chairs, 0 models)" in md
     assert any("Test models: none; no test split for car." in line for line in md)
     assert not any("table of" in line for line in md[1:])
+
+
+def test_several_real_test_sets(work, real_toy):
+    """--real-test DIR DIR: each set is scored where it has the category, under its own label
+    and README section."""
+    from experiments import _common as common
+    from im2avatar_tf.config import get_preset
+
+    chairs = write_toy_dataset(work / "chairs2", categories=("chair",), split_sizes={"test": 1},
+                               resolution=32)
+    s = common.Setup(name="t", preset=get_preset("tiny"), root=work / "toy", data_source="toy",
+                     categories=("car",), runs_dir=work / "runs", out_dir=work / "t",
+                     real_roots=(real_toy, chairs))
+    assert [label for label, _ in s.test_sets()] == ["in distribution", "real (real)",
+                                                     "real (chairs2)"]
+    assert s.test_sets_of("car") == [("in distribution", work / "toy"), ("real (real)", real_toy)]
+    rows = pd.DataFrame({"dataset": ["in distribution", "real (real)"], "category": ["car"] * 2,
+                         "n_models": [2, 2]})
+    md = common.sections_per_test_set(s, rows, lambda df: ["table of " + ", ".join(df.dataset)])
+    assert "## Real held-out test set (real, 2 models)" in md
+    assert "## Real held-out test set (chairs2, 0 models)" in md
+    assert "table of real (real)" in md
 
 
 def test_human(work, monkeypatch):

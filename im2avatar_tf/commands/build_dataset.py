@@ -12,6 +12,8 @@ Examples:
   python run.py build-dataset --source human --out data/human --bodies 8 --styles 4
   python run.py build-dataset --source human-real --out data/human-real
       (the Sweet Home 3D people, test only; needs sweethome3d-furniture)
+  python run.py build-dataset --source torcs --out data/torcs --resolution 32
+      (the 17 cars of the TORCS game, test only; needs apt-get install torcs-data)
 """
 from __future__ import annotations
 
@@ -21,9 +23,9 @@ from pathlib import Path
 from .options import (add_preset_argument, float_range, int_range, nonnegative_int,
                       positive_int)
 
-HELP = ("build a dataset (colored voxels, views, flow) from procedural, folder, SweetHome3D or "
-        "human meshes")
-SOURCES = ("procedural", "folder", "sweethome3d", "human", "human-real")
+HELP = ("build a dataset (colored voxels, views, flow) from procedural, folder, SweetHome3D, "
+        "human or TORCS meshes")
+SOURCES = ("procedural", "folder", "sweethome3d", "human", "human-real", "torcs")
 
 
 def add_arguments(parser) -> None:
@@ -40,7 +42,7 @@ def add_arguments(parser) -> None:
                              "guitar; sweethome3d also offers human)")
     parser.add_argument("--count", type=positive_int, default=None,
                         help="models per category (procedural: how many to generate; "
-                             "sweethome3d, human-real: at most this many)")
+                             "sweethome3d, human-real, torcs: at most this many)")
     add_preset_argument(parser, default=None)
     parser.add_argument("--resolution", type=int_range(2, 512), default=None,
                         help="volume resolution R (default: the preset's, else 64)")
@@ -111,7 +113,8 @@ def run(args) -> int:
 
     preset = get_preset(args.preset) if args.preset else None
     resolution = args.resolution or (preset.model.volume_size if preset else 64)
-    build = {"human": _run_human, "human-real": _run_human_real}.get(args.source, _run_jobs)
+    build = {"human": _run_human, "human-real": _run_human_real,
+             "torcs": _run_torcs}.get(args.source, _run_jobs)
     return build(args, preset, resolution)
 
 
@@ -187,3 +190,19 @@ def _run_human_real(args, preset, resolution: int) -> int:
     print(f"human-real: {summary['models']} people ({summary['postures']}), "
           f"{len(summary['failed'])} failed -> {out}")
     return 0 if not summary["failed"] else 1
+
+
+def _run_torcs(args, preset, resolution: int) -> int:
+    """The TORCS cars as a test-only car set (`building.sources.torcs`)."""
+    from ..building.sources.torcs import build_torcs
+
+    if args.categories and tuple(args.categories) != ("car",):
+        raise ValueError("--source torcs only has cars: leave out --categories or pass car")
+    out = Path(args.out or os.path.join("data", f"torcs-r{resolution}"))
+    summary = build_torcs(out, build_options(args, resolution), args.workers,
+                          not args.no_progress, args.count)
+    print(f"torcs: {summary['models']} cars in the test split, {len(summary['failed'])} failed "
+          f"-> {out}")
+    for model, reason in summary["failed"].items():
+        print(f"  failed {model}: {reason}")
+    return 0 if summary["models"] else 1

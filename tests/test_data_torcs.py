@@ -1,0 +1,164 @@
+"""The TORCS cars (Debian torcs-data): the AC3D reader and the test-only car set, on a small
+hand-written car in the package's layout (the package itself is 333 MB and not needed here)."""
+import json
+
+import numpy as np
+import pytest
+
+from im2avatar_tf.building.ac3d import load_ac3d
+from im2avatar_tf.building.builder import BuildOptions
+from im2avatar_tf.building.meshes import MeshError
+from im2avatar_tf.building.sources import torcs
+from im2avatar_tf.building.surface import as_surface
+from im2avatar_tf.data.check import check_dataset
+from im2avatar_tf.data.layout import split_list_path
+
+# A body: a textured quad (polygon) and a strip of two triangles, moved by `loc`; a line (no
+# area); and an untextured triangle of the second (blue) material.
+ACC = """AC3Db
+MATERIAL "red" rgb 1 0 0  amb 1 1 1  emis 0 0 0  spec 0 0 0  shi 0  trans 0
+MATERIAL "blue" rgb 0 0 1  amb 1 1 1  emis 0 0 0  spec 0 0 0  shi 0  trans 0
+OBJECT world
+kids 2
+OBJECT poly
+name "BODY"
+texture "mycar.rgb" base
+texture "mycar.rgb" tiled
+loc 0.5 0 0
+numvert 6
+-2 0 -0.8 0 1 0
+2 0 -0.8 0 1 0
+2 0 0.8 0 1 0
+-2 0 0.8 0 1 0
+-2 1 -0.8 0 1 0
+2 1 -0.8 0 1 0
+numsurf 3
+SURF 0x10
+mat 0
+refs 4
+0 0 0 0 0
+1 0.25 0 0 0
+2 0.25 1 0 0
+3 0 1 0 0
+SURF 0x14
+mat 0
+refs 4
+0 0.75 0 0 0
+1 1 0 0 0
+4 0.75 1 0 0
+5 1 1 0 0
+SURF 0x02
+mat 0
+refs 2
+0 0 0
+4 0 1
+kids 0
+OBJECT poly
+name "TRIM"
+numvert 3
+-2 1 0.8
+2 1 0.8
+0 1.2 0.8
+numsurf 1
+SURF 0x10
+mat 1
+refs 3
+0 0 0
+1 0 0
+2 0 0
+kids 0
+"""
+
+WHEEL = """<section name="{name}">
+<attnum name="ypos" unit="m" val="{y}"/>
+<attnum name="rim diameter" unit="in" val="16.0"/>
+<attnum name="tire width" unit="mm" val="200"/>
+<attnum name="tire height-width ratio" val=".5"/>
+<attnum name="ride height" unit="mm" val="120"/>
+</section>"""
+XML = ("<?xml version='1.0'?><params name='mycar'>"
+       "<section name='Front Axle'><attnum name='xpos' val='1.3'/></section>"
+       "<section name='Rear Axle'><attnum name='xpos' val='-1.4'/></section>"
+       + "".join(WHEEL.format(name=n, y=y) for n, y in (
+           ("Front Right Wheel", -0.8), ("Front Left Wheel", 0.8),
+           ("Rear Right Wheel", -0.8), ("Rear Left Wheel", 0.8))) + "</params>")
+
+
+@pytest.fixture
+def cars(tmp_path):
+    """A TORCS cars folder holding one car: texture left quarter red, right quarter green
+    (an SGI .rgb like the game's)."""
+    from PIL import Image
+
+    car = tmp_path / "cars" / "mycar"
+    car.mkdir(parents=True)
+    (car / "mycar.acc").write_text(ACC)
+    (car / "mycar.xml").write_text(XML)
+    (car / "readme.txt").write_text("3D model: somebody. Texture: Free Art License.")
+    texture = np.zeros((8, 16, 3), np.uint8)
+    texture[:, :8] = (255, 0, 0)
+    texture[:, 8:] = (0, 255, 0)
+    Image.fromarray(texture).save(car / "mycar.rgb", format="SGI")
+    return tmp_path / "cars"
+
+
+def test_ac3d_polygons_strips_transforms_textures_and_materials(cars):
+    scene = load_ac3d(cars / "mycar" / "mycar.acc")
+    body, trim = (scene.geometry[k] for k in sorted(scene.geometry))  # BODY_0, TRIM_1
+    assert len(body.faces) == 4 and len(trim.faces) == 1  # quad 2 + strip 2; the line skipped
+    assert np.allclose(body.vertices[:, 0].min(), -1.5)  # loc 0.5 applied
+    surface = as_surface(scene)
+    assert surface.kinds == ("texture", "face")
+    centroids = np.full((5, 3), 1 / 3)
+    rgb = surface.colors_at(np.arange(5), centroids)
+    assert np.allclose(rgb[:2], (1, 0, 0), atol=0.02)  # the quad: u in [0, 0.25], red
+    assert np.allclose(rgb[2:4], (0, 1, 0), atol=0.02)  # the strip: u in [0.75, 1], green
+    assert np.allclose(rgb[4], (0, 0, 1))  # the untextured triangle: its material
+    # strip winding alternates, so both triangles face the same way
+    normals = body.face_normals[2:4]
+    assert np.allclose(normals[0], normals[1])
+
+
+def test_ac3d_errors_name_the_problem(tmp_path, cars):
+    (cars / "mycar" / "mycar.rgb").unlink()
+    with pytest.raises(MeshError, match="texture mycar.rgb not found"):
+        load_ac3d(cars / "mycar" / "mycar.acc")
+    bad = tmp_path / "bad.ac"
+    bad.write_text("OBJECT world\nkids 0\n")
+    with pytest.raises(MeshError, match="not an AC3D file"):
+        load_ac3d(bad)
+    cut = tmp_path / "cut.ac"
+    cut.write_text(ACC[:ACC.index("SURF 0x14")])
+    with pytest.raises(MeshError, match="ends early"):
+        load_ac3d(cut)
+
+
+def test_wheels_from_the_specs(cars):
+    wheels = torcs.wheel_positions(cars / "mycar" / "mycar.xml")
+    radius = 16 * 0.0254 / 2 + 0.2 * 0.5
+    assert len(wheels) == 4
+    assert [w[0] for w in wheels] == [1.3, 1.3, -1.4, -1.4]
+    assert sorted(w[2] for w in wheels) == [-0.8, -0.8, 0.8, 0.8]
+    assert np.allclose([w[1] for w in wheels], radius - 0.12)  # standing on the ground
+    assert np.allclose([w[3] for w in wheels], radius) and all(w[4] == 0.2 for w in wheels)
+
+
+def test_build_puts_every_car_in_the_test_split(tmp_path, cars):
+    out = tmp_path / "torcs"
+    summary = torcs.build_torcs(out, BuildOptions(resolution=16, image_size=32),
+                                progress=False, cars_dir=cars)
+    assert summary["models"] == 1 and not summary["failed"]
+    assert split_list_path(out, "test", "car").read_text().split() == ["torcs_mycar"]
+    assert split_list_path(out, "train", "car").read_text() == ""
+    assert check_dataset(out, progress=False).ok
+    meta = json.loads(next(out.rglob("meta.json")).read_text())
+    assert meta["source"]["source"] == "torcs" and "Free Art" in meta["source"]["credits"]
+    assert "GPL" in meta["source"]["license"]
+    again = torcs.build_torcs(out, BuildOptions(resolution=16, image_size=32),
+                              progress=False, cars_dir=cars)
+    assert again["reused"] == 1 and again["built"] == 0  # resumable
+
+
+def test_missing_package_says_how_to_install(tmp_path):
+    with pytest.raises(FileNotFoundError, match="apt-get install torcs-data"):
+        torcs.iter_cars(tmp_path)
