@@ -261,7 +261,7 @@ def markdown(df, verdicts, seeds) -> list:
         f"Seeds {', '.join(map(str, seeds))}: every network trained once per seed; each cell "
         "is the mean over seeds ± its standard error, of the test-split mean over models "
         "(each model the mean over its 12 views). Columns: the category's test split of the "
-        "training data's distribution, and of the real held-out set where given.", "",
+        "training data's distribution, and of each real held-out set given.", "",
         "## Shape: mean IoU", "", *iou, "",
         f"'{CHOSEN}': per network, the threshold (grid 0.05 to 0.95) with the highest mean "
         "IoU on the validation split, then applied to the test split; in brackets its mean "

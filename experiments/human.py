@@ -70,7 +70,8 @@ class Human:
         common.add_arguments(parser)
         parser.add_argument("--real", "--real-test", dest="real", default="data/human-real",
                             help="the human-real set (default data/human-real); skipped if "
-                                 "absent (--real-test: the other experiments' spelling)")
+                                 "absent. One folder (--real-test: the other experiments' "
+                                 "spelling, which take several)")
         parser.add_argument("--gallery-models", type=nonnegative_int, default=4,
                             help="test models per set in gallery.png (4)")
 

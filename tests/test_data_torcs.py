@@ -114,9 +114,35 @@ def test_ac3d_polygons_strips_transforms_textures_and_materials(cars):
     assert np.allclose(rgb[:2], (1, 0, 0), atol=0.02)  # the quad: u in [0, 0.25], red
     assert np.allclose(rgb[2:4], (0, 1, 0), atol=0.02)  # the strip: u in [0.75, 1], green
     assert np.allclose(rgb[4], (0, 0, 1))  # the untextured triangle: its material
-    # strip winding alternates, so both triangles face the same way
-    normals = body.face_normals[2:4]
-    assert np.allclose(normals[0], normals[1])
+    # strip winding alternates, so both triangles face the way the first one does (+z here)
+    assert np.allclose(body.face_normals[2:4], (0, 0, 1))
+
+
+NESTED = ("AC3Db\n"
+          'MATERIAL "rgb" rgb 0 1 0  amb 1 1 1\n'  # a material named like the keyword
+          "OBJECT world\nkids 1\n"
+          'OBJECT group\nname "a group"\ndata 18\nkids 3\nabc\nnumvert\n'  # data: 18 chars, 3 lines
+          "rot 0 0 -1 0 1 0 1 0 0\nloc 10 0 0\nkids 1\n"
+          "OBJECT poly\nname\t\"one part\"\ntexture \"mycar.rgb\"\ntexrep 2 2\ntexoff 0.5 0\n"
+          "loc 0 0 1\nnumvert 3\n1 0 0\n1\t1 0\n2 0 0\nnumsurf 1\nSURF 16\nmat 0\nrefs 3\n"
+          "0 0 0\n1 0.1 0\n2 0 0.1\nkids 0\n")
+
+
+def test_ac3d_nested_transforms_texrep_data_tabs_and_texture_swaps(tmp_path, cars):
+    from PIL import Image
+
+    path = cars / "mycar" / "nested.ac"
+    path.write_text(NESTED)
+    scene = load_ac3d(path)
+    [part] = scene.geometry.values()
+    # the group's rot (written row by row; applied transposed) and loc, then the part's loc
+    assert np.allclose(part.vertices[0], (11, 0, -1))
+    assert np.allclose(part.visual.uv, [[0.5, 0], [0.7, 0], [0.5, 0.2]])  # uv * 2 + (0.5, 0)
+    assert as_surface(scene).kinds == ("texture",)
+    blue = tmp_path / "blue.png"
+    Image.fromarray(np.full((4, 4, 3), (0, 0, 255), np.uint8)).save(blue)
+    swapped = as_surface(load_ac3d(path, textures={"mycar.rgb": blue}))
+    assert np.allclose(swapped.colors_at(np.array([0]), np.full((1, 3), 1 / 3)), (0, 0, 1))
 
 
 def test_ac3d_errors_name_the_problem(tmp_path, cars):
@@ -131,6 +157,13 @@ def test_ac3d_errors_name_the_problem(tmp_path, cars):
     cut.write_text(ACC[:ACC.index("SURF 0x14")])
     with pytest.raises(MeshError, match="ends early"):
         load_ac3d(cut)
+    for broken, message in ((ACC.replace("SURF 0x14", "SURF zz"), "bad SURF on line"),
+                            (ACC.replace("loc 0.5 0 0", "loc 0.5"), "bad loc on line"),
+                            (ACC.replace("\n5 1 1 0 0", "\n-1 1 1 0 0"), "refers to vertex -1 of 6"),
+                            ("AC3Db\n\n\n", "has no OBJECT")):
+        bad.write_text(broken)
+        with pytest.raises(MeshError, match=message):
+            load_ac3d(bad)
 
 
 def test_wheels_from_the_specs(cars):
@@ -138,7 +171,7 @@ def test_wheels_from_the_specs(cars):
     radius = 16 * 0.0254 / 2 + 0.2 * 0.5
     assert len(wheels) == 4
     assert [w[0] for w in wheels] == [1.3, 1.3, -1.4, -1.4]
-    assert sorted(w[2] for w in wheels) == [-0.8, -0.8, 0.8, 0.8]
+    assert [w[2] for w in wheels] == [0.8, -0.8, 0.8, -0.8]  # right wheels (ypos < 0) at +z
     assert np.allclose([w[1] for w in wheels], radius - 0.12)  # standing on the ground
     assert np.allclose([w[3] for w in wheels], radius) and all(w[4] == 0.2 for w in wheels)
 
@@ -162,3 +195,15 @@ def test_build_puts_every_car_in_the_test_split(tmp_path, cars):
 def test_missing_package_says_how_to_install(tmp_path):
     with pytest.raises(FileNotFoundError, match="apt-get install torcs-data"):
         torcs.iter_cars(tmp_path)
+
+
+@pytest.mark.skipif(not torcs.available(), reason="TORCS cars absent: apt-get install torcs-data")
+def test_the_real_cars_load():
+    """Every car of the installed package reads, with its texture, and gets four tyres."""
+    cars = torcs.iter_cars()
+    assert len(cars) >= 17
+    for car in cars:
+        surface = car.load()
+        assert "texture" in surface.kinds and surface.kinds[-4:] == ("face",) * 4, car.folder
+        extent = np.ptp(surface.mesh.vertices, axis=0)
+        assert extent[0] == extent.max(), car.folder  # long along x: the nose at +x

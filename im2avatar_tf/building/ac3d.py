@@ -41,13 +41,30 @@ class _Reader:
 
     def floats(self, n: int, words: List[str], what: str) -> np.ndarray:
         try:
+            if len(words) < n:
+                raise ValueError
             return np.asarray([float(w) for w in words[:n]], dtype=np.float64)
         except ValueError:
-            raise MeshError(f"{self.path.name}: bad {what} on line {self.i}") from None
+            raise MeshError(f"{self.path.name}: bad {what} on line {self.i} (expected {n} "
+                            f"numbers)") from None
+
+    def count(self, words: List[str], base: int = 10) -> int:
+        """The integer after a keyword (numvert 8, kids 2, SURF 0x14 with base 0)."""
+        try:
+            return int(words[1], base)
+        except (IndexError, ValueError):
+            raise MeshError(f"{self.path.name}: bad {words[0]} on line {self.i}") from None
+
+    def skip_chars(self, n: int) -> None:
+        """Skip a `data` block: n characters, which may span lines."""
+        while n > 0 and self.i < len(self.lines):
+            n -= len(self.lines[self.i]) + 1
+            self.i += 1
 
 
 def _split(line: str) -> List[str]:
-    """Words of a line; a quoted string is one word (without its quotes)."""
+    """Words of a line (split on spaces and tabs); a quoted string is one word (without its
+    quotes)."""
     words, rest = [], line
     while rest:
         rest = rest.lstrip()
@@ -59,8 +76,9 @@ def _split(line: str) -> List[str]:
             words.append(rest[1:end])
             rest = rest[end + 1:]
         else:
-            word, _, rest = rest.partition(" ")
+            word, *tail = rest.split(None, 1)
             words.append(word)
+            rest = tail[0] if tail else ""
     return words
 
 
@@ -109,7 +127,7 @@ def load_ac3d(path: os.PathLike, textures: Optional[Dict[str, os.PathLike]] = No
             if key == "name":
                 name = w[1] if len(w) > 1 else name
             elif key == "data":
-                r.i += 1  # the data string's line
+                r.skip_chars(r.count(w))
             elif key == "texture":
                 texture = texture if texture is not None else (w[1] if len(w) > 1 else None)
             elif key == "texrep":
@@ -121,10 +139,11 @@ def load_ac3d(path: os.PathLike, textures: Optional[Dict[str, os.PathLike]] = No
             elif key == "loc":
                 loc = r.floats(3, w[1:], "loc")
             elif key == "numvert":
-                vertices = np.stack([r.floats(3, r.next(), "vertex") for _ in range(int(w[1]))]
-                                    ) if int(w[1]) else np.zeros((0, 3))
+                n = r.count(w)
+                vertices = (np.stack([r.floats(3, r.next(), "vertex") for _ in range(n)])
+                            if n else np.zeros((0, 3)))
             elif key == "numsurf":
-                for _ in range(int(w[1])):
+                for _ in range(r.count(w)):
                     _read_surface(r, faces, uvs, mats, len(vertices))
             elif key == "kids":
                 matrix = parent @ _affine(rot, loc)
@@ -132,19 +151,20 @@ def load_ac3d(path: os.PathLike, textures: Optional[Dict[str, os.PathLike]] = No
                     _add_part(scene, name or f"part{len(scene.geometry)}", vertices, faces, uvs,
                               mats, matrix, rep, off, materials,
                               texture_image(texture) if texture else None)
-                for _ in range(int(w[1])):
+                for _ in range(r.count(w)):
                     read_object(matrix)
                 return
             # crease, url, subdiv, hidden, locked, folded: nothing to do
 
-    while True:
-        w = r.next() if r.i < len(r.lines) else None
-        if w is None or w[0] == "OBJECT":
+    w: Optional[List[str]] = None
+    while any(line.strip() for line in r.lines[r.i:]):
+        w = r.next()
+        if w[0] == "OBJECT":
             break
-        if w[0] == "MATERIAL":
-            idx = w.index("rgb") if "rgb" in w else -1
+        if w[0] == "MATERIAL":  # MATERIAL "name" rgb r g b amb ...
+            idx = w.index("rgb", 2) if "rgb" in w[2:] else -1
             materials.append(r.floats(3, w[idx + 1:], "material") if idx >= 0 else np.ones(3) * .7)
-    if w is None:
+    if w is None or w[0] != "OBJECT":
         raise MeshError(f"{path.name} has no OBJECT")
     r.i -= 1  # give the OBJECT line back
     read_object(np.eye(4))
@@ -163,21 +183,25 @@ def _read_surface(r: _Reader, faces, uvs, mats, n_vertices: int) -> None:
     w = r.next()
     if w[0] != "SURF":
         raise MeshError(f"{r.path.name}: expected SURF on line {r.i}, got {w[0]}")
-    kind = int(w[1], 16) & 0x0F
+    kind = r.count(w, base=0) & 0x0F  # hex (0x14) or decimal, as the format's own readers
     mat = 0
     w = r.next()
     if w[0] == "mat":
-        mat = int(w[1])
+        mat = r.count(w)
         w = r.next()
     if w[0] != "refs":
         raise MeshError(f"{r.path.name}: expected refs on line {r.i}, got {w[0]}")
-    corners = [r.next() for _ in range(int(w[1]))]
+    corners = [r.next() for _ in range(r.count(w))]
     if kind not in (POLYGON, STRIP) or len(corners) < 3:
         return  # lines have no area
-    ids = [int(c[0]) for c in corners]
-    if max(ids) >= n_vertices or min(ids) < 0:
-        raise MeshError(f"{r.path.name}: a surface refers to vertex {max(ids)} of {n_vertices} "
-                        f"(line {r.i})")
+    try:
+        ids = [int(c[0]) for c in corners]
+    except ValueError:
+        raise MeshError(f"{r.path.name}: bad vertex reference before line {r.i}") from None
+    bad = [i for i in ids if not 0 <= i < n_vertices]
+    if bad:
+        raise MeshError(f"{r.path.name}: a surface refers to vertex {bad[0]} of {n_vertices} "
+                        f"(before line {r.i})")
     uv = [r.floats(2, c[1:], "uv") if len(c) >= 3 else np.zeros(2) for c in corners]
     if kind == POLYGON:  # a fan
         tris = [(0, k, k + 1) for k in range(1, len(ids) - 1)]

@@ -205,4 +205,4 @@ def _run_torcs(args, preset, resolution: int) -> int:
           f"-> {out}")
     for model, reason in summary["failed"].items():
         print(f"  failed {model}: {reason}")
-    return 0 if summary["models"] else 1
+    return 0 if not summary["failed"] else 1

@@ -9,7 +9,8 @@ share one racing body under different paint.
 The game draws the wheels itself, so each car gets four dark tyres (cylinders) where its
 `.xml` puts them: the axles' `xpos`, the wheels' `ypos`, rim diameter, tyre width and
 height-width ratio, standing on the ground below the body (the `ride height`). The `.acc`
-frame is y up with the nose at +x: built with front `+x` into the procedural frame.
+frame is y up with the nose at +x and the car's left at -z (the game reads a file point
+(x, y, z) as (x, -z, y)): built with front `+x` into the procedural frame.
 
     python run.py build-dataset --source torcs --out data/torcs --resolution 32
 
@@ -80,8 +81,9 @@ class TorcsCar:
 
 def wheel_positions(specs: os.PathLike) -> List[tuple]:
     """(x, y, z, radius, width) in metres in the `.acc` frame for each wheel of a car's
-    `.xml`: x the axle's xpos, z the wheel's ypos (the game's y is the body's z), y its centre
-    above the ground (radius - ride height: the body's y = 0 rides that high)."""
+    `.xml` (front right, front left, rear right, rear left): x the axle's xpos, z minus the
+    wheel's ypos (the game's y, to the left, is the file's -z), y its centre above the ground
+    (radius - ride height: the body's y = 0 rides that high)."""
     from ..meshes import MeshError
 
     try:
@@ -106,7 +108,7 @@ def wheel_positions(specs: os.PathLike) -> List[tuple]:
         radius = (number(wheel, "rim diameter") * 0.0254 / 2
                   + width * number(wheel, "tire height-width ratio"))
         ride = number(wheel, "ride height", 100.0) / 1000.0
-        out.append((number(axle, "xpos"), radius - ride, number(wheel, "ypos"), radius, width))
+        out.append((number(axle, "xpos"), radius - ride, -number(wheel, "ypos"), radius, width))
     return out
 
 
