@@ -10,8 +10,8 @@
     res.claims += claims.beats_baseline(a, {"car": base.model_means("iou")}, "CVN", "iou")
     res.write(markdown_sections)                      # results/<exp>/<preset>/{csv, md}
 
-With --real-test DIR... (`add_real_test_argument`) a network is also scored on each DIR's test split:
-`evaluate_test_sets` and `baselines_test_sets` score on every test set holding the category
+With --real-test DIR... (`add_real_test_argument`) a network is also scored on each DIR's test
+split: `evaluate_test_sets` and `baselines_test_sets` score on every test set holding the category
 (one baselines fit), rows and claims carry a `dataset` column / field, and
 `sections_per_test_set` repeats an experiment's tables under each real set's heading.
 

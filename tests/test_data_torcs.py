@@ -159,7 +159,8 @@ def test_ac3d_errors_name_the_problem(tmp_path, cars):
         load_ac3d(cut)
     for broken, message in ((ACC.replace("SURF 0x14", "SURF zz"), "bad SURF on line"),
                             (ACC.replace("loc 0.5 0 0", "loc 0.5"), "bad loc on line"),
-                            (ACC.replace("\n5 1 1 0 0", "\n-1 1 1 0 0"), "refers to vertex -1 of 6"),
+                            (ACC.replace("\n5 1 1 0 0", "\n-1 1 1 0 0"),
+                             "refers to vertex -1 of 6"),
                             ("AC3Db\n\n\n", "has no OBJECT")):
         bad.write_text(broken)
         with pytest.raises(MeshError, match=message):

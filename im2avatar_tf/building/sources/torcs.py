@@ -74,7 +74,8 @@ class TorcsCar:
             tyre = trimesh.creation.cylinder(radius=radius, height=width, sections=24)
             tyre.apply_translation((x, y, z))  # the cylinder's axis is z: the car's axles
             rgb = np.r_[np.asarray(TYRE_RGB) * 255, 255].astype(np.uint8)
-            tyre.visual = trimesh.visual.ColorVisuals(tyre, face_colors=np.tile(rgb, (len(tyre.faces), 1)))
+            tyre.visual = trimesh.visual.ColorVisuals(
+                tyre, face_colors=np.tile(rgb, (len(tyre.faces), 1)))
             scene.add_geometry(tyre, geom_name=f"tyre{i}")
         return as_surface(scene)
 
