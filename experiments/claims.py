@@ -20,7 +20,8 @@ import numpy as np
 
 from im2avatar_tf import claims, methods
 from im2avatar_tf.commands.options import nonnegative_int
-from im2avatar_tf.evaluation import MEAN_COLOR, MEAN_SHAPE, has_split
+from im2avatar_tf.evaluation import (GROUND_TRUTH_FLOW, MEAN_COLOR, MEAN_SHAPE,
+                                     ground_truth_flow_predictor, has_split)
 from im2avatar_tf.registry import register
 
 from . import _common as common
@@ -100,6 +101,11 @@ class Claims:
             test_sets = s.test_sets_of(cat)
             mean_shape = {}  # dataset -> (IoU, threshold): the same for every seed
             fitted = common.fit_baselines(s, cat)  # once: they do not depend on the seed
+            # The flow branch's ceiling (no network, the same for every seed): the image
+            # sampled at the ground-truth flow, on the ground-truth surface.
+            ceiling = {dataset: common.evaluate(
+                s, cat, ground_truth_flow_predictor(s.preset.model.volume_size), root=root,
+                iou_thresholds=(), blend_ts=()).records for dataset, root in test_sets}
             for seed in seeds:
                 nets = {}
                 for loss, bn in ARM_SETS[args.arms]:
@@ -148,6 +154,8 @@ class Claims:
                     for metric in COLOR_METRICS:
                         record(dataset, cat, seed, MEAN_COLOR, metric,
                                base.model_means(metric).mean())
+                        record(dataset, cat, seed, GROUND_TRUTH_FLOW, metric, claims.model_means(
+                            ceiling[dataset], metric=metric, coloring="flow").mean())
 
         df = pd.DataFrame(rows)
         verdicts = study_claims(df)
@@ -244,7 +252,7 @@ def markdown(df, verdicts, seeds) -> list:
                                          for c in cols) + ")"
             iou.append(f"| {method} | {mode} | " + " | ".join(cells) + " |")
     psnr = ["| coloring | " + " | ".join(cols) + " |", "|---|" + "---|" * len(cols)]
-    for method in list(COLORINGS) + [MEAN_COLOR]:
+    for method in list(COLORINGS) + [MEAN_COLOR, GROUND_TRUTH_FLOW]:
         sel = df[(df.method == method) & (df.metric == "psnr_rgb")]
         psnr.append(f"| {method} | " + " | ".join(_mean_se(sel[sel.column == c].value)
                                                    for c in cols) + " |")
@@ -269,7 +277,10 @@ def markdown(df, verdicts, seeds) -> list:
         "the training models.", "",
         "## Color: mean surface PSNR, RGB (dB)", "", *psnr, "",
         "On the voxels (probability >= 0.8) of the faithful shape network (MSFCEL, output BN "
-        "on) of the same seed; the mean training color painted on the same voxels. YCbCr in "
+        "on) of the same seed; the mean training color painted on the same voxels. The last "
+        f"row, '{GROUND_TRUTH_FLOW}', is no method: the input image sampled at the dataset's "
+        "ground-truth flow, on the ground-truth surface voxels, the best any predicted flow "
+        "can do on this data (the views are shaded, the surface colors are not). YCbCr in "
         "results.csv.", "",
         "Training curves (loss per epoch against optimizer steps, every network and seed): "
         "`plot.png`.", "",

@@ -39,7 +39,7 @@ import numpy as np
 from .colors import final_colors, pack_color_prediction, split_color_prediction
 from .data.layout import VIEW_NAMES
 from .data.pipeline import ModelEntry, list_models, resolve_categories
-from .data.samples import (BAD_FILE_ERRORS, load_color, occupancy_from_color,
+from .data.samples import (BAD_FILE_ERRORS, load_color, load_flow, occupancy_from_color,
                            skip_or_raise)
 from .metrics import NearestSurface, surface_psnr, voxel_iou
 
@@ -187,6 +187,28 @@ def network_predictor(shape_model, color_model=None) -> Predictor:
         out = forward(inputs)
         return Prediction(out["occupancy"],
                           pack_color_prediction(out) if color_model is not None else None)
+    return predict
+
+
+GROUND_TRUTH_FLOW = "flow only, ground-truth flow (ceiling)"
+
+
+def ground_truth_flow_predictor(resolution: int) -> Predictor:
+    """An oracle for the flow branch: the ground-truth surface as the shape and, per view, the
+    dataset's ground-truth flow (a visible voxel's projection; for a hidden one the nearest
+    foreground pixel of similar color) as the flow, regressed color and confidence 0. Its
+    "flow" coloring is the best a predicted flow can do on this data: how close the input
+    image's (shaded, resized) pixels come to the surface's (unshaded) colors."""
+
+    def predict(entry, inputs):
+        color = load_color(entry.paths, resolution)
+        probs = np.repeat(occupancy_from_color(color)[None].astype(np.float32),
+                          len(VIEW_NAMES), axis=0)  # (V, R, R, R)
+        flow = np.stack([load_flow(entry.paths, v, resolution) for v in VIEW_NAMES])
+        zeros = np.zeros_like(probs)[..., None]
+        return Prediction(probs, pack_color_prediction({
+            "regressed": np.repeat(zeros, 3, -1), "confidence": zeros,
+            "flow": np.clip(flow, 0.0, 1.0), "blended": np.repeat(zeros, 3, -1)}))
     return predict
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from im2avatar_tf import registry
 from im2avatar_tf.cli import build_parser, main
-from im2avatar_tf.evaluation import MEAN_COLOR, MEAN_SHAPE
+from im2avatar_tf.evaluation import GROUND_TRUTH_FLOW, MEAN_COLOR, MEAN_SHAPE
 from experiments import claims as study
 from tests._toy_data import write_toy_dataset, write_toy_human
 
@@ -343,9 +343,20 @@ def test_claims_study_end_to_end(work, monkeypatch):
                for p in (tmp_path / "runs").glob("tiny/*/car/shape-*/config.json")]
     assert sorted(c["model"]["decoder"]["output_batchnorm"] for c in configs) == [False] * 2 + [True] * 2
     psnr = df[df.metric == "psnr_rgb"]
-    assert set(psnr.method) == set(study.COLORINGS) | {MEAN_COLOR}
+    assert set(psnr.method) == set(study.COLORINGS) | {MEAN_COLOR, GROUND_TRUTH_FLOW}
     # one row per coloring (NaN where a 1-epoch shape network predicts no voxel)
-    assert sorted(psnr.seed) == [0] * 5
+    assert sorted(psnr.seed) == [0] * 6
+    # the flow ceiling: no network, the test images sampled at the ground-truth flow
+    from im2avatar_tf.evaluation import evaluate, ground_truth_flow_predictor
+
+    oracle = evaluate(ground_truth_flow_predictor(32), work / "toy", "test", ["car"],
+                      image_size=64, resolution=32, iou_thresholds=(), blend_ts=(),
+                      progress=False).records
+    flow = oracle[(oracle.coloring == "flow") & (oracle.metric == "psnr_rgb")]
+    assert len(flow) == 2 * 12 and np.isfinite(flow.value).all()
+    assert np.isclose(psnr[psnr.method == GROUND_TRUTH_FLOW].value.iloc[0],
+                      flow.groupby("model_id").value.mean().mean())
+    assert f"| {GROUND_TRUTH_FLOW} |" in md
     verdicts = json.loads((out / "claims.json").read_text())
     # one seed measures no training noise: never a verdict
     assert {v["n_seeds"] for v in verdicts if "IoU" in v["claim"]} == {1}
