@@ -14,7 +14,7 @@ import time
 import zlib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -186,10 +186,11 @@ class BuildReport:
 
 def build_dataset(jobs: Sequence[Job], root: os.PathLike, options: BuildOptions = BuildOptions(),
                   workers: int = 1, seed: int = 0, progress: bool = True,
-                  splits: bool = True) -> BuildReport:
+                  splits: Union[bool, str] = True) -> BuildReport:
     """Build every job into `root` (ShapeNet or human layout), skipping complete models, then
     write `build_report.json` and, with `splits`, the split lists (0.7/0.1/0.2, shuffled by
-    `seed`; callers with their own split, like the human set, pass splits=False).
+    `seed`; `splits="test"`: every built model in the test split, the others empty, for the
+    test-only real sets; callers with their own split, like the human set, pass splits=False).
     The one build loop of the project: every source's models go through here."""
     from tqdm import tqdm
 
@@ -222,7 +223,8 @@ def build_dataset(jobs: Sequence[Job], root: os.PathLike, options: BuildOptions 
         _write_report(root, report, options)
     if splits:
         done = set(report.built + report.reused)
-        _write_splits(root, [j for j in jobs if (j.category, j.entry) in done], seed)
+        _write_splits(root, [j for j in jobs if (j.category, j.entry) in done], seed,
+                      test_only=splits == "test")
     return report
 
 
@@ -243,14 +245,19 @@ def split_ids(ids: Sequence[str], seed: int, category: str = "",
     return order[:n_train], order[n_train:n_train + n_val], order[n_train + n_val:]
 
 
-def _write_splits(root: Path, complete: Sequence[Job], seed: int) -> None:
+def _write_splits(root: Path, complete: Sequence[Job], seed: int, test_only: bool = False
+                  ) -> None:
     """Lists per category, cut by its layout's fractions: ShapeNet-style train/val/test
-    (0.7/0.1/0.2), the human layout train/test (0.9/0.1; it has no val list)."""
+    (0.7/0.1/0.2), the human layout train/test (0.9/0.1; it has no val list); `test_only`:
+    every model in test, in job order."""
     for category in sorted({j.category for j in complete}):
         layout = layout_for(category)
         members = [j for j in complete if j.category == category]
-        train, val, test = split_ids([j.entry for j in members], seed, category,
-                                     fractions=layout.build_fractions)
+        if test_only:
+            train, val, test = [], [], [j.entry for j in members]
+        else:
+            train, val, test = split_ids([j.entry for j in members], seed, category,
+                                         fractions=layout.build_fractions)
         if "val" not in layout.splits:
             train, val = train + val, []
         for split, ids in (("train", train), ("val", val), ("test", test)):

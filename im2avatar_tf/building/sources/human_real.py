@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Optional
 
-from ...data.layout import HUMAN, write_split
+from ...data.layout import HUMAN
 from ...io import atomic_write_text
 
 def posture(name: str) -> str:
@@ -51,11 +51,10 @@ def build_real(out: Path, options=None, workers: int = 1, progress: bool = True,
         j.source, posture=posture(j.source["name"]), split="test", set="human-real"))
         for j in sweethome3d_jobs([HUMAN.CATEGORY], limit=limit)]
     t0 = time.perf_counter()
-    report = build_dataset(jobs, out, options, workers=workers, progress=progress, splits=False)
+    report = build_dataset(jobs, out, options, workers=workers, progress=progress,
+                           splits="test")
     failed = {s["model_id"]: s["reason"] for s in report.skipped}
     ok = [j for j in jobs if j.model_id not in failed]
-    write_split(out, "train", HUMAN.CATEGORY, [])
-    write_split(out, "test", HUMAN.CATEGORY, [j.entry for j in ok])
     postures = [j.source["posture"] for j in ok]
     summary = {"models": len(ok), "built": len(report.built), "failed": failed,
                "postures": {p: postures.count(p) for p in sorted(set(postures))},

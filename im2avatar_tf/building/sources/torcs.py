@@ -141,7 +141,6 @@ def build_torcs(out: os.PathLike, options=None, workers: int = 1, progress: bool
                 limit: Optional[int] = None, cars_dir: os.PathLike = CARS_DIR) -> Dict:
     """Build every car into `out`, all in the test split of `car`; resumable (complete models
     are reused). Returns a summary, also written to torcs_report.json."""
-    from ...data.layout import write_split
     from ...io import atomic_write_text
     from ..builder import BuildOptions, build_dataset
 
@@ -149,13 +148,9 @@ def build_torcs(out: os.PathLike, options=None, workers: int = 1, progress: bool
     jobs = torcs_jobs(limit, cars_dir)
     t0 = time.perf_counter()
     report = build_dataset(jobs, out, options or BuildOptions(), workers=workers,
-                           progress=progress, splits=False)
+                           progress=progress, splits="test")
     failed = {s["model_id"]: s["reason"] for s in report.skipped}
-    ok = [j for j in jobs if j.model_id not in failed]
-    for split in ("train", "val"):
-        write_split(out, split, "car", [])
-    write_split(out, "test", "car", [j.entry for j in ok])
-    summary = {"models": len(ok), "built": len(report.built), "reused": len(report.reused),
+    summary = {"models": len(jobs) - len(failed), "built": len(report.built), "reused": len(report.reused),
                "failed": failed, "seconds_build": round(time.perf_counter() - t0, 2),
                "resolution": (options or BuildOptions()).resolution}
     atomic_write_text(out / "torcs_report.json", json.dumps(summary, indent=1))
