@@ -69,7 +69,7 @@ def assert_color_outputs_close(actual: dict, expected: dict, image_size: int) ->
 def test_folded_networks_give_the_inference_outputs(preset_name):
     from keras import layers
 
-    from im2avatar_tf.models.folding import FastImageSampler, FewChannelConv3D, fold_batchnorm
+    from im2avatar_tf.models.folding import FewChannelConv3D, fold_batchnorm
 
     cfg, shape, color = networks(preset_name)
     images = np.random.default_rng(3).uniform(0, 1, (2, cfg.image_size, cfg.image_size, 3))
@@ -79,7 +79,6 @@ def test_folded_networks_give_the_inference_outputs(preset_name):
         kinds = [type(layer) for layer in folded.layers]
         assert not any(issubclass(k, layers.BatchNormalization) for k in kinds)
         assert FewChannelConv3D in kinds
-    assert FastImageSampler in [type(layer) for layer in folded_color.layers]
     # The originals are untouched (they still train with their BN).
     assert sum(isinstance(layer, layers.BatchNormalization) for layer in shape.layers) > 10
 
@@ -122,17 +121,6 @@ def test_few_channel_conv3d_equals_conv3d(padding, kernel, filters):
     fast.set_weights(reference.get_weights())
     assert FewChannelConv3D.supports(reference)
     assert_close(fast(x), expected, f"{padding} {kernel} {filters}")
-
-
-def test_fast_image_sampler_is_bit_equal():
-    from im2avatar_tf.models.folding import FastImageSampler
-    from im2avatar_tf.models.layers import ImageSampler
-
-    rng = np.random.default_rng(0)
-    image = rng.uniform(0, 1, (2, 16, 12, 3)).astype(np.float32)
-    flow = rng.uniform(-0.2, 1.2, (2, 5, 6, 7, 2)).astype(np.float32)  # some outside the image
-    flow[0, 0, 0, :3] = [[0.5, 0.25], [1.0, 1.0], [0.0, 0.0]]  # exactly on pixel edges
-    np.testing.assert_array_equal(FastImageSampler()(image, flow), ImageSampler()(image, flow))
 
 
 def test_batchnorm_that_cannot_fold_is_kept():

@@ -89,6 +89,19 @@ def test_nearest_sampler_picks_the_released_pixels():
     np.testing.assert_array_equal(out[0, 0, 0, 1], image[0, h - 1, w - 1])
 
 
+def test_sampler_runs_in_int32_so_onednn_prints_nothing():
+    """The sampler's pixel indices are int32: an int64 index made TensorFlow's oneDNN build
+    print an 'oneDNN supports DT_INT64 only ...' error line in every color-network run."""
+    import tensorflow as tf
+
+    image = tf.zeros((2, 8, 8, 3))
+    flow = tf.fill((2, 4, 4, 4, 2), 0.5)
+    for method in ("nearest", "bilinear"):
+        graph = tf.function(ImageSampler(method).__call__).get_concrete_function(image, flow).graph
+        dtypes = {t.dtype for op in graph.get_operations() for t in op.outputs}
+        assert tf.int64 not in dtypes, method
+
+
 def test_bilinear_sampler_interpolates_and_passes_gradients():
     import tensorflow as tf
 

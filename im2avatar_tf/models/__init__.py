@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Tuple
 
-from .folding import FastImageSampler, FewChannelConv3D  # noqa: F401  (registers them)
+from .folding import FewChannelConv3D  # noqa: F401  (registers it)
 from .layers import Blend, ImageSampler, ScheduledBatchNorm  # noqa: F401  (registers them)
 from .networks import build_color_model, build_shape_model  # noqa: F401
 

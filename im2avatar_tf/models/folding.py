@@ -10,14 +10,12 @@ and every other layer copied with its weights; the copy's outputs (same structur
 dict) equal the original's `model(x, training=False)` to float rounding. Training keeps the
 original model: a folded copy has no batch statistics to learn.
 
-Faster equal layers (used by `fold_batchnorm` unless `fast_layers=False`; timings in
-results/benchmarks/README.md):
-- `FewChannelConv3D`: a stride-1 Conv3D with at most `FEW_CHANNELS` outputs (the shape logits,
-  the color heads) runs at under 10 % of the CPU's peak in oneDNN (a GEMM with N = 1). It is
-  computed as one Conv2D over (y, x) with the depth taps as extra output channels
-  (N = k * filters), then the sum of the k depth slices shifted along z: the same products,
-  summed in another order (2-2.5x faster at 64^3).
-- `FastImageSampler`: the nearest `ImageSampler` with one gather of whole pixels (bit-equal).
+A faster equal layer (used by `fold_batchnorm` unless `fast_layers=False`; timings in
+results/benchmarks/README.md): a stride-1 Conv3D with at most `FEW_CHANNELS` outputs (the shape
+logits, the color heads) runs at under 10 % of the CPU's peak in oneDNN (a GEMM with N = 1).
+`FewChannelConv3D` computes it as one Conv2D over (y, x) with the depth taps as extra output
+channels (N = k * filters), then the sum of the k depth slices shifted along z: the same
+products, summed in another order (2-2.5x faster at 64^3).
 """
 from __future__ import annotations
 
@@ -27,7 +25,6 @@ import keras
 import numpy as np
 from keras import layers, ops
 
-from .layers import ImageSampler
 
 FEW_CHANNELS = 4  # Conv3D with at most this many filters are rewritten (FewChannelConv3D)
 FOLDABLE = (layers.Conv2D, layers.Conv3D, layers.Conv3DTranspose, layers.Dense)
@@ -73,27 +70,6 @@ class FewChannelConv3D(layers.Conv3D):
                 part, pad = tap[:, :depth + shift], [-shift, 0]
             out = out + ops.pad(part, [[0, 0], pad, [0, 0], [0, 0], [0, 0]])
         return out
-
-
-@keras.saving.register_keras_serializable(package="im2avatar")
-class FastImageSampler(ImageSampler):
-    """`ImageSampler` with the same output, nearest sampling only, faster: one flat pixel index
-    per voxel and one gather of whole pixels (not a gather per color channel). Inference only:
-    the flow gets no gradient here (nor in the released sampler)."""
-
-    def call(self, image, flow):
-        if self.method != "nearest":
-            return super().call(image, flow)
-        image = ops.cast(image, "float32")
-        flow = ops.cast(flow, "float32")
-        h, w = image.shape[1], image.shape[2]
-        batch = ops.shape(image)[0]
-        x, y = flow[..., 0], flow[..., 1]  # (B, R, R, R)
-        cols = ops.clip(ops.cast(ops.floor(x * w), "int32"), 0, w - 1)
-        rows = ops.clip(ops.cast(ops.floor(y * h), "int32"), 0, h - 1)
-        first = ops.reshape(ops.arange(batch, dtype="int32") * (h * w), (-1, 1, 1, 1))
-        pixels = ops.reshape(image, (-1, image.shape[3]))  # (B * H * W, 3)
-        return ops.take(pixels, first + rows * w + cols, axis=0)  # (B, R, R, R, 3)
 
 
 def batchnorm_affine(bn) -> tuple:
@@ -146,8 +122,6 @@ def _copy(layer, fast_layers: bool, config_changes: dict = None):
     cls = type(layer)
     if fast_layers and FewChannelConv3D.supports(layer):
         cls = FewChannelConv3D
-    elif fast_layers and cls is ImageSampler and layer.method == "nearest":
-        cls = FastImageSampler
     return cls.from_config(config)
 
 
@@ -172,8 +146,7 @@ def is_functional(model) -> bool:
 
 def fold_batchnorm(model, fast_layers: bool = True):
     """A BN-free functional copy of `model` for inference: see the module doc. With
-    `fast_layers`, few-filter stride-1 Conv3D layers become `FewChannelConv3D` and nearest
-    `ImageSampler`s `FastImageSampler`. `model` is left unchanged and shares no variable with
+    `fast_layers`, few-filter stride-1 Conv3D layers become `FewChannelConv3D`. `model` is left unchanged and shares no variable with
     the copy."""
     if not is_functional(model):
         raise TypeError(f"fold_batchnorm takes a functional Keras model, "

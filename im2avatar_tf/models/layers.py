@@ -115,34 +115,31 @@ class ImageSampler(layers.Layer):
         flow = ops.cast(flow, "float32")
         h, w = image.shape[1], image.shape[2]
         batch = ops.shape(image)[0]
-        flat_image = ops.reshape(image, (batch, h * w, 3))  # (B, H*W, 3)
-        vol_shape = tuple(flow.shape[1:-1])  # static (R, R, R)
-        flat_flow = ops.reshape(flow, (batch, -1, 2))  # (B, N, 2)
-        x, y = flat_flow[..., 0], flat_flow[..., 1]
+        pixels = ops.reshape(image, (-1, image.shape[3]))  # (B * H * W, 3)
+        # each image's first flat pixel index, broadcast over the volume: (B, 1, .., 1)
+        first = ops.reshape(ops.arange(batch, dtype="int32") * (h * w),
+                            (-1,) + (1,) * (len(flow.shape) - 2))
+        x, y = flow[..., 0], flow[..., 1]  # (B, R, R, R)
 
-        def gather(rows, cols):  # int (B, N) -> (B, N, 3)
-            idx = rows * w + cols
-            idx = ops.repeat(ops.expand_dims(idx, -1), 3, axis=-1)
-            return ops.take_along_axis(flat_image, idx, axis=1)
+        def gather(rows, cols):  # int32 (B, R, R, R) -> (B, R, R, R, 3): one gather of pixels
+            return ops.take(pixels, first + rows * w + cols, axis=0)
 
         if self.method == "nearest":
             x, y = ops.stop_gradient(x), ops.stop_gradient(y)
             cols = ops.clip(ops.cast(ops.floor(x * w), "int32"), 0, w - 1)
             rows = ops.clip(ops.cast(ops.floor(y * h), "int32"), 0, h - 1)
-            out = gather(rows, cols)
-        else:
-            px = ops.clip(x * w - 0.5, 0.0, w - 1.0)
-            py = ops.clip(y * h - 0.5, 0.0, h - 1.0)
-            x0, y0 = ops.floor(px), ops.floor(py)
-            fx, fy = ops.expand_dims(px - x0, -1), ops.expand_dims(py - y0, -1)
-            c0 = ops.cast(x0, "int32")
-            r0 = ops.cast(y0, "int32")
-            c1 = ops.minimum(c0 + 1, w - 1)
-            r1 = ops.minimum(r0 + 1, h - 1)
-            top = gather(r0, c0) * (1 - fx) + gather(r0, c1) * fx
-            bottom = gather(r1, c0) * (1 - fx) + gather(r1, c1) * fx
-            out = top * (1 - fy) + bottom * fy
-        return ops.reshape(out, (-1,) + vol_shape + (3,))  # (B, R, R, R, 3)
+            return gather(rows, cols)
+        px = ops.clip(x * w - 0.5, 0.0, w - 1.0)
+        py = ops.clip(y * h - 0.5, 0.0, h - 1.0)
+        x0, y0 = ops.floor(px), ops.floor(py)
+        fx, fy = ops.expand_dims(px - x0, -1), ops.expand_dims(py - y0, -1)
+        c0 = ops.cast(x0, "int32")
+        r0 = ops.cast(y0, "int32")
+        c1 = ops.minimum(c0 + 1, w - 1)
+        r1 = ops.minimum(r0 + 1, h - 1)
+        top = gather(r0, c0) * (1 - fx) + gather(r0, c1) * fx
+        bottom = gather(r1, c0) * (1 - fx) + gather(r1, c1) * fx
+        return top * (1 - fy) + bottom * fy
 
     def compute_output_shape(self, image_shape, flow_shape):
         return tuple(flow_shape[:-1]) + (3,)
