@@ -151,7 +151,8 @@ def build_torcs(out: os.PathLike, options=None, workers: int = 1, progress: bool
                            progress=progress, splits="test")
     failed = {s["model_id"]: s["reason"] for s in report.skipped}
     summary = {"models": len(jobs) - len(failed), "built": len(report.built),
-               "reused": len(report.reused), "failed": failed, "seconds_build": round(time.perf_counter() - t0, 2),
+               "reused": len(report.reused), "failed": failed,
+               "seconds_build": round(time.perf_counter() - t0, 2),
                "resolution": (options or BuildOptions()).resolution}
     atomic_write_text(out / "torcs_report.json", json.dumps(summary, indent=1))
     return summary
