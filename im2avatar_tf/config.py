@@ -124,6 +124,11 @@ class TrainConfig:
     bn_decay_start: float = 0.5
     bn_decay_max: float = 0.99
     checkpoint_every: int = 20  # epochs
+    # Also a checkpoint at the end of any epoch this many minutes of wall time after the last
+    # one, so a killed run loses at most about that much whatever an epoch costs (a `paper`
+    # epoch on a CPU is hours); 0: by epochs only. How often to save, not what is trained:
+    # left out of the run dir's key (`runs.config_key`).
+    checkpoint_minutes: float = 5.0
     # The schedule in optimizer steps (the release's clock): when set, a run trains the
     # whole epochs that reach it, ceil(steps / batches per epoch), and `epochs` is derived
     # from the data (`with_steps_resolved`); None trains `epochs` epochs.

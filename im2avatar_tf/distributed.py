@@ -303,6 +303,7 @@ def _run(T, dist, chief, preset, network, method, net, optimizer, data, run_dir,
         cb.on_train_begin()
     samples = int(optimizer.iterations.numpy()) * cfg.batch_size
     current = None
+    checkpoints = T.CheckpointClock(cfg)
     try:
         for epoch in range(start, cfg.epochs):
             t0 = time.time()
@@ -342,8 +343,9 @@ def _run(T, dist, chief, preset, network, method, net, optimizer, data, run_dir,
                         if k != "epoch":
                             tf.summary.scalar(k, v)
                 writer.flush()
-                if (epoch + 1) % cfg.checkpoint_every == 0 or epoch + 1 == cfg.epochs:
+                if checkpoints.due(epoch + 1):
                     T.save_checkpoint(run_dir, network, net, optimizer, epoch + 1)
+                    checkpoints.saved()
             for cb in callbacks:
                 cb.on_epoch_end(epoch, logs)
         for cb in callbacks:

@@ -5,8 +5,9 @@
 - One epoch = one random view per model, the remainder dropped (`InputPipeline.epochs`); the
   data of an epoch depend only on (seed, epoch), so resuming at an epoch boundary replays
   exactly what an uninterrupted run would have seen.
-- Checkpoints (network weights + optimizer state + epoch) every `checkpoint_every` epochs and
-  at the end, written atomically; `resume=True` continues from the newest one.
+- Checkpoints (network weights + optimizer state + epoch) every `checkpoint_every` epochs, at
+  the end, and at the end of any epoch `checkpoint_minutes` after the last one (`CheckpointClock`),
+  written atomically; `resume=True` continues from the newest one.
 - One `fit` call over one dataset for the remaining epochs (`run_dataset`); per-epoch logging
   and checkpoints are callbacks.
 
@@ -213,6 +214,24 @@ def restore_checkpoint(ckpt: Path, network: keras.Model, optimizer: keras.optimi
     return int(json.loads((ckpt / "state.json").read_text())["epoch"])
 
 
+class CheckpointClock:
+    """When an epoch's end is due a checkpoint: every `checkpoint_every` epochs, after the last
+    epoch, and once `checkpoint_minutes` of wall time have passed since the last checkpoint
+    (or the start), so a killed run loses at most about that much plus one epoch."""
+
+    def __init__(self, cfg: TrainConfig, clock=time.monotonic):
+        self.cfg, self.clock = cfg, clock
+        self.last = clock()
+
+    def due(self, finished_epochs: int) -> bool:
+        cfg = self.cfg
+        return (finished_epochs % cfg.checkpoint_every == 0 or finished_epochs == cfg.epochs
+                or 0 < cfg.checkpoint_minutes * 60 <= self.clock() - self.last)
+
+    def saved(self) -> None:
+        self.last = self.clock()
+
+
 # --------------------------------------------------------------------------- callbacks
 class BNDecaySchedule(keras.callbacks.Callback):
     """Moves every ScheduledBatchNorm's decay along the released schedule, by samples seen."""
@@ -240,7 +259,7 @@ class BNDecaySchedule(keras.callbacks.Callback):
 
 class EpochRecorder(keras.callbacks.Callback):
     """After each epoch: a row in the CSV log, TensorBoard scalars, a check for a non-finite
-    loss, and a checkpoint every `checkpoint_every` epochs and at the last one."""
+    loss, and a checkpoint when `CheckpointClock` says one is due."""
 
     def __init__(self, run_dir: Path, network_name: str, network: keras.Model,
                  cfg: TrainConfig, log_path: Path, writer, validation_names: Sequence[str] = ()):
@@ -249,6 +268,7 @@ class EpochRecorder(keras.callbacks.Callback):
         self.cfg, self.log_path, self.writer = cfg, log_path, writer
         self.validation_names = list(validation_names)  # val_loss, val_<part>, when validating
         self.t0 = time.time()
+        self.checkpoints = CheckpointClock(cfg)
 
     def on_epoch_begin(self, epoch, logs=None):
         self.t0 = time.time()
@@ -269,9 +289,10 @@ class EpochRecorder(keras.callbacks.Callback):
             for k, v in row.items():
                 if k != "epoch" and v != "":
                     tf.summary.scalar(k, v)
-        if (epoch + 1) % self.cfg.checkpoint_every == 0 or epoch + 1 == self.cfg.epochs:
+        if self.checkpoints.due(epoch + 1):
             save_checkpoint(self.run_dir, self.network_name, self.network,
                             self.model.optimizer, epoch + 1)
+            self.checkpoints.saved()
 
 
 # --------------------------------------------------------------------------- strategy & precision
@@ -311,13 +332,19 @@ def git_revision() -> str:
         return "unknown"
 
 
+def same_training(a: Preset, b: Preset) -> bool:
+    """Whether two configurations train the same network: equal but for how often a run is
+    checkpointed (`checkpoint_minutes`, which a resumed run may change)."""
+    return a.replace(train={"checkpoint_minutes": b.train.checkpoint_minutes}) == b
+
+
 def _write_run_files(run_dir: Path, preset: Preset) -> None:
     run_dir.mkdir(parents=True, exist_ok=True)
     config_path = run_dir / "config.json"
     if config_path.exists():
         # compared as Presets: fields added since the run dir was made take their defaults
         existing = Preset.from_dict(json.loads(config_path.read_text()))
-        if existing != preset:
+        if not same_training(existing, preset):
             raise ValueError(f"{run_dir} was made with a different configuration "
                              f"(see {config_path}); use a new --out folder or delete it")
     else:

@@ -158,7 +158,7 @@ def test_run_dirs_made_before_a_config_field_existed_are_still_theirs(tmp_path):
     train(preset, "r2n2", _dataset_fn(data, 4), tmp_path, verbose=0)
     old = json.loads((tmp_path / "config.json").read_text())
     del old["train"]["steps"], old["model"]["decoder"]["output_batchnorm"]
-    del old["train"]["validate_every"]
+    del old["train"]["validate_every"], old["train"]["checkpoint_minutes"]
     (tmp_path / "config.json").write_text(json.dumps(old, indent=2, sort_keys=True))
     train(preset, "r2n2", _dataset_fn(data, 4), tmp_path, verbose=0)  # reused, not refused
     old_key = hashlib.sha1(json.dumps(old, indent=2, sort_keys=True).encode()).hexdigest()[:6]
@@ -166,6 +166,51 @@ def test_run_dirs_made_before_a_config_field_existed_are_still_theirs(tmp_path):
     assert config_key(preset.replace(train={"steps": 10})) != old_key
     assert config_key(preset.replace(model={"decoder": {"output_batchnorm": False}})) != old_key
     assert config_key(preset.replace(train={"validate_every": 2})) != old_key
+    # How often a run is checkpointed is not what it trains: never in the key.
+    assert config_key(preset.replace(train={"checkpoint_minutes": 0.5})) == old_key
+
+
+def test_checkpoint_clock_saves_by_epochs_and_by_wall_time():
+    from dataclasses import replace
+
+    from im2avatar_tf.training import CheckpointClock
+
+    now = [0.0]
+    cfg = replace(get_preset("tiny").train, epochs=9, checkpoint_every=4, checkpoint_minutes=2)
+    clock = CheckpointClock(cfg, clock=lambda: now[0])
+    assert [e for e in range(1, 10) if clock.due(e)] == [4, 8, 9]  # every 4 epochs and the last
+    now[0] = 119.0
+    assert not clock.due(1)
+    now[0] = 120.0  # two minutes since the start
+    assert clock.due(1)
+    clock.saved()
+    now[0] = 200.0
+    assert not clock.due(2)  # 80 s since that checkpoint
+    off = CheckpointClock(replace(cfg, checkpoint_minutes=0), clock=lambda: now[0])
+    now[0] = 1e9
+    assert not off.due(1)
+
+
+@pytest.mark.parametrize("minutes, kept", [(1e-9, ["epoch_00001", "epoch_00002"]), (0, [])])
+def test_a_run_killed_between_epoch_checkpoints_resumes_from_the_timed_one(tmp_path, capsys,
+                                                                           minutes, kept):
+    """With checkpoint_every beyond the run, only the wall-time clock checkpoints: a run killed
+    in its third epoch resumes from the end of the second (or starts over when the clock is
+    off), and its log has every epoch once."""
+    preset = get_preset("tiny").replace(train={"epochs": 4, "batch_size": 4, "checkpoint_every": 100,
+                                               "checkpoint_minutes": minutes})
+    data = _batch_data(preset, n=8, seed=1)
+    with pytest.raises(KeyboardInterrupt):
+        train(preset, "r2n2", _dataset_fn(data, 4), tmp_path, verbose=0, callbacks=[KillDuring(epoch=2)])
+    folder = tmp_path / "checkpoints" / "r2n2"
+    assert sorted(p.name for p in folder.iterdir()) == kept if folder.exists() else kept == []
+    # resumed with another clock setting: the same run, not "a different configuration"
+    capsys.readouterr()
+    train(preset.replace(train={"checkpoint_minutes": 3}), "r2n2", _dataset_fn(data, 4), tmp_path,
+          verbose=1)
+    assert ("resuming r2n2 from" in capsys.readouterr().out) == bool(kept)
+    log = (tmp_path / "log_r2n2.csv").read_text().splitlines()
+    assert [row.split(",")[0] for row in log[1:]] == ["1", "2", "3", "4"]
 
 
 def test_mixed_bfloat16_training_runs_and_keeps_float32_outputs(tmp_path):
