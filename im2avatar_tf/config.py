@@ -113,6 +113,12 @@ class LossConfig:
     safe_division: bool = True  # False reproduces the released 0/0 -> NaN on empty masks
 
 
+# Fields that say how a run is saved, not what it trains: left out of the run dir's key
+# (`runs.config_key`) and of the check against its config.json (`training.same_training`), so
+# a run resumed with another value continues in the same run dir.
+UNKEYED_FIELDS = (("train", "checkpoint_minutes"),)
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     batch_size: int = 60
@@ -125,9 +131,8 @@ class TrainConfig:
     bn_decay_max: float = 0.99
     checkpoint_every: int = 20  # epochs
     # Also a checkpoint at the end of any epoch this many minutes of wall time after the last
-    # one, so a killed run loses at most about that much whatever an epoch costs (a `paper`
-    # epoch on a CPU is hours); 0: by epochs only. How often to save, not what is trained:
-    # left out of the run dir's key (`runs.config_key`).
+    # one, so a killed run loses at most about that much plus one epoch (no help inside one
+    # long epoch); 0: by epochs only. How often to save, not what is trained: UNKEYED_FIELDS.
     checkpoint_minutes: float = 5.0
     # The schedule in optimizer steps (the release's clock): when set, a run trains the
     # whole epochs that reach it, ceil(steps / batches per epoch), and `epochs` is derived
@@ -193,6 +198,16 @@ class Preset:
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+    def training_dict(self) -> dict:
+        """`to_dict()` without the UNKEYED_FIELDS: what decides the network a run trains."""
+        d = self.to_dict()
+        for *parents, name in UNKEYED_FIELDS:
+            node = d
+            for key in parents:
+                node = node[key]
+            node.pop(name, None)
+        return d
 
     @classmethod
     def from_dict(cls, d: dict) -> "Preset":

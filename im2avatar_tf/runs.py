@@ -32,11 +32,6 @@ LATER_FIELDS = {("train", "steps"): None, ("model", "decoder", "output_batchnorm
                 ("train", "validate_every"): 0}
 
 
-# Fields that say how a run is saved, not what it trains: never in the key, so changing one
-# resumes the same run dir.
-UNKEYED_FIELDS = (("train", "checkpoint_minutes"),)  # training.same_training agrees
-
-
 def _node(d: dict, keys) -> dict:
     for key in keys:
         d = d[key]
@@ -44,15 +39,14 @@ def _node(d: dict, keys) -> dict:
 
 
 def config_key(preset) -> str:
-    """Six hex digits naming a network's configuration in its run dir."""
-    d = preset.to_dict()
+    """Six hex digits naming a network's configuration in its run dir (`config.UNKEYED_FIELDS`
+    are never in it)."""
+    d = preset.training_dict()
     for path, default in LATER_FIELDS.items():
         *parents, name = path
         node = _node(d, parents)
         if node.get(name, default) == default:
             node.pop(name, None)
-    for *parents, name in UNKEYED_FIELDS:
-        _node(d, parents).pop(name, None)
     return hashlib.sha1(json.dumps(d, indent=2, sort_keys=True).encode()).hexdigest()[:6]
 
 

@@ -333,9 +333,9 @@ def git_revision() -> str:
 
 
 def same_training(a: Preset, b: Preset) -> bool:
-    """Whether two configurations train the same network: equal but for how often a run is
-    checkpointed (`checkpoint_minutes`, which a resumed run may change)."""
-    return a.replace(train={"checkpoint_minutes": b.train.checkpoint_minutes}) == b
+    """Whether two configurations train the same network: equal but for the
+    `config.UNKEYED_FIELDS` (how often a run is checkpointed), which a resumed run may change."""
+    return a.training_dict() == b.training_dict()
 
 
 def _write_run_files(run_dir: Path, preset: Preset) -> None:

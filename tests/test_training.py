@@ -191,26 +191,60 @@ def test_checkpoint_clock_saves_by_epochs_and_by_wall_time():
     assert not off.due(1)
 
 
-@pytest.mark.parametrize("minutes, kept", [(1e-9, ["epoch_00001", "epoch_00002"]), (0, [])])
-def test_a_run_killed_between_epoch_checkpoints_resumes_from_the_timed_one(tmp_path, capsys,
-                                                                           minutes, kept):
-    """With checkpoint_every beyond the run, only the wall-time clock checkpoints: a run killed
-    in its third epoch resumes from the end of the second (or starts over when the clock is
-    off), and its log has every epoch once."""
+def test_a_run_killed_between_epoch_checkpoints_resumes_from_the_timed_one(tmp_path, capsys):
+    """With checkpoint_every beyond the run, only the wall-time clock checkpoints (here after
+    every epoch): a run killed in its third epoch resumes from the end of the second, with
+    another clock setting (not "a different configuration"), and logs every epoch once."""
     preset = get_preset("tiny").replace(train={"epochs": 4, "batch_size": 4, "checkpoint_every": 100,
-                                               "checkpoint_minutes": minutes})
+                                               "checkpoint_minutes": 1e-9})
     data = _batch_data(preset, n=8, seed=1)
     with pytest.raises(KeyboardInterrupt):
         train(preset, "r2n2", _dataset_fn(data, 4), tmp_path, verbose=0, callbacks=[KillDuring(epoch=2)])
     folder = tmp_path / "checkpoints" / "r2n2"
-    assert sorted(p.name for p in folder.iterdir()) == kept if folder.exists() else kept == []
-    # resumed with another clock setting: the same run, not "a different configuration"
+    assert sorted(p.name for p in folder.iterdir()) == ["epoch_00001", "epoch_00002"]  # keep 2
     capsys.readouterr()
     train(preset.replace(train={"checkpoint_minutes": 3}), "r2n2", _dataset_fn(data, 4), tmp_path,
           verbose=1)
-    assert ("resuming r2n2 from" in capsys.readouterr().out) == bool(kept)
+    out = capsys.readouterr().out
+    assert "resuming r2n2 from" in out and "(epoch 2/4)" in out, out
     log = (tmp_path / "log_r2n2.csv").read_text().splitlines()
     assert [row.split(",")[0] for row in log[1:]] == ["1", "2", "3", "4"]
+
+
+@pytest.mark.parametrize("minutes, saved", [(2, [2, 4, 5]), (0, [5])])
+def test_the_trainer_checkpoints_by_wall_time_from_the_last_save(tmp_path, monkeypatch,
+                                                                 minutes, saved):
+    """A clock that moves 70 s per reading, a checkpoint due 2 minutes after the last: the
+    trainer saves after epochs 2 and 4 (each save restarts the clock) and the last one; with
+    the clock off, only the last."""
+    from im2avatar_tf import training
+
+    ticks = iter(range(0, 10_000, 70))
+    real_clock, real_save = training.CheckpointClock, training.save_checkpoint
+    monkeypatch.setattr(training, "CheckpointClock",
+                        lambda cfg: real_clock(cfg, clock=lambda: float(next(ticks))))
+    epochs = []
+    monkeypatch.setattr(training, "save_checkpoint",
+                        lambda *args: epochs.append(args[-1]) or real_save(*args))
+    preset = get_preset("tiny").replace(train={"epochs": 5, "batch_size": 4, "checkpoint_every": 100,
+                                               "checkpoint_minutes": minutes})
+    train(preset, "r2n2", _dataset_fn(_batch_data(preset, n=4), 4), tmp_path, verbose=0)
+    assert epochs == saved
+
+
+def test_checkpoint_minutes_is_a_flag_of_train_and_the_experiments():
+    import argparse
+
+    from im2avatar_tf.commands.options import (add_preset_argument, add_schedule_arguments,
+                                               preset_from_args)
+
+    parser = argparse.ArgumentParser()
+    add_preset_argument(parser)
+    add_schedule_arguments(parser)
+    assert preset_from_args(parser.parse_args(["--checkpoint-minutes", "0"])).train.checkpoint_minutes == 0
+    assert preset_from_args(parser.parse_args([])).train.checkpoint_minutes == 5
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--checkpoint-minutes", "-1"])
 
 
 def test_mixed_bfloat16_training_runs_and_keeps_float32_outputs(tmp_path):

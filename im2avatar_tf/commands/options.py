@@ -66,6 +66,7 @@ positive_int = int_range(1)        # counts, sizes, epochs, steps, workers
 nonnegative_int = int_range(0)     # seeds, optional counts where 0 means none
 probability = float_range(0.0, 1.0, lo_open=True, hi_open=True)  # occupancy thresholds
 unit_interval = float_range(0.0, 1.0)                             # blend thresholds, fractions
+nonnegative_float = float_range(0.0)                              # minutes where 0 means never
 
 
 def add_preset_argument(parser: argparse.ArgumentParser, default: str = "tiny") -> None:
@@ -131,6 +132,7 @@ PRESET_OVERRIDES = {
     "batch_size": ("train", "batch_size"),
     "mixed_precision": ("train", "mixed_precision"),
     "validate_every": ("train", "validate_every"),
+    "checkpoint_minutes": ("train", "checkpoint_minutes"),
     "train_seed": ("train", "seed"),
     "shape_loss": ("loss", "shape_loss"),
     "sampler": ("model", "decoder", "sampler"),
@@ -169,6 +171,13 @@ def add_schedule_arguments(parser: argparse.ArgumentParser) -> None:
                              "val_<part> in log_<network>.csv, and after the last epoch: "
                              "training and validation curves. Part of the run's configuration "
                              "(experiments keep such networks apart; `train` needs a new --out)")
+    parser.add_argument("--checkpoint-minutes", type=nonnegative_float, default=None,
+                        metavar="MINUTES",
+                        help="also checkpoint at the end of the first epoch this many minutes "
+                             "after the last checkpoint, so a killed run loses at most about "
+                             "that much plus one epoch (default 5; 0: only every few epochs, "
+                             "as the preset says). Not part of the run's configuration: a run "
+                             "may resume with another value")
 
 
 def add_seed_argument(parser: argparse.ArgumentParser) -> None:
