@@ -13,7 +13,8 @@ class Views:
     """Mean IoU per input view (12 azimuths) of the MSFCEL shape network.
 
     IoU at 0.8 per category and view, 0 to 330 degrees (the released eval prints these; a
-    third party reports a small spread, worst at the side views 0 and 180 degrees); the mean
+    third party reports a small spread, worst at azimuths 0 and 180 degrees, which they call
+    side views; in our renders azimuth 0 faces the object's front); the mean
     training shape (fitted on the training split, the same for every view) beside it, and
     whether the network beats it."""
 
