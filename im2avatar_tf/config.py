@@ -119,6 +119,13 @@ class LossConfig:
 UNKEYED_FIELDS = (("train", "checkpoint_minutes"),)
 
 
+def subdict(d: dict, keys) -> dict:
+    """d[k1][k2]...: the nested dict a field path (without its last name) points to."""
+    for key in keys:
+        d = d[key]
+    return d
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     batch_size: int = 60
@@ -203,10 +210,7 @@ class Preset:
         """`to_dict()` without the UNKEYED_FIELDS: what decides the network a run trains."""
         d = self.to_dict()
         for *parents, name in UNKEYED_FIELDS:
-            node = d
-            for key in parents:
-                node = node[key]
-            node.pop(name, None)
+            subdict(d, parents).pop(name, None)
         return d
 
     @classmethod

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import List, Sequence
 
 from . import methods
+from .config import subdict
 
 
 def network_preset(preset, category: str, shape_loss: str = "msfcel"):
@@ -32,19 +33,13 @@ LATER_FIELDS = {("train", "steps"): None, ("model", "decoder", "output_batchnorm
                 ("train", "validate_every"): 0}
 
 
-def _node(d: dict, keys) -> dict:
-    for key in keys:
-        d = d[key]
-    return d
-
-
 def config_key(preset) -> str:
     """Six hex digits naming a network's configuration in its run dir (`config.UNKEYED_FIELDS`
     are never in it)."""
     d = preset.training_dict()
     for path, default in LATER_FIELDS.items():
         *parents, name = path
-        node = _node(d, parents)
+        node = subdict(d, parents)
         if node.get(name, default) == default:
             node.pop(name, None)
     return hashlib.sha1(json.dumps(d, indent=2, sort_keys=True).encode()).hexdigest()[:6]
