@@ -31,3 +31,32 @@ def test_few_seeds_need_students_t_not_two_standard_errors():
     # the same spread over 6 seeds (t(0.975, 5) = 2.57) is enough
     six = {k: v for k, v in zip(range(6), [0.60, 0.52, 0.56, 0.60, 0.52, 0.56])}
     assert claims.over_seeds(six, {k: 0.5 for k in range(6)}, "")["verdict"] == "supported"
+
+
+def test_precise_bn_rows_get_their_own_verdicts():
+    """--precise-bn rows: judged against the same coloring with the moving averages and against
+    the mean training color, per seed; without them, no such verdict."""
+    import pandas as pd
+
+    from experiments import claims as study
+    from im2avatar_tf.evaluation import MEAN_COLOR
+
+    rows = []
+    for seed, noise in zip((1, 2, 3), (0.0, 0.1, -0.1)):
+        for name, value in ((study.RELEASED, 14.0), (study.TRAINING_BLEND, 15.0),
+                            (study.precise(study.RELEASED), 14.5),
+                            (study.precise(study.TRAINING_BLEND), 17.0), (MEAN_COLOR, 14.0)):
+            rows.append(dict(dataset="in distribution", category="chair", seed=seed,
+                             method=name, metric="psnr_rgb", threshold_mode="",
+                             value=value + noise * (name != MEAN_COLOR)))
+    df = pd.DataFrame(rows)
+    got = {v["claim"]: (round(v["mean_difference"], 6), v["verdict"])
+           for v in study.study_claims(df) if study.PRECISE_BN in v["claim"]}
+    t02, t1 = study.precise(study.RELEASED), study.precise(study.TRAINING_BLEND)
+    assert got == {
+        f"{t02} beats the moving averages (PSNR RGB; not a claim of the paper)": (0.5, "supported"),
+        f"{t02} beats the mean training color by 1 dB (PSNR RGB)": (0.5, "contradicted"),
+        f"{t1} beats the moving averages (PSNR RGB; not a claim of the paper)": (2.0, "supported"),
+        f"{t1} beats the mean training color by 1 dB (PSNR RGB)": (3.0, "supported")}
+    plain = study.study_claims(df[~df.method.str.contains(study.PRECISE_BN, regex=False)])
+    assert not [v for v in plain if study.PRECISE_BN in v["claim"]]

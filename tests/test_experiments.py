@@ -322,7 +322,8 @@ def test_claims_study_end_to_end(work, monkeypatch):
         return real_evaluate(s, category, predictor, split=split, **kwargs)
 
     monkeypatch.setattr(study.common, "evaluate", spy)
-    df, md, out = run_experiment(work, monkeypatch, "claims", "--seeds", "0", out_suffix="-car")
+    df, md, out = run_experiment(work, monkeypatch, "claims", "--seeds", "0", "--precise-bn",
+                                 out_suffix="-car")
     # 4 shape arms, each a separate network in its own run dir, and one color network
     assert len(list((tmp_path / "runs").glob("tiny/*/car/shape-*/shape.keras"))) == 4
     assert len(list((tmp_path / "runs").glob("tiny/*/car/color-*/color.keras"))) == 1
@@ -343,9 +344,12 @@ def test_claims_study_end_to_end(work, monkeypatch):
                for p in (tmp_path / "runs").glob("tiny/*/car/shape-*/config.json")]
     assert sorted(c["model"]["decoder"]["output_batchnorm"] for c in configs) == [False] * 2 + [True] * 2
     psnr = df[df.metric == "psnr_rgb"]
-    assert set(psnr.method) == set(study.COLORINGS) | {MEAN_COLOR, GROUND_TRUTH_FLOW}
+    # --precise-bn: every coloring again, from the recalibrated copy of the color network
+    precise = {study.precise(c) for c in study.COLORINGS}
+    assert set(psnr.method) == set(study.COLORINGS) | precise | {MEAN_COLOR, GROUND_TRUTH_FLOW}
     # one row per coloring (NaN where a 1-epoch shape network predicts no voxel)
-    assert sorted(psnr.seed) == [0] * 6
+    assert sorted(psnr.seed) == [0] * 10
+    assert f"| {study.precise(study.TRAINING_BLEND)} |" in md
     # the flow ceiling: no network, the test images sampled at the ground-truth flow
     from im2avatar_tf.evaluation import evaluate, ground_truth_flow_predictor
 
@@ -363,6 +367,10 @@ def test_claims_study_end_to_end(work, monkeypatch):
     assert {v["verdict"] for v in verdicts} == {"not resolved"}
     msfcel = [v for v in verdicts if v["claim"] == "MSFCEL beats cross-entropy (IoU)"]
     assert len(msfcel) == 4  # output BN on/off x threshold fixed/chosen
+    finite = np.isfinite(psnr[psnr.method.isin([study.RELEASED, study.TRAINING_BLEND])].value)
+    assert [v["claim"] for v in verdicts if "beats the moving averages" in v["claim"]] == [
+        f"{study.precise(b)} beats the moving averages (PSNR RGB; not a claim of the paper)"
+        for b in (study.RELEASED, study.TRAINING_BLEND)] * int(finite.all())
     assert f"| {MEAN_SHAPE} |" in md and f"| {MEAN_COLOR} |" in md and "## Verdicts" in md
     assert (out / "plot.png").stat().st_size > 1000  # the training curves
     assert "Test models: car 2." in md
