@@ -64,8 +64,9 @@ def add_arguments(parser) -> None:
                         help="also score every color network with its BatchNorm statistics "
                              "recomputed on one epoch of its training batches with its final "
                              "weights (PreciseBN; the release keeps the moving averages): "
-                             "rows '..., precise BN (not released)' and their verdicts; the "
-                             "trained networks are not changed")
+                             "rows '..., precise BN (not released)', the two blends judged "
+                             "against the moving averages and the mean color; the trained "
+                             "networks are not changed")
 
 
 def best_threshold(records) -> float:

@@ -367,10 +367,8 @@ def test_claims_study_end_to_end(work, monkeypatch):
     assert {v["verdict"] for v in verdicts} == {"not resolved"}
     msfcel = [v for v in verdicts if v["claim"] == "MSFCEL beats cross-entropy (IoU)"]
     assert len(msfcel) == 4  # output BN on/off x threshold fixed/chosen
-    finite = np.isfinite(psnr[psnr.method.isin([study.RELEASED, study.TRAINING_BLEND])].value)
-    assert [v["claim"] for v in verdicts if "beats the moving averages" in v["claim"]] == [
-        f"{study.precise(b)} beats the moving averages (PSNR RGB; not a claim of the paper)"
-        for b in (study.RELEASED, study.TRAINING_BLEND)] * int(finite.all())
+    # (the verdicts of the precise-BN rows: tests/test_claims.py; here 1 epoch leaves NaNs)
+    assert set(df[df.method.isin(precise)].metric) == set(study.COLOR_METRICS)
     assert f"| {MEAN_SHAPE} |" in md and f"| {MEAN_COLOR} |" in md and "## Verdicts" in md
     assert (out / "plot.png").stat().st_size > 1000  # the training curves
     assert "Test models: car 2." in md

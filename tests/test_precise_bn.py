@@ -11,11 +11,12 @@ from im2avatar_tf.models.precise_bn import (batchnorm_layers, recalibrate_batchn
                                             recalibrated_copy)
 
 
-def test_moving_statistics_become_the_mean_of_the_batch_statistics():
+@pytest.mark.parametrize("layer", [ScheduledBatchNorm, keras.layers.BatchNormalization])
+def test_moving_statistics_become_the_mean_of_the_batch_statistics(layer):
     rng = np.random.default_rng(0)
     inputs = keras.Input((4, 4, 3))
     conv = keras.layers.Conv2D(5, 3, padding="same", name="conv")(inputs)
-    outputs = ScheduledBatchNorm(momentum=0.99, epsilon=1e-3, name="bn")(conv)
+    outputs = layer(momentum=0.99, epsilon=1e-3, name="bn")(conv)
     net = keras.Model(inputs, outputs)
     pre_bn = keras.Model(inputs, conv)
     batches = [rng.normal(k, 1.0 + k, (8, 4, 4, 3)).astype("float32") for k in range(3)]

@@ -6,8 +6,9 @@ Detectron's PreciseBN).
 The release keeps the moving averages (decay 0.99 at the end of its schedule), which average
 batch statistics of the weights of roughly the last 100 steps. Measured on the `small` chair
 color networks (1,000 steps, seeds 1-3): validation L_reg in inference mode 0.116 / 0.133 /
-0.161, and 0.113 / 0.106 / 0.112 with the statistics recomputed over 20 training batches; the
-spread between seeds was the moving averages', not the weights'.
+0.161, and 0.113 / 0.106 / 0.112 with the statistics recomputed over one epoch of training
+batches; the spread between seeds was the moving averages', not the weights'
+(results/precise-bn).
 """
 from __future__ import annotations
 
