@@ -220,16 +220,12 @@ def train_or_reuse(s: Setup, network: str, category: str, shape_loss: str = "msf
 
 def precise_bn(s: Setup, network, category: str, **changes):
     """A copy of a trained network with its BatchNorm statistics recomputed on one epoch of
-    the batches it trained on (every training model once, its training view of epoch 0), with
-    its final weights (`models.precise_bn`: not released). `changes` as for train_or_reuse."""
+    the batches it trained on (`runs.precise_bn`: not released). `changes` as for
+    train_or_reuse."""
     from im2avatar_tf import runs
-    from im2avatar_tf.data.pipeline import InputPipeline
-    from im2avatar_tf.models.precise_bn import recalibrated_copy
 
     preset = runs.network_preset(s.preset.replace(**changes) if changes else s.preset, category)
-    pipe = InputPipeline.for_preset(preset, s.train_root, split="train", skip_bad=s.skip_bad,
-                                    cache=s.cache, progress=False)
-    return recalibrated_copy(network, (batch["image"] for batch in pipe(0)))
+    return runs.precise_bn(network, preset, s.train_root, skip_bad=s.skip_bad, cache=s.cache)
 
 
 # ------------------------------------------------------------------------------- evaluation

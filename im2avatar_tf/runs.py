@@ -87,6 +87,19 @@ def train_or_reuse(preset, networks: Sequence[str], root: os.PathLike, out: os.P
                   verbose=1 if verbose else 0, validation=validation) for network in networks]
 
 
+def precise_bn(network, preset, root: os.PathLike, skip_bad: bool = False, cache: bool = True):
+    """A copy of a trained network with its BatchNorm statistics recomputed (PreciseBN, not
+    released: `models.precise_bn`) on one epoch of the batches it trained on: the training
+    split of `root` (or of several roots) at its `preset` (a `network_preset`), every training
+    model once in its epoch-0 view."""
+    from .data.pipeline import InputPipeline
+    from .models.precise_bn import recalibrated_copy
+
+    pipe = InputPipeline.for_preset(preset, root, split="train", skip_bad=skip_bad, cache=cache,
+                                    progress=False)
+    return recalibrated_copy(network, (batch["image"] for batch in pipe(0)))
+
+
 def validation_pipeline(preset, root: os.PathLike, skip_bad: bool = False, cache: bool = True,
                         verbose: bool = True):
     """The validation split of `root` (the first root, when several are trained on: the others'

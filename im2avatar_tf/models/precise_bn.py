@@ -37,23 +37,23 @@ def recalibrate_batchnorm(network, images: Iterable) -> int:
     exactly the mean of the n batch means (and likewise the variances)."""
     from .layers import ScheduledBatchNorm
 
+    def set_decay(bn, value: float) -> None:
+        if isinstance(bn, ScheduledBatchNorm):  # a variable, read at call time
+            bn.set_decay(value)
+        else:
+            bn.momentum = value
+
     bns = batchnorm_layers(network)
     decays = [float(bn.momentum) for bn in bns]
     n = 0
     try:
         for n, batch in enumerate(images, 1):
             for bn in bns:
-                if isinstance(bn, ScheduledBatchNorm):
-                    bn.set_decay(1.0 - 1.0 / n)
-                else:
-                    bn.momentum = 1.0 - 1.0 / n
+                set_decay(bn, 1.0 - 1.0 / n)
             network(batch, training=True)
     finally:
         for bn, decay in zip(bns, decays):
-            if isinstance(bn, ScheduledBatchNorm):
-                bn.set_decay(decay)
-            else:
-                bn.momentum = decay
+            set_decay(bn, decay)
     if n == 0:
         raise ValueError("no batches to recompute the BatchNorm statistics from: the training "
                          "split has fewer models than one batch")

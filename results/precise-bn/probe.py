@@ -10,6 +10,7 @@ RUN_DIR: a color run dir trained with --validate-every (runs/small/.../chair/col
 """
 import argparse
 import csv
+import io
 import sys
 from pathlib import Path
 
@@ -19,10 +20,9 @@ import numpy as np  # noqa: E402
 
 import im2avatar_tf  # noqa: E402,F401  (oneDNN on, as for a user)
 from im2avatar_tf import methods  # noqa: E402
-from im2avatar_tf.data.pipeline import InputPipeline  # noqa: E402
+from im2avatar_tf.io import atomic_write_text  # noqa: E402
 from im2avatar_tf.models import load_network, load_preset  # noqa: E402
-from im2avatar_tf.models.precise_bn import recalibrated_copy  # noqa: E402
-from im2avatar_tf.runs import validation_pipeline  # noqa: E402
+from im2avatar_tf.runs import precise_bn, validation_pipeline  # noqa: E402
 from im2avatar_tf.training import run_dataset  # noqa: E402
 
 PARTS = ("reg", "flow", "blend")
@@ -42,10 +42,8 @@ def main() -> int:
         net = load_network(rd / "color.keras")
         objective = methods.get("color").objective(preset.loss)
         val = list(run_dataset(validation_pipeline(preset, args.data, verbose=False), 0, 1))
-        train = InputPipeline.for_preset(preset, [args.data, *args.extra_train_data]
-                                         if args.extra_train_data else args.data,
-                                         split="train", progress=False)
-        precise = recalibrated_copy(net, (b["image"] for b in train(0)))
+        precise = precise_bn(net, preset, [args.data, *args.extra_train_data]
+                             if args.extra_train_data else args.data)
 
         def losses(network, training):
             parts = [objective(b, network(b["image"], training=training))[1] for b in val]
@@ -61,11 +59,11 @@ def main() -> int:
                                                   losses(network, training).items()})
             rows.append(row)
             print(row, flush=True)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    with open(args.out, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
+    text = io.StringIO()
+    w = csv.DictWriter(text, fieldnames=list(rows[0]), lineterminator="\n")
+    w.writeheader()
+    w.writerows(rows)
+    atomic_write_text(args.out, text.getvalue())
     print(f"wrote {args.out}")
     return 0
 
