@@ -19,6 +19,7 @@ COMMANDS = {
     "list": "list_experiments",
     "train": "train",
     "evaluate": "evaluate",
+    "precise-bn": "precise_bn",
     "build-dataset": "build_dataset",
     "check-dataset": "check_dataset",
     "preview-dataset": "preview_dataset",

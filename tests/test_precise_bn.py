@@ -58,3 +58,75 @@ def test_recalibrated_copy_of_the_color_network_leaves_the_original_alone():
     out = net(images[0], training=True)["regressed"].numpy()
     np.testing.assert_allclose(copy(images[0], training=True)["regressed"].numpy(), out,
                                rtol=1e-4, atol=1e-5)
+
+
+def test_precise_bn_command_copies_a_model_dir_with_recomputed_color_statistics(tmp_path,
+                                                                               capsys):
+    """`run.py precise-bn`: a new model dir whose color network has the mean batch statistics
+    of one epoch of the training split's batches (at the model's batch size), the shape network
+    and every weight as they were, the original dir untouched; refusals say why."""
+    import json
+
+    from im2avatar_tf import cli
+    from im2avatar_tf.data.pipeline import InputPipeline
+    from im2avatar_tf.inference import Reconstructor
+    from im2avatar_tf.models import build_color_model, build_shape_model, load_network
+    from tests._toy_data import write_toy_dataset
+
+    keras.utils.set_random_seed(0)
+    preset = get_preset("tiny").replace(data={"categories": ("car",)}, train={"batch_size": 4})
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "config.json").write_text(preset.to_json())
+    build_shape_model(preset.model).save(model / "shape.keras")
+    build_color_model(preset.model).save(model / "color.keras")
+    (model / "checkpoints").mkdir()  # training's leftovers are not copied
+    data = write_toy_dataset(tmp_path / "toy", categories=("car",),
+                             split_sizes={"train": 8, "test": 1}, resolution=32)
+    original = {f.name: f.read_bytes() for f in model.iterdir() if f.is_file()}
+    out = tmp_path / "pbn"
+
+    assert cli.main(["precise-bn", "--model", str(model), "--data", str(data),
+                     "--out", str(out)]) == 0
+
+    assert {f.name: f.read_bytes() for f in model.iterdir() if f.is_file()} == original
+    assert sorted(p.name for p in out.iterdir()) == ["color.keras", "config.json",
+                                                     "precise_bn.json", "shape.keras"]
+    assert (out / "config.json").read_bytes() == original["config.json"]
+    old_shape, new_shape = load_network(model / "shape.keras"), load_network(out / "shape.keras")
+    for a, b in zip(old_shape.get_weights(), new_shape.get_weights()):
+        np.testing.assert_array_equal(a, b)  # not asked for: as trained
+    old, new = load_network(model / "color.keras"), load_network(out / "color.keras")
+    names = [w.path.split("/")[-1] for w in old.weights]
+    for name, a, b in zip(names, old.get_weights(), new.get_weights()):
+        if name in ("moving_mean", "moving_variance"):
+            assert not np.allclose(a, b), name
+        else:
+            np.testing.assert_array_equal(a, b)
+    # exactly the statistics of the training split's epoch-0 batches of 4 (2 batches)
+    pipe = InputPipeline.for_preset(preset, data, split="train", progress=False)
+    batches = [batch["image"] for batch in pipe(0)]
+    assert len(batches) == 2
+    recalibrate_batchnorm(old, batches)
+    for a, b in zip(old.get_weights(), new.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+    sidecar = json.loads((out / "precise_bn.json").read_text())
+    assert sidecar["networks"] == ["color"] and sidecar["batch_size"] == 4
+    assert sidecar["source"] == str(model) and sidecar["training_data"] == [str(data)]
+    # a model dir like any other
+    photo = np.full((40, 40, 3), 245, np.uint8)
+    photo[10:30, 12:28] = (200, 40, 40)
+    assert Reconstructor.from_dir(out).predict(photo).occupancy.shape == (32, 32, 32)
+
+    capsys.readouterr()
+    assert cli.main(["precise-bn", "--model", str(model), "--data", str(data),
+                     "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "exists" in err and "--overwrite" in err
+    assert cli.main(["precise-bn", "--model", str(model), "--data", str(data),
+                     "--out", str(model)]) == 1
+    assert "is --model" in capsys.readouterr().err
+    (out / "precise_bn.json").unlink()  # replaced whole by --overwrite
+    assert cli.main(["precise-bn", "--model", str(model), "--data", str(data),
+                     "--out", str(out), "--overwrite"]) == 0
+    assert (out / "precise_bn.json").exists()
