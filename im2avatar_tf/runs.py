@@ -15,6 +15,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
+import time
 from pathlib import Path
 from typing import List, Sequence
 
@@ -98,6 +100,47 @@ def precise_bn(network, preset, root: os.PathLike, skip_bad: bool = False, cache
     pipe = InputPipeline.for_preset(preset, root, split="train", skip_bad=skip_bad, cache=cache,
                                     progress=False)
     return recalibrated_copy(network, (batch["image"] for batch in pipe(0)))
+
+
+PRECISE_BN_SIDECAR = "precise_bn.json"
+
+
+def write_precise_bn_dir(model_dir: os.PathLike, out: os.PathLike, networks: Sequence[str],
+                         root, skip_bad: bool = False, cache: bool = True,
+                         command: str = "") -> List[str]:
+    """A copy of the model dir `model_dir` at `out` (written whole or not at all) with the
+    BatchNorm statistics of `networks` (of "shape", "color") recomputed by `precise_bn` on the
+    training split of `root` (or several roots) at the model's own preset; its other files
+    (config.json, run.json, the other networks) as they were, never checkpoints or logs, and
+    PRECISE_BN_SIDECAR saying how. Returns the networks recomputed (those the dir holds)."""
+    from .data.pipeline import as_roots
+    from .io import atomic_dir, atomic_write_text, save_keras
+    from .models import load_network, load_preset
+    from .training import git_revision
+
+    model_dir, out = Path(model_dir), Path(out)
+    preset = load_preset(model_dir)
+    done = []
+    with atomic_dir(out) as tmp:
+        for f in sorted(model_dir.iterdir()):
+            if f.is_file() and f.suffix in (".json", ".keras") and f.name != PRECISE_BN_SIDECAR:
+                shutil.copy2(f, tmp / f.name)
+        for name in dict.fromkeys(networks):
+            path = model_dir / f"{name}.keras"
+            if path.exists():
+                save_keras(precise_bn(load_network(path), preset, root, skip_bad=skip_bad,
+                                      cache=cache), tmp / path.name)
+                done.append(name)
+        earlier = model_dir / PRECISE_BN_SIDECAR  # a copy of a copy keeps the first's record
+        atomic_write_text(tmp / PRECISE_BN_SIDECAR, json.dumps({
+            "source": str(model_dir.resolve()), "networks": done,
+            "training_data": [str(r.resolve()) for r in as_roots(root)],
+            "batch_size": preset.train.batch_size, "command": command,
+            "git_revision": git_revision(), "date": time.strftime("%Y-%m-%d %H:%M:%S"),
+            **({"source_precise_bn": json.loads(earlier.read_text())} if earlier.exists()
+               else {}),
+        }, indent=2))
+    return done
 
 
 def validation_pipeline(preset, root: os.PathLike, skip_bad: bool = False, cache: bool = True,

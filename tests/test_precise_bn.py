@@ -112,21 +112,56 @@ def test_precise_bn_command_copies_a_model_dir_with_recomputed_color_statistics(
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
     sidecar = json.loads((out / "precise_bn.json").read_text())
     assert sidecar["networks"] == ["color"] and sidecar["batch_size"] == 4
-    assert sidecar["source"] == str(model) and sidecar["training_data"] == [str(data)]
+    assert sidecar["source"] == str(model.resolve())
+    assert sidecar["training_data"] == [str(data.resolve())]
     # a model dir like any other
     photo = np.full((40, 40, 3), 245, np.uint8)
     photo[10:30, 12:28] = (200, 40, 40)
     assert Reconstructor.from_dir(out).predict(photo).occupancy.shape == (32, 32, 32)
 
-    capsys.readouterr()
-    assert cli.main(["precise-bn", "--model", str(model), "--data", str(data),
-                     "--out", str(out)]) == 1
-    err = capsys.readouterr().err
+    # --networks shape: the shape network's statistics instead, the color network as it was
+    assert cli.main(["precise-bn", "--model", str(model), "--data", str(data), "--networks",
+                     "shape", "--out", str(tmp_path / "shape-pbn")]) == 0
+    assert (tmp_path / "shape-pbn" / "color.keras").read_bytes() == original["color.keras"]
+    shape_pbn = load_network(tmp_path / "shape-pbn" / "shape.keras")
+    names = [w.path.split("/")[-1] for w in old_shape.weights]
+    for name, a, b in zip(names, old_shape.get_weights(), shape_pbn.get_weights()):
+        assert np.allclose(a, b) == (name not in ("moving_mean", "moving_variance")), name
+
+    # refusals: each says why, and nothing is written or removed
+    def refused(*extra, out=out):
+        capsys.readouterr()
+        assert cli.main(["precise-bn", "--model", str(model), "--data", str(data),
+                         "--out", str(out), *extra]) == 1
+        return capsys.readouterr().err
+
+    before = sorted(p.name for p in tmp_path.iterdir())
+    err = refused()
     assert "exists" in err and "--overwrite" in err
-    assert cli.main(["precise-bn", "--model", str(model), "--data", str(data),
-                     "--out", str(model)]) == 1
-    assert "is --model" in capsys.readouterr().err
-    (out / "precise_bn.json").unlink()  # replaced whole by --overwrite
-    assert cli.main(["precise-bn", "--model", str(model), "--data", str(data),
-                     "--out", str(out), "--overwrite"]) == 0
-    assert (out / "precise_bn.json").exists()
+    for where in (model, tmp_path, model / "pbn"):  # --model itself, above it, inside it
+        assert "lies inside it" in refused("--overwrite", out=where)
+    (tmp_path / "notes").mkdir()
+    assert "not an output of precise-bn" in refused("--overwrite", out=tmp_path / "notes")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(before + ["notes"])
+    assert {f.name: f.read_bytes() for f in model.iterdir() if f.is_file()} == original
+
+    # --networks shape color on a color-only run dir (as the experiments keep them), copying a
+    # copy: the shape is left out, the copy's record kept; --overwrite replaces an earlier output
+    color_only = tmp_path / "color-run"
+    color_only.mkdir()
+    for name in ("config.json", "color.keras"):
+        (color_only / name).write_bytes((out / name).read_bytes())
+    (color_only / "precise_bn.json").write_text((out / "precise_bn.json").read_text())
+    capsys.readouterr()
+    assert cli.main(["precise-bn", "--model", str(color_only), "--data", str(data),
+                     "--out", str(out), "--overwrite", "--networks", "shape", "color"]) == 0
+    assert "shape network: not in" in capsys.readouterr().out
+    assert sorted(p.name for p in out.iterdir()) == ["color.keras", "config.json",
+                                                     "precise_bn.json"]
+    again = json.loads((out / "precise_bn.json").read_text())
+    assert again["networks"] == ["color"] and again["source_precise_bn"] == sidecar
+    (color_only / "color.keras").unlink()
+    assert cli.main(["precise-bn", "--model", str(color_only), "--data", str(data),
+                     "--out", str(tmp_path / "none")]) == 1
+    assert "nothing to recompute" in capsys.readouterr().err
+    assert not list(tmp_path.glob(".*.tmp")) and not (tmp_path / "none").exists()
