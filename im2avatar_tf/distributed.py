@@ -190,9 +190,10 @@ def train_multiworker(preset, network: str, data, run_dir: os.PathLike, resume: 
     state = np.zeros(2, np.int64)  # (finished, start epoch): the chief's decision
     if chief:
         created, fresh = not run_dir.exists(), not (run_dir / "config.json").exists()
-        T._write_run_files(run_dir, preset)
+        reuse = resume and final_path.exists() and done_marker.exists()
+        T._write_run_files(run_dir, preset, trains=not reuse)
         checkpoints = T._checkpoint_dirs(run_dir, network)
-        if resume and final_path.exists() and done_marker.exists():
+        if reuse:
             state[0] = 1
         elif resume and checkpoints:
             state[1] = int(json.loads((checkpoints[-1] / "state.json").read_text())["epoch"])

@@ -338,7 +338,11 @@ def same_training(a: Preset, b: Preset) -> bool:
     return a.training_dict() == b.training_dict()
 
 
-def _write_run_files(run_dir: Path, preset: Preset) -> None:
+def _write_run_files(run_dir: Path, preset: Preset, trains: bool = True) -> None:
+    """config.json (written once; a different configuration is refused) and, when this call
+    `trains` (starts or resumes), run.json: the command, git revision and versions that
+    trained the run dir's networks. Reusing a finished network leaves run.json alone, so it
+    keeps naming who trained it (the zoo's manifest reads it)."""
     run_dir.mkdir(parents=True, exist_ok=True)
     config_path = run_dir / "config.json"
     if config_path.exists():
@@ -349,6 +353,8 @@ def _write_run_files(run_dir: Path, preset: Preset) -> None:
                              f"(see {config_path}); use a new --out folder or delete it")
     else:
         atomic_write_text(config_path, preset.to_json())
+    if not trains:
+        return
     atomic_write_text(run_dir / "run.json", json.dumps({
         "command": " ".join(sys.argv), "git_revision": git_revision(),
         "date": time.strftime("%Y-%m-%d %H:%M:%S"),
@@ -457,9 +463,10 @@ def train(preset: Preset, network: str, data: EpochData, run_dir: os.PathLike,
                          f"batch_size={cfg.batch_size}")
     final_path = run_dir / f"{network}.keras"
     created, fresh = not run_dir.exists(), not (run_dir / "config.json").exists()
-    _write_run_files(run_dir, preset)
     done_marker = finished_marker(run_dir, network)
-    if resume and final_path.exists() and done_marker.exists():
+    reuse = resume and final_path.exists() and done_marker.exists()
+    _write_run_files(run_dir, preset, trains=not reuse)
+    if reuse:
         if verbose:
             done = json.loads(done_marker.read_text())
             print(f"{final_path} is already trained ({done['epochs']} of {cfg.epochs} epochs); "

@@ -1,6 +1,7 @@
 """The trainer: released schedules, over-fitting a fixed batch, exact resume (the mirrored
 strategy: tests/test_distributed.py, against one device)."""
 import json
+import sys
 
 import numpy as np
 import pytest
@@ -89,7 +90,7 @@ def _weights(model):
     return [np.asarray(w) for w in model.weights]
 
 
-def test_resume_after_interruption_equals_uninterrupted_run(tmp_path):
+def test_resume_after_interruption_equals_uninterrupted_run(tmp_path, monkeypatch):
     tf.config.experimental.enable_op_determinism()
     preset = get_preset("tiny").replace(train={"epochs": 4, "batch_size": 4, "checkpoint_every": 2})
     data = _batch_data(preset, n=8, seed=1)
@@ -107,10 +108,14 @@ def test_resume_after_interruption_equals_uninterrupted_run(tmp_path):
         np.testing.assert_allclose(a, b, rtol=0, atol=1e-6)
     log = (tmp_path / "cut" / "log_color.csv").read_text().splitlines()
     assert [row.split(",")[0] for row in log[1:]] == ["1", "2", "3", "4"]
-    # A finished run is reused, not retrained.
+    # A finished run is reused, not retrained, and run.json keeps naming who trained it.
+    trained_by = (tmp_path / "cut" / "run.json").read_text()
+    assert json.loads(trained_by)["command"] == " ".join(sys.argv)
+    monkeypatch.setattr(sys, "argv", ["run.py", "claims", "--reusing"])
     again = train(preset, "color", _dataset_fn(data, 4, fail_at=0), tmp_path / "cut", verbose=0)
     for a, b in zip(_weights(resumed), _weights(again)):
         np.testing.assert_array_equal(a, b)
+    assert (tmp_path / "cut" / "run.json").read_text() == trained_by
 
 
 class StopAfter(keras.callbacks.Callback):
