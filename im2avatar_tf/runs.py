@@ -94,12 +94,18 @@ def precise_bn(network, preset, root: os.PathLike, skip_bad: bool = False, cache
     released: `models.precise_bn`) on one epoch of the batches it trained on: the training
     split of `root` (or of several roots) at its `preset` (a `network_preset`), every training
     model once in its epoch-0 view."""
-    from .data.pipeline import InputPipeline
     from .models.precise_bn import recalibrated_copy
+
+    return recalibrated_copy(network, _epoch0_images(preset, root, skip_bad, cache))
+
+
+def _epoch0_images(preset, root, skip_bad: bool, cache: bool):
+    """The image batches of epoch 0 of the training split of `root` at `preset` (re-iterable)."""
+    from .data.pipeline import InputPipeline
 
     pipe = InputPipeline.for_preset(preset, root, split="train", skip_bad=skip_bad, cache=cache,
                                     progress=False)
-    return recalibrated_copy(network, (batch["image"] for batch in pipe(0)))
+    return pipe(0).map(lambda batch: batch["image"])
 
 
 PRECISE_BN_SIDECAR = "precise_bn.json"
@@ -116,21 +122,22 @@ def write_precise_bn_dir(model_dir: os.PathLike, out: os.PathLike, networks: Seq
     from .data.pipeline import as_roots
     from .io import atomic_dir, atomic_write_text, save_keras
     from .models import load_network, load_preset
+    from .models.precise_bn import recalibrated_copy
     from .training import git_revision
 
     model_dir, out = Path(model_dir), Path(out)
     preset = load_preset(model_dir)
-    done = []
+    done = [n for n in dict.fromkeys(networks) if (model_dir / f"{n}.keras").exists()]
+    recomputed = {f"{n}.keras" for n in done} | {PRECISE_BN_SIDECAR}
     with atomic_dir(out) as tmp:
         for f in sorted(model_dir.iterdir()):
-            if f.is_file() and f.suffix in (".json", ".keras") and f.name != PRECISE_BN_SIDECAR:
+            if f.is_file() and f.suffix in (".json", ".keras") and f.name not in recomputed:
                 shutil.copy2(f, tmp / f.name)
-        for name in dict.fromkeys(networks):
-            path = model_dir / f"{name}.keras"
-            if path.exists():
-                save_keras(precise_bn(load_network(path), preset, root, skip_bad=skip_bad,
-                                      cache=cache), tmp / path.name)
-                done.append(name)
+        if done:  # one epoch of training batches, read once for every network
+            images = _epoch0_images(preset, root, skip_bad, cache)
+        for name in done:
+            save_keras(recalibrated_copy(load_network(model_dir / f"{name}.keras"), images),
+                       tmp / f"{name}.keras")
         earlier = model_dir / PRECISE_BN_SIDECAR  # a copy of a copy keeps the first's record
         atomic_write_text(tmp / PRECISE_BN_SIDECAR, json.dumps({
             "source": str(model_dir.resolve()), "networks": done,

@@ -71,13 +71,14 @@ def run(args) -> int:
             f"recompute (a trained model dir or run dir; not a zoo name or an export)")
     root = resolve_data(args.data, preset)
     category = preset.data.categories[0]
-    if tuple(dataset_background(root, category)) != tuple(preset.data.background):
-        raise ValueError(f"the views of --data {root} have background "
-                         f"{tuple(dataset_background(root, category))}, the model trained on "
-                         f"{tuple(preset.data.background)}: give the data it trained on")
+    background = tuple(dataset_background(root, category))
+    if background != tuple(preset.data.background):
+        raise ValueError(f"the views of --data {root} have background {background}, the model "
+                         f"trained on {tuple(preset.data.background)}: give the data it "
+                         f"trained on")
     roots = training_roots(root, args.extra_train_data, category)
     t0 = time.perf_counter()
-    done = write_precise_bn_dir(model, out, args.networks, roots if len(roots) > 1 else root,
+    done = write_precise_bn_dir(model, out, args.networks, roots,
                                 skip_bad=args.skip_bad, cache=not args.no_cache,
                                 command="python run.py " + shlex.join(sys.argv[1:]))
     for name in dict.fromkeys(args.networks):
