@@ -21,8 +21,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple, Union
 
-ZOO_DIR = Path(__file__).resolve().parent.parent / "pretrained"
 MANIFEST = "manifest.json"
+# A checkout's `pretrained/` beside the package; else the copy `pip install .` puts inside it.
+_CHECKOUT_ZOO = Path(__file__).resolve().parent.parent / "pretrained"
+_INSTALLED_ZOO = Path(__file__).resolve().parent / "zoo"
+ZOO_DIR = _INSTALLED_ZOO if (not (_CHECKOUT_ZOO / MANIFEST).exists()
+                             and (_INSTALLED_ZOO / MANIFEST).exists()) else _CHECKOUT_ZOO
 NETWORKS = ("shape", "color")
 WEIGHTS_DTYPE = "float16"
 
