@@ -73,7 +73,15 @@ def read_manifest(zoo: Optional[Path] = None) -> dict:
     path = (zoo or zoo_dir()) / MANIFEST
     if not path.exists():
         return {"format": 1, "models": {}}
-    return json.loads(path.read_text())
+    try:
+        manifest = json.loads(path.read_text())
+    except ValueError as e:  # JSONDecodeError, UnicodeDecodeError
+        raise ValueError(f"{path} is not valid JSON ({e}); restore it (from git, or by "
+                         f"reinstalling the package)") from None
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("models"), dict):
+        raise ValueError(f"{path} has no \"models\" object; restore it (from git, or by "
+                         f"reinstalling the package)")
+    return manifest
 
 
 def names() -> List[str]:
