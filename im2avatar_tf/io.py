@@ -93,15 +93,22 @@ def write_png(path: os.PathLike, rgb: np.ndarray) -> Path:
 
 
 def write_h5(path: os.PathLike, array: np.ndarray, dataset: str = "data", compress: bool = True) -> None:
-    """Write `array` as float32 dataset `data` (the release's convention), atomically."""
+    """Write `array` as float32 dataset `data` (the release's convention), atomically.
+
+    The h5 file is made in memory and written with plain file I/O: HDF5 that fails a write
+    itself (disk full, `ulimit -f`) leaves a file object that crashes the process when it is
+    freed (a segmentation fault, h5py 3.14 / HDF5 1.14); a plain write raises an OSError."""
+    import io
+
     import h5py
 
-    with atomic_path(path) as tmp:
-        with h5py.File(tmp, "w") as f:
-            # gzip level 1: shell volumes are mostly -1 and compress ~20x already; higher
-            # levels cost the builder a third of a second per model for a few percent.
-            kwargs = {"compression": "gzip", "compression_opts": 1} if compress else {}
-            f.create_dataset(dataset, data=np.asarray(array, dtype=np.float32), **kwargs)
+    buffer = io.BytesIO()
+    with h5py.File(buffer, "w") as f:
+        # gzip level 1: shell volumes are mostly -1 and compress ~20x already; higher
+        # levels cost the builder a third of a second per model for a few percent.
+        kwargs = {"compression": "gzip", "compression_opts": 1} if compress else {}
+        f.create_dataset(dataset, data=np.asarray(array, dtype=np.float32), **kwargs)
+    atomic_write_bytes(path, buffer.getbuffer())
 
 
 def read_h5(path: os.PathLike, dataset: str = "data") -> np.ndarray:

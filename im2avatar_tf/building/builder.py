@@ -3,10 +3,13 @@
 Per model: normalize, voxelize the colored shell, render the views, compute one flow volume per
 view, write `meta.json` LAST. Every file is written atomically, so a model is complete iff its
 meta.json (matching resolution and image size) and all its files exist: a killed build resumes
-where it stopped. Broken meshes are skipped with a one-line reason in `build_report.json`.
+where it stopped. Broken meshes are skipped with a one-line reason in `build_report.json`; a
+file that cannot be written (disk full, file too large, read-only) stops the whole build with a
+`BuildWriteError` naming it.
 """
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
@@ -26,6 +29,32 @@ from .camera import DEFAULT_DISTANCE, DEFAULT_ELEVATION, DEFAULT_FOV, Camera
 META_FORMAT = "im2avatar_tf-build/1"
 SPLIT_FRACTIONS = (0.7, 0.1, 0.2)  # train, val, test (a layout may set its own)
 REPORT_NAME = "build_report.json"
+
+
+class BuildWriteError(OSError):
+    """A dataset file could not be written: the build stops (every other model would fail the
+    same way). Made as BuildWriteError(errno, strerror, filename), so it crosses processes."""
+
+    HINTS = {errno.ENOSPC: "the disk is full: free space, or build into another --out",
+             errno.EDQUOT: "the disk quota is used up: free space, or build into another --out",
+             errno.EFBIG: "over the file-size limit (see `ulimit -f`) or the file system's",
+             errno.EROFS: "a read-only file system: build into another --out",
+             errno.EACCES: "no permission: build into a folder you can write",
+             errno.EPERM: "no permission: build into a folder you can write"}
+
+    def __str__(self) -> str:
+        hint = self.HINTS.get(self.errno, "")
+        code = f" [Errno {self.errno}]" if self.errno is not None else ""
+        return (f"cannot write {self.filename}: {self.strerror}{code}{'; ' + hint if hint else ''}"
+                f". The build stopped; finished models are kept and the same command resumes")
+
+
+def _write(write: Callable, path: Path, *args, **kwargs) -> None:
+    """`write(path, *args, **kwargs)`; an OSError becomes a BuildWriteError naming `path`."""
+    try:
+        write(path, *args, **kwargs)
+    except OSError as e:
+        raise BuildWriteError(e.errno, e.strerror or str(e), str(path)) from None
 
 
 @dataclass(frozen=True)
@@ -95,10 +124,10 @@ def build_model(mesh, paths: ModelPaths, options: BuildOptions = BuildOptions(),
     matrix = (normalization(surface, options.up, options.front) if options.normalize
               else np.eye(4))
     surface = surface.transformed(matrix)
-    paths.meta.unlink(missing_ok=True)  # a model being rewritten is not complete
+    _write(Path.unlink, paths.meta, missing_ok=True)  # a model being rewritten is not complete
     shell = colored_shell(surface, options.resolution, options.sample_spacing)
     lap("voxelize")
-    write_h5(paths.color, shell.color)
+    _write(write_h5, paths.color, shell.color)
     lap("write")
     views = []
     for name, camera in zip(options.view_names(), options.cameras()):
@@ -106,8 +135,8 @@ def build_model(mesh, paths: ModelPaths, options: BuildOptions = BuildOptions(),
         lap("render")
         flow = flow_volume(shell.color, camera, view, options.similar_color)
         lap("flow")
-        write_png(paths.view(name), view.rgb)
-        write_h5(paths.flow(name), flow)
+        _write(write_png, paths.view(name), view.rgb)
+        _write(write_h5, paths.flow(name), flow)
         lap("write")
         views.append({"name": name, "azimuth": camera.azimuth, "camera": camera.to_dict()})
     meta = {
@@ -124,7 +153,7 @@ def build_model(mesh, paths: ModelPaths, options: BuildOptions = BuildOptions(),
         "source": _jsonable(source or {}),
         "seconds": {k: round(v, 4) for k, v in seconds.items()},
     }
-    atomic_write_text(paths.meta, json.dumps(meta, indent=1))
+    _write(atomic_write_text, paths.meta, json.dumps(meta, indent=1))
     return meta
 
 
@@ -206,6 +235,7 @@ def build_dataset(jobs: Sequence[Job], root: os.PathLike, options: BuildOptions 
             todo.append(job)
     tasks = [(job, str(root), options) for job in todo]
     bar = tqdm(total=len(todo), desc=f"building {root.name}", unit="model", disable=not progress)
+    failed = False
     try:
         for job, result in _run(tasks, workers):
             if isinstance(result, dict):
@@ -218,9 +248,16 @@ def build_dataset(jobs: Sequence[Job], root: os.PathLike, options: BuildOptions 
                                        "reason": result})
                 bar.write(f"skipped {job.category}/{job.entry}: {result}")
             bar.update(1)
+    except BaseException:
+        failed = True
+        raise
     finally:
         bar.close()
-        _write_report(root, report, options)
+        try:
+            _write_report(root, report, options)
+        except OSError:
+            if not failed:  # else the error that stopped the build is the one to tell
+                raise
     if splits:
         done = set(report.built + report.reused)
         _write_splits(root, [j for j in jobs if (j.category, j.entry) in done], seed,
@@ -290,6 +327,8 @@ def _build_job(task) -> Tuple[Job, object]:
                                 _job_options(options, job), job.source)
     except MeshError as e:
         return job, str(e)
+    except BuildWriteError:
+        raise  # not this mesh's fault: the build stops
     except MemoryError:
         return job, "out of memory (mesh too large)"
     except Exception as e:  # a broken mesh must not stop the build; the reason is reported
@@ -308,15 +347,17 @@ def _run(tasks, workers: int):
 
     # spawn, not fork: embree's threads do not survive a fork of a process that used them.
     ctx = multiprocessing.get_context("spawn")
+    pool = ProcessPoolExecutor(min(workers, len(tasks)), mp_context=ctx)
     try:
-        with ProcessPoolExecutor(min(workers, len(tasks)), mp_context=ctx) as pool:
-            for future in as_completed([pool.submit(_build_job, t) for t in tasks]):
-                yield future.result()
+        for future in as_completed([pool.submit(_build_job, t) for t in tasks]):
+            yield future.result()  # a worker's BuildWriteError is raised here
     except BrokenProcessPool:
         raise RuntimeError(
             "a build worker process died (out of memory, or the calling script starts the build "
             "at import time: wrap it in `if __name__ == '__main__':`); retry with workers=1 "
             "(--workers 1) to see the cause") from None
+    finally:  # on an error (or Ctrl+C): the queued jobs are dropped, the running ones awaited
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _write_report(root: Path, report: BuildReport, options: BuildOptions) -> None:
