@@ -88,7 +88,7 @@ def write_saved_model(preset: Preset, shape_model, color_model, path: os.PathLik
         return {**network_outputs(shape_model, color_model, images), "image": images}
 
     def serve(images):  # uint8 (N, H, W, 3), any H, W
-        return outputs(preprocess(images, size, preset.data.background))
+        return outputs(preprocess(_checked_images(images), size, preset.data.background))
 
     # No `archive.track(model)`: the endpoints capture every variable they use, and tracking
     # the models as well stores each weight twice (keras-team/keras#23553: 2x size on disk
@@ -100,6 +100,28 @@ def write_saved_model(preset: Preset, shape_model, color_model, path: os.PathLik
                          [tf.TensorSpec((None, size, size, 3), tf.float32, name="images")])
     archive.write_out(str(path), verbose=False)
     atomic_write_text(Path(path) / CONFIG_FILE, preset.to_json())
+
+
+def _checked_images(images):
+    """`serving_default`'s input, checked at run time against its signature, uint8
+    (N, H, W, 3) with N, H, W >= 1: a SavedModel signature does not enforce its shape, and a
+    wrong one failed deep in the graph (rank 3 or 5, 0 x 0, batch 0, 4 channels) or passed
+    (1 channel). Returns the images as a 4-D tensor.
+
+    The checks use only the run-time shape's values (Grappler folds anything it can derive from
+    the static shape, e.g. the rank, to the signature's). A trailing axis of size 1, e.g.
+    (N, H, W, 3, 1), holds the same pixels and is accepted."""
+    import tensorflow as tf
+
+    shape = tf.shape(images, out_type=tf.int64)  # (rank,) the real one, whatever the signature
+    first4 = tf.concat([shape, tf.ones([4], tf.int64)], 0)[:4]  # padded with 1 below rank 4
+    valid = tf.reduce_all([tf.reduce_all(first4[:3] >= 1), tf.equal(first4[3], 3),
+                           tf.equal(tf.reduce_prod(first4), tf.size(images, out_type=tf.int64))])
+    check = tf.debugging.Assert(valid, [
+        "serving_default takes uint8 images (N, H, W, 3) with N, H, W >= 1 (RGB; make gray "
+        "images RGB and composite alpha first); got shape", shape], summarize=8)
+    with tf.control_dependencies([check]):
+        return tf.ensure_shape(tf.reshape(images, first4), [None, None, None, 3])
 
 
 def combined_model(preset: Preset, shape_model, color_model, fold: bool = True):
