@@ -9,7 +9,8 @@ the background, centered.
 from __future__ import annotations
 
 import os
-from typing import Sequence, Union
+import warnings
+from typing import Optional, Sequence, Union
 
 import numpy as np
 
@@ -17,6 +18,23 @@ import numpy as np
 BACKGROUND_RGB = (245, 245, 245)
 # The released human set's background (reference section 4.2).
 WHITE_RGB = (255, 255, 255)
+
+# Images with more pixels are refused from their header, before decoding: a 41 KB PNG can
+# declare 12000 x 12000 pixels and take gigabytes to decode (a decompression bomb). 64 Mpx
+# lets through every phone photo up to 50 Mpx (8160 x 6144); the networks see 64-128 px.
+# Below PIL's own limit (Image.MAX_IMAGE_PIXELS, 89.5 Mpx), so ours is the one that speaks.
+MAX_PIXELS = 64_000_000
+# Longer side / shorter side above which an image is squashed out of use by `preprocess` (the
+# longer side becomes the model's size S, the shorter one S / ratio): a warning, not an error.
+MAX_ASPECT = 4.0
+
+
+class ImageTooLargeError(ValueError):
+    """An image over `MAX_PIXELS`, refused before it is decoded."""
+
+
+class SquashedImageWarning(UserWarning):
+    """An image whose aspect ratio is above `MAX_ASPECT`: the networks see it as a thin strip."""
 
 
 def to_uint8(x) -> np.ndarray:
@@ -79,23 +97,85 @@ def preprocess(images, size: int, background: Sequence[int] = BACKGROUND_RGB):
 
 
 def read_image(path: Union[str, os.PathLike]) -> np.ndarray:
-    """Decode PNG / JPEG / BMP / GIF / TIFF / WebP to uint8 (H, W, C), C in {1, 2, 3, 4}.
-    High bit depths are scaled, not clipped (`pixels_uint8`). A file that is not an image
-    raises a ValueError naming it; a missing one (or a broken symbolic link) a
-    FileNotFoundError."""
-    from PIL import Image, UnidentifiedImageError
+    """Decode PNG / JPEG / BMP / GIF / TIFF / WebP to uint8 (H, W, C), C in {1, 2, 3, 4}: the one
+    way images are read (reconstruct, the demo, the Python API, datasets, evaluation).
+
+    - Upright: a photo's EXIF orientation (a phone's sideways JPEG) is applied.
+    - Over `MAX_PIXELS` (64 megapixels): an `ImageTooLargeError` (a ValueError) from the file's
+      header, before any pixel is decoded.
+    - High bit depths are scaled, not clipped (`pixels_uint8`).
+    A file that is not an image raises a ValueError naming it; a missing one (or a broken
+    symbolic link) a FileNotFoundError."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
 
     if os.path.islink(path) and not os.path.exists(path):
         raise FileNotFoundError(f"{path} is a broken symbolic link (its target "
                                 f"{os.readlink(path)} does not exist)")
+    _refuse_decompression_bombs()
     try:
-        with Image.open(path) as im:
+        with Image.open(path) as im:  # reads the header only
+            _check_pixel_count(path, *im.size)
             im.load()
+            _upright(im, ImageOps)
             return pixels_uint8(im, path)
     except FileNotFoundError:
         raise FileNotFoundError(f"image not found: {path}") from None
-    except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError) as e:
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+        # PIL's own check, in Image.open, speaks first above its limit (89.5 Mpx)
+        raise ImageTooLargeError(f"{path} is over the limit of {MAX_PIXELS / 1e6:.0f} "
+                                 f"megapixels ({e}); {_DOWNSCALE}") from None
+    except (UnidentifiedImageError, OSError, SyntaxError) as e:
         raise ValueError(f"{path} is not a readable image ({e}); give a PNG or JPEG file") from None
+
+
+def _check_pixel_count(name, width: int, height: int) -> None:
+    """Raise an `ImageTooLargeError` naming `name` if width x height exceeds `MAX_PIXELS`."""
+    if width * height > MAX_PIXELS:
+        raise ImageTooLargeError(
+            f"{name} is {width} x {height} pixels ({width * height / 1e6:.0f} megapixels), over "
+            f"the limit of {MAX_PIXELS / 1e6:.0f} megapixels; {_DOWNSCALE}")
+
+
+_DOWNSCALE = ("downscale it (the networks see 128 x 128 pixels at most); images are checked "
+              "before decoding, against decompression bombs")
+
+
+def squash_warning(name, height: int, width: int, size: int) -> Optional[str]:
+    """A one-line warning naming `name` if an image of `height` x `width` is more than
+    `MAX_ASPECT` times longer than wide (or the reverse): `preprocess` fits the longer side to
+    `size` and the shorter one shrinks to a strip. None otherwise."""
+    long, short = max(height, width), max(1, min(height, width))
+    if long / short <= MAX_ASPECT:
+        return None
+    seen = max(1, round(short * size / long))
+    shown = f"{size} x {seen}" if width >= height else f"{seen} x {size}"
+    return (f"{name} is {width} x {height} pixels, {long / short:.0f}:1 (over "
+            f"{MAX_ASPECT:g}:1): the networks see it squashed to {shown} pixels; crop it "
+            f"around the object (try --crop)")
+
+
+def _upright(im, ImageOps) -> None:
+    """Apply the image's EXIF orientation in place (a phone's sideways JPEG turns upright).
+    Malformed EXIF data is ignored, as viewers do: PIL raises IndexError, KeyError,
+    SyntaxError, ZeroDivisionError ... for it (Pillow issues 4215, 5580, 8348, 8605)."""
+    try:
+        ImageOps.exif_transpose(im, in_place=True)
+    except Exception:
+        pass
+
+
+_BOMB_FILTER_SET = False
+
+
+def _refuse_decompression_bombs() -> None:
+    """Make PIL's DecompressionBombWarning an error in this process (once: warnings filters are
+    process-wide and not thread-safe to change per call), so no image PIL flags is decoded."""
+    global _BOMB_FILTER_SET
+    if not _BOMB_FILTER_SET:
+        from PIL import Image
+
+        warnings.filterwarnings("error", category=Image.DecompressionBombWarning)
+        _BOMB_FILTER_SET = True
 
 
 def pixels_uint8(im, path="image") -> np.ndarray:

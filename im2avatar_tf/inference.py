@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import os
+import warnings
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
@@ -26,7 +27,8 @@ from .colors import (COLOR_KEYS, RELEASED_T, final_colors, pack_color_prediction
 from .config import Preset
 from .forward import Forward, keras_forward
 from .io import write_h5, write_png
-from .images import BACKGROUND_RGB, WHITE_RGB, preprocess, read_image, to_uint8
+from .images import (BACKGROUND_RGB, WHITE_RGB, SquashedImageWarning, preprocess, read_image,
+                     squash_warning, to_uint8)
 
 ImageLike = Union[str, os.PathLike, np.ndarray]
 DEFAULT_THRESHOLD = 0.8  # the evaluation's occupancy threshold (reference 5.3)
@@ -360,7 +362,8 @@ class Reconstructor:
     # Prediction --------------------------------------------------------------------------------
     def preprocess(self, images, crop: bool = False, crop_margin: float = 0.1) -> Tuple[np.ndarray, List[str]]:
         """Images or paths -> (float32 (N, S, S, 3) in [0, 1], names). Paths are read with
-        `images.read_image` (a non-image raises a ValueError naming the file)."""
+        `images.read_image` (a non-image raises a ValueError naming the file). An image more
+        than 4:1 wide or tall (after `crop`) gives an `images.SquashedImageWarning`."""
         items, _ = _as_image_list(images)
         batch, names = [], []
         for index, item in enumerate(items):
@@ -369,6 +372,10 @@ class Reconstructor:
                 image = image[..., None]
             if crop:
                 image = crop_to_foreground(image, margin=crop_margin)
+            squashed = squash_warning(item if isinstance(item, (str, os.PathLike))
+                                      else f"image {index}", *image.shape[:2], self.image_size)
+            if squashed:
+                warnings.warn(squashed, SquashedImageWarning, stacklevel=2)
             batch.append(np.asarray(preprocess(image, self.image_size,
                                                self.preset.data.background)))  # (S, S, 3)
             names.append(_image_name(item, index))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import shutil
 import signal
 import struct
@@ -29,16 +30,18 @@ from PIL import Image
 
 from im2avatar_tf.data import layout
 from im2avatar_tf.io import read_h5, write_h5
-from im2avatar_tf.images import read_image
+from im2avatar_tf.images import MAX_PIXELS, ImageTooLargeError, read_image
 from tests._toy_data import write_toy_dataset
 
 REPO = Path(__file__).resolve().parents[1]
 RUN = str(REPO / "run.py")
 
 
-def cli(*args, cwd, timeout=300, env=None, python_code=None) -> subprocess.CompletedProcess:
+def cli(*args, cwd, timeout=300, env=None, python_code=None,
+        file_size_limit=None) -> subprocess.CompletedProcess:
     """`python run.py ARGS` in `cwd`; with `python_code`, that code runs first in the same
-    process (to slow a reader down) and then run.py as __main__."""
+    process (to slow a reader down) and then run.py as __main__; `file_size_limit` (bytes):
+    `ulimit -f` for the command."""
     environ = {**os.environ, **(env or {})}
     if python_code is None:
         command = [sys.executable, RUN, *map(str, args)]
@@ -48,8 +51,10 @@ def cli(*args, cwd, timeout=300, env=None, python_code=None) -> subprocess.Compl
                    + python_code + "\nimport runpy\n"
                    f"sys.argv = [{RUN!r}] + sys.argv[1:]\n"
                    f"runpy.run_path({RUN!r}, run_name='__main__')\n", *map(str, args)]
+    limit = None if file_size_limit is None else (lambda: resource.setrlimit(
+        resource.RLIMIT_FSIZE, (file_size_limit, file_size_limit)))
     return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=timeout,
-                          env=environ)
+                          env=environ, preexec_fn=limit)
 
 
 def start(*args, cwd) -> subprocess.Popen:
@@ -220,6 +225,99 @@ def test_failed_reconstructs_leave_no_output_folder(model_dir, tmp_path):
     assert "File not found" not in run.stderr and not out.exists()
 
 
+# ------------------------------------------- decompression bombs, EXIF, panoramas (issue 31)
+RED, BLUE = (220, 20, 20), (20, 20, 220)
+
+
+def bomb_png(path: Path, side: int = 12000) -> Path:
+    """A 1-bit PNG of side x side pixels: ~17 KB on disk, gigabytes once decoded."""
+    Image.new("1", (side, side)).save(path)
+    return path
+
+
+def sideways_jpeg(path: Path) -> Path:
+    """A phone photo stored sideways: upright it is 20 wide x 40 tall, red above blue; the
+    pixels are stored turned 90 degrees (40 wide x 20 tall) with EXIF orientation 6."""
+    upright = np.zeros((40, 20, 3), np.uint8)
+    upright[:20], upright[20:] = RED, BLUE
+    stored = Image.fromarray(np.rot90(upright).copy())  # (20, 40): red on the left
+    exif = stored.getexif()
+    exif[0x0112] = 6  # "rotate 90 degrees clockwise to view"
+    stored.save(path, exif=exif.tobytes(), quality=95)
+    return path
+
+
+def assert_upright(image: np.ndarray) -> None:
+    """`sideways_jpeg` as read: (40, 20, 3), red above blue."""
+    assert image.shape == (40, 20, 3), image.shape
+    assert np.abs(image[5, 10].astype(int) - RED).max() < 40, image[5, 10]
+    assert np.abs(image[35, 10].astype(int) - BLUE).max() < 40, image[35, 10]
+
+
+@pytest.mark.filterwarnings("ignore:Corrupt EXIF data")  # PIL, of broken_exif.jpg
+def test_images_are_read_upright_and_bombs_refused_before_decoding(tmp_path):
+    assert_upright(read_image(sideways_jpeg(tmp_path / "phone.jpg")))
+    broken = Image.new("RGB", (8, 4), RED)  # an unreadable EXIF block: read as stored
+    broken.save(tmp_path / "broken_exif.jpg", exif=b"Exif\x00\x00Exif\x00\x00II*\x00garbage")
+    assert read_image(tmp_path / "broken_exif.jpg").shape == (4, 8, 3)
+    # Over the limit by one row: refused from the header, with its size and the limit.
+    side = int(MAX_PIXELS ** 0.5)
+    big = tmp_path / "big.png"
+    Image.new("1", (side, MAX_PIXELS // side + 1)).save(big)
+    with pytest.raises(ImageTooLargeError, match=rf"big.png is {side} x \d+ pixels .* over "
+                                                 rf"the limit of {MAX_PIXELS // 10 ** 6} "
+                                                 rf"megapixels"):
+        read_image(big)
+    # Past PIL's own limit (its DecompressionBombWarning): the same error, at once.
+    start = time.perf_counter()
+    with pytest.raises(ImageTooLargeError, match="bomb.png is over the limit of 64 megapixels"):
+        read_image(bomb_png(tmp_path / "bomb.png"))
+    assert time.perf_counter() - start < 1.0  # nothing decoded (decoding takes seconds)
+
+
+def test_reconstruct_skips_a_bomb_turns_a_phone_photo_upright_and_warns_of_a_panorama(
+        model_dir, tmp_path):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    bomb_png(photos / "bomb.png")
+    sideways_jpeg(photos / "phone.jpg")
+    rng = np.random.default_rng(0)
+    panorama = rng.integers(0, 256, (200, 20000, 3), dtype=np.uint8)  # all of it foreground
+    Image.fromarray(panorama).save(photos / "panorama.png")
+    small_car = np.full((200, 20000, 3), 245, np.uint8)  # --crop finds a 3:2 object in it
+    small_car[50:150, 9900:10050] = RED
+    Image.fromarray(small_car).save(photos / "small_car.png")
+    out = tmp_path / "out"
+    run = cli("reconstruct", photos, "--model", model_dir, "--out", out, "--format", "ply",
+              "--geometry", "points", "--threshold", "0.05", "--no-preview", "--crop",
+              cwd=tmp_path)
+    assert run.returncode == 0 and "Traceback" not in run.stderr, run.stderr[-3000:]
+    assert "skipped: 1" in run.stdout
+    assert f"{photos / 'bomb.png'} is over the limit of 64 megapixels" in run.stdout
+    assert (f"warning: {photos / 'panorama.png'} is 20000 x 200 pixels, 100:1 (over 4:1): "
+            f"the networks see it squashed to 64 x 1 pixels") in run.stderr
+    assert "small_car.png is" not in run.stderr  # cropped first: not squashed
+    # What the networks saw: the photo upright (20 x 40 fitted to 64 px: 32 wide, padded
+    # left and right), red above blue.
+    seen = read_image(out / "phone_input.png")
+    assert np.all(seen[:, :12] == 245) and np.all(seen[:, -12:] == 245)
+    assert_upright(np.asarray(Image.fromarray(seen[:, 16:48]).resize((20, 40))))
+
+
+def test_python_api_reads_images_the_same_way(model_dir, tmp_path):
+    from im2avatar_tf.images import SquashedImageWarning
+    from im2avatar_tf.inference import Reconstructor
+
+    reconstructor = Reconstructor.from_dir(model_dir)
+    with pytest.raises(ImageTooLargeError, match="bomb.png"):
+        reconstructor.predict(bomb_png(tmp_path / "bomb.png"))
+    batch, _ = reconstructor.preprocess(sideways_jpeg(tmp_path / "phone.jpg"))
+    image = np.round(batch[0] * 255).astype(np.uint8)  # (64, 64, 3)
+    assert np.all(image[:, :12] == 245) and np.all(image[:, -12:] == 245)  # upright: portrait
+    with pytest.warns(SquashedImageWarning, match="image 0 is 20000 x 200 pixels, 100:1"):
+        reconstructor.preprocess(np.zeros((200, 20000, 3), np.uint8))
+
+
 # ------------------------------------------------------------------------------ arguments
 @pytest.mark.parametrize("args, option", [
     (["train", "--epochs", "0"], "--epochs"),
@@ -271,6 +369,52 @@ def test_build_dataset_skips_broken_meshes_with_their_reason(tmp_path):
     assert all(f"{name}." in reasons[name] for name in reasons), reasons
     chair = out / "03001627"
     assert sorted(p.name for p in chair.iterdir()) == ["good"] and not leftovers(out)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_build_dataset_stops_at_a_failed_write_naming_the_file(tmp_path, workers):
+    """Issue 31: under `ulimit -f` the build segfaulted (workers 1: h5py after a failed
+    write) or blamed "out of memory" (workers 2). Now: one line with the file and the OS
+    error, exit 1, and nothing that looks complete."""
+    out = tmp_path / "data"
+    run = cli("build-dataset", "--source", "procedural", "--categories", "car", "--count", 3,
+              "--out", out, "--resolution", 16, "--image-size", 32, "--workers", workers,
+              "--no-progress", cwd=tmp_path, file_size_limit=1500, timeout=120)
+    assert_clean_failure(run, f"cannot write {out}", "File too large [Errno 27]", "ulimit -f",
+                         "the same command resumes")
+    assert len(run.stderr.strip().splitlines()) == 1, run.stderr
+    assert not list(out.rglob("meta.json")) and not leftovers(out)
+    assert not list(out.rglob("*.h5")) and not list(out.rglob("*.png"))  # none written whole
+
+
+def test_a_malformed_zoo_manifest_is_named(tmp_path):
+    zoo = tmp_path / "zoo"
+    zoo.mkdir()
+    (zoo / "manifest.json").write_text('{"models": {"car": ')  # cut short
+    run = cli("models", cwd=tmp_path, env={"IM2AVATAR_ZOO": str(zoo)}, timeout=60)
+    assert_clean_failure(run, f"{zoo / 'manifest.json'} is not valid JSON", "restore it")
+    (zoo / "manifest.json").write_text('["car"]')  # JSON, but not a manifest
+    run = cli("models", cwd=tmp_path, env={"IM2AVATAR_ZOO": str(zoo)}, timeout=60)
+    assert_clean_failure(run, f"{zoo / 'manifest.json'} has no \"models\" object")
+
+
+def test_saved_model_serving_checks_its_input_shape(model_dir, tmp_path):
+    """A signature does not enforce its shape: serving_default checks it, with a message."""
+    import tensorflow as tf
+
+    from im2avatar_tf import cli as commands
+
+    assert commands.main(["export", "--model", str(model_dir), "--out", str(tmp_path)]) == 0
+    serve = tf.saved_model.load(str(tmp_path / "saved_model")).signatures["serving_default"]
+    good = serve(images=tf.zeros((2, 9, 7, 3), tf.uint8))
+    assert good["occupancy"].shape[0] == 2
+    for shape in [(8, 8, 3), (1, 1, 8, 8, 3), (0, 8, 8, 3), (1, 8, 8, 4), (1, 0, 0, 3),
+                  (1, 8, 8, 1)]:
+        with pytest.raises(tf.errors.InvalidArgumentError) as error:
+            serve(images=tf.zeros(shape, tf.uint8))
+        message = str(error.value)
+        assert "serving_default takes uint8 images (N, H, W, 3) with N, H, W >= 1" in message
+        assert f"got shape] [{' '.join(map(str, shape))}]" in message, (shape, message[-500:])
 
 
 # ------------------------------------------------------------------------------ datasets

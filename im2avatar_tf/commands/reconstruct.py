@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import sys
+import warnings
 from pathlib import Path
 from typing import Dict, List
 
@@ -27,8 +28,14 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".ti
 
 
 def add_arguments(parser) -> None:
+    from ..images import MAX_ASPECT, MAX_PIXELS
+
     parser.add_argument("inputs", nargs="+", metavar="IMAGE_OR_DIR",
-                        help="image files, or folders whose images (png, jpg, ...) are all used")
+                        help="image files, or folders whose images (png, jpg, ...) are all "
+                             "used. Read upright (EXIF orientation applied); an image over "
+                             f"{MAX_PIXELS / 1e6:.0f} megapixels is skipped, from its header "
+                             "(before decoding: decompression bombs); one more than "
+                             f"{MAX_ASPECT:g}:1 wide or tall gets a warning (it is squashed)")
     parser.add_argument("--model", required=True,
                         help="a pretrained model's name (`python run.py models` lists them, "
                              "e.g. car), a model folder (config.json + shape.keras + "
@@ -123,8 +130,8 @@ def run(args) -> int:
 def _reconstruct(args, paths: List[Path], out: Path) -> int:
     from tqdm import tqdm
 
-    from ..images import read_image
-    from ..inference import Reconstructor, has_foreground, save_png
+    from ..images import SquashedImageWarning, read_image, squash_warning
+    from ..inference import Reconstructor, crop_to_foreground, has_foreground, save_png
     from ..meshing import EmptyPredictionError
 
     names = unique_names(paths)
@@ -150,12 +157,18 @@ def _reconstruct(args, paths: List[Path], out: Path) -> int:
                     blank.append(str(path))
                     bar.write(f"warning: {path} has no foreground (it is blank or fully "
                               f"transparent): its model will be a guess", file=sys.stderr)
+                seen = crop_to_foreground(image) if args.crop else image
+                squashed = squash_warning(path, *seen.shape[:2], reconstructor.image_size)
+                if squashed:
+                    bar.write(f"warning: {squashed}", file=sys.stderr)
                 images.append(image)
                 batch.append(path)
             if not images:
                 continue
-            results = reconstructor.predict(images, threshold=args.threshold, crop=args.crop,
-                                            batch_size=args.batch_size)
+            with warnings.catch_warnings():  # said above, with the file's name
+                warnings.simplefilter("ignore", SquashedImageWarning)
+                results = reconstructor.predict(images, threshold=args.threshold,
+                                                crop=args.crop, batch_size=args.batch_size)
             for path, result in zip(batch, results):
                 name = names[path]
                 result = dataclasses.replace(result, name=name)
