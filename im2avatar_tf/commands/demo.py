@@ -10,16 +10,26 @@ Example: python run.py demo --model runs/chair-small --port 8000
 """
 from __future__ import annotations
 
+import errno
 import ipaddress
 import signal
 from pathlib import Path
 
-from .options import int_range, positive_int
+from .options import float_range, int_range, positive_int
 
 HELP = "a local web page: upload an image, see and download its colored 3D model"
 
 
 def add_arguments(parser) -> None:
+    from ..demo.server import MAX_UPLOAD, READ_TIMEOUT
+    from ..images import MAX_ASPECT, MAX_PIXELS
+
+    parser.epilog = (
+        f"Limits on an upload: {MAX_UPLOAD / 2 ** 20:.0f} MiB, and {MAX_PIXELS / 1e6:.0f} "
+        f"megapixels (read from the image's\nheader before decoding: a small PNG can hold a "
+        f"decompression bomb), both answered 413.\nA connection silent for --read-timeout "
+        f"seconds is answered 408 and closed. Images are read upright\n(EXIF orientation); one "
+        f"more than {MAX_ASPECT:g}:1 wide or tall comes back with a warning (it is squashed).")
     parser.add_argument("--model", action="append", default=[], metavar="DIR",
                         help="a model folder (from `train` or `export`) to offer; repeatable. "
                              "The pretrained zoo's models are offered too")
@@ -31,6 +41,11 @@ def add_arguments(parser) -> None:
                         help="port to listen on; 0 picks a free one. Default: 8000")
     parser.add_argument("--keep", type=positive_int, default=20,
                         help="results kept (older ones are deleted). Default: 20")
+    parser.add_argument("--read-timeout", type=float_range(0, None, lo_open=True),
+                        default=READ_TIMEOUT, metavar="SECONDS",
+                        help="a connection silent this long (an upload short of its "
+                             f"Content-Length) is answered 408 and closed. Default: "
+                             f"{READ_TIMEOUT:g}")
 
 
 def is_loopback(host: str) -> bool:
@@ -52,9 +67,12 @@ def run(args) -> int:
         if not folder.exists():
             raise FileNotFoundError(f"--model {folder} does not exist")
     catalog = ModelCatalog(folders, zoo=not args.no_zoo)
-    server = DemoServer(catalog, host=args.host, port=args.port,
-                        store=ResultStore(keep=args.keep),
-                        log=lambda line: print(line, flush=True))
+    try:
+        server = DemoServer(catalog, host=args.host, port=args.port,
+                            store=ResultStore(keep=args.keep), read_timeout=args.read_timeout,
+                            log=lambda line: print(line, flush=True))
+    except OSError as e:
+        raise _listen_error(e, args.host, args.port) from None
     print(f"models: {', '.join(catalog.names())}")
     if not is_loopback(args.host):
         print(f"warning: listening on {args.host}: anyone who can reach this machine can use "
@@ -68,6 +86,18 @@ def run(args) -> int:
     finally:
         server.close()
     return 0
+
+
+def _listen_error(error: OSError, host: str, port: int) -> OSError:
+    """The reason the demo cannot listen on host:port, with what to do about it."""
+    where = f"port {port} on {host}"
+    if error.errno == errno.EADDRINUSE:
+        return OSError(f"{where} is already in use (another demo or server?): pick another "
+                       f"with --port N, or --port 0 for a free one")
+    if error.errno == errno.EACCES:
+        return OSError(f"{where} needs administrator rights (ports below 1024): pick one above "
+                       f"1023 with --port N, or --port 0 for a free one")
+    return OSError(f"cannot listen on {where}: {error.strerror or error} (check --host)")
 
 
 def _stop(signum, frame):

@@ -29,6 +29,9 @@ from .forms import FormError, ReconstructRequest, parse_request
 from .outputs import GEOMETRIES, SAFE_NAME, ResultStore, reconstruct_into, safe_stem
 
 MAX_UPLOAD = 25 * 1024 * 1024  # bytes of a POST body
+# Seconds a connection may stay silent (while a request or its body is awaited) before it is
+# closed: a client that sends fewer bytes than its Content-Length must not hold a thread.
+READ_TIMEOUT = 30.0
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif")
 CONTENT_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8",
                  ".html": "text/html; charset=utf-8", ".glb": "model/gltf-binary",
@@ -42,13 +45,15 @@ SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff",
 
 class DemoServer(ThreadingHTTPServer):
     """`ThreadingHTTPServer` holding the demo's state: the model `catalog`, the result `store`,
-    the examples folder, the upload limit and `log` (one line per reconstruction)."""
+    the examples folder, the upload limit (bytes; pixels: `images.MAX_PIXELS`), the read
+    timeout (seconds a connection may stay silent) and `log` (one line per reconstruction)."""
 
     daemon_threads = True
 
     def __init__(self, catalog: ModelCatalog, host: str = "127.0.0.1", port: int = 0,
                  store: Optional[ResultStore] = None, examples_dir: Path = EXAMPLES_DIR,
-                 max_upload: int = MAX_UPLOAD, log: Callable[[str], None] = print):
+                 max_upload: int = MAX_UPLOAD, read_timeout: float = READ_TIMEOUT,
+                 log: Callable[[str], None] = print):
         if not catalog.names():
             raise ValueError("the demo has no model to offer: give --model DIR (a folder from "
                              "`train` or `export`) or add models to the pretrained zoo")
@@ -56,6 +61,7 @@ class DemoServer(ThreadingHTTPServer):
         self.store = store or ResultStore()
         self.examples_dir = Path(examples_dir)
         self.max_upload = max_upload
+        self.read_timeout = read_timeout
         self.log = log
         super().__init__((host, port), DemoHandler)
 
@@ -84,6 +90,10 @@ class DemoServer(ThreadingHTTPServer):
 class DemoHandler(BaseHTTPRequestHandler):
     server: DemoServer
     server_version = "im2avatar-demo"
+
+    def setup(self) -> None:
+        self.timeout = self.server.read_timeout  # StreamRequestHandler puts it on the socket
+        super().setup()
 
     # Routing -----------------------------------------------------------------------------------
     def do_GET(self) -> None:
@@ -163,7 +173,7 @@ class DemoHandler(BaseHTTPRequestHandler):
 
     def _read_image(self, request: ReconstructRequest, folder: Path):
         """-> (output name, uint8 image (H, W, C)) of the upload or the example."""
-        from ..images import read_image
+        from ..images import ImageTooLargeError, read_image
 
         if request.image is None:
             if request.example not in self.server.examples():
@@ -175,6 +185,9 @@ class DemoHandler(BaseHTTPRequestHandler):
         upload.write_bytes(request.image)
         try:
             image = read_image(upload)
+        except ImageTooLargeError as e:
+            raise _HTTPError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+                             str(e).replace(str(upload), shown)) from None
         except ValueError:
             raise FormError(f"{shown} is not an image the demo can read: give a PNG or JPEG "
                             f"file (or WebP, BMP, GIF)") from None
@@ -188,13 +201,28 @@ class DemoHandler(BaseHTTPRequestHandler):
         try:
             length = int(length)
         except ValueError:
-            raise _HTTPError(HTTPStatus.BAD_REQUEST, "Content-Length is not a number") from None
+            length = -1
+        if length < 0:
+            self.close_connection = True  # where the body ends is unknown
+            raise _HTTPError(HTTPStatus.BAD_REQUEST, f"Content-Length "
+                             f"{self.headers['Content-Length']!r} is not a number of bytes")
         if length > self.server.max_upload:
             self._drain(length)
             raise _HTTPError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
                              f"the upload is {length / 2 ** 20:.1f} MiB; the demo takes up to "
                              f"{self.server.max_upload / 2 ** 20:.0f} MiB")
-        return self.rfile.read(length)
+        try:
+            body = self.rfile.read(length)
+        except TimeoutError:  # socket.timeout: nothing came for `read_timeout` seconds
+            self.close_connection = True
+            raise _HTTPError(HTTPStatus.REQUEST_TIMEOUT,
+                             f"the upload stalled: no data for {self.server.read_timeout:g} s "
+                             f"before its Content-Length ({length} bytes) was reached") from None
+        if len(body) < length:
+            self.close_connection = True
+            raise _HTTPError(HTTPStatus.BAD_REQUEST, f"the upload ended after {len(body)} of "
+                                                     f"its {length} bytes (Content-Length)")
+        return body
 
     def _drain(self, length: int) -> None:
         """Read and drop a refused body (so the client gets the reply, not a reset), unless
@@ -202,11 +230,14 @@ class DemoHandler(BaseHTTPRequestHandler):
         if length > 8 * self.server.max_upload:
             self.close_connection = True
             return
-        while length > 0:
-            chunk = self.rfile.read(min(length, 1 << 20))
-            if not chunk:
-                break
-            length -= len(chunk)
+        try:
+            while length > 0:
+                chunk = self.rfile.read(min(length, 1 << 20))
+                if not chunk:
+                    break
+                length -= len(chunk)
+        except TimeoutError:
+            self.close_connection = True
 
     def _send(self, status: int, data: bytes, content_type: str, headers: dict = ()) -> None:
         self.send_response(status)
