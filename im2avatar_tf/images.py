@@ -123,7 +123,7 @@ def read_image(path: Union[str, os.PathLike]) -> np.ndarray:
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
         # PIL's own check, in Image.open, speaks first above its limit (89.5 Mpx)
         raise ImageTooLargeError(f"{path} is over the limit of {MAX_PIXELS / 1e6:.0f} "
-                                 f"megapixels ({e}); {_DOWNSCALE}") from None
+                                 f"megapixels: {str(e).rstrip('.')}; {_DOWNSCALE}") from None
     except (UnidentifiedImageError, OSError, SyntaxError) as e:
         raise ValueError(f"{path} is not a readable image ({e}); give a PNG or JPEG file") from None
 
@@ -132,8 +132,8 @@ def _check_pixel_count(name, width: int, height: int) -> None:
     """Raise an `ImageTooLargeError` naming `name` if width x height exceeds `MAX_PIXELS`."""
     if width * height > MAX_PIXELS:
         raise ImageTooLargeError(
-            f"{name} is {width} x {height} pixels ({width * height / 1e6:.0f} megapixels), over "
-            f"the limit of {MAX_PIXELS / 1e6:.0f} megapixels; {_DOWNSCALE}")
+            f"{name} is over the limit of {MAX_PIXELS / 1e6:.0f} megapixels: {width} x {height} "
+            f"pixels ({width * height / 1e6:.0f} megapixels); {_DOWNSCALE}")
 
 
 _DOWNSCALE = ("downscale it (the networks see 128 x 128 pixels at most); images are checked "
