@@ -22,7 +22,8 @@ WHITE_RGB = (255, 255, 255)
 # Images with more pixels are refused from their header, before decoding: a 41 KB PNG can
 # declare 12000 x 12000 pixels and take gigabytes to decode (a decompression bomb). 64 Mpx
 # lets through every phone photo up to 50 Mpx (8160 x 6144); the networks see 64-128 px.
-# Below PIL's own limit (Image.MAX_IMAGE_PIXELS, 89.5 Mpx), so ours is the one that speaks.
+# Below PIL's own limit (Image.MAX_IMAGE_PIXELS, 89.5 Mpx): above that one, PIL's check (in
+# Image.open, its DecompressionBombWarning made an error) speaks first, with the same error.
 MAX_PIXELS = 64_000_000
 # Longer side / shorter side above which an image is squashed out of use by `preprocess` (the
 # longer side becomes the model's size S, the shorter one S / ratio): a warning, not an error.
@@ -106,7 +107,7 @@ def read_image(path: Union[str, os.PathLike]) -> np.ndarray:
     - High bit depths are scaled, not clipped (`pixels_uint8`).
     A file that is not an image raises a ValueError naming it; a missing one (or a broken
     symbolic link) a FileNotFoundError."""
-    from PIL import Image, ImageOps, UnidentifiedImageError
+    from PIL import Image, UnidentifiedImageError
 
     if os.path.islink(path) and not os.path.exists(path):
         raise FileNotFoundError(f"{path} is a broken symbolic link (its target "
@@ -116,7 +117,7 @@ def read_image(path: Union[str, os.PathLike]) -> np.ndarray:
         with Image.open(path) as im:  # reads the header only
             _check_pixel_count(path, *im.size)
             im.load()
-            _upright(im, ImageOps)
+            _upright(im)
             return pixels_uint8(im, path)
     except FileNotFoundError:
         raise FileNotFoundError(f"image not found: {path}") from None
@@ -154,10 +155,12 @@ def squash_warning(name, height: int, width: int, size: int) -> Optional[str]:
             f"around the object (try --crop)")
 
 
-def _upright(im, ImageOps) -> None:
+def _upright(im) -> None:
     """Apply the image's EXIF orientation in place (a phone's sideways JPEG turns upright).
     Malformed EXIF data is ignored, as viewers do: PIL raises IndexError, KeyError,
     SyntaxError, ZeroDivisionError ... for it (Pillow issues 4215, 5580, 8348, 8605)."""
+    from PIL import ImageOps
+
     try:
         ImageOps.exif_transpose(im, in_place=True)
     except Exception:
