@@ -179,6 +179,7 @@ def _bad_image_folder(folder: Path) -> Path:
     return folder
 
 
+@pytest.mark.slow
 def test_reconstruct_a_folder_of_bad_images(model_dir, tmp_path):
     images = _bad_image_folder(tmp_path / "photos")
     out = tmp_path / "out"
@@ -199,6 +200,7 @@ def test_reconstruct_a_folder_of_bad_images(model_dir, tmp_path):
     assert not (out / "corrupt.ply").exists() and not leftovers(out)
 
 
+@pytest.mark.slow
 def test_failed_reconstructs_leave_no_output_folder(model_dir, tmp_path):
     images = _bad_image_folder(tmp_path / "photos")
     # Every input bad: exit 1, each named, and no (empty) --out folder.
@@ -463,6 +465,7 @@ def test_check_dataset_names_every_planted_problem(toy, tmp_path):
     assert "1.047" in run.stdout and "2.093" in run.stdout
 
 
+@pytest.mark.slow
 def test_a_data_error_in_training_ends_promptly_with_one_line(toy, tmp_path):
     """Issue 15's hang: BadModelError raised inside the tf.data graph (--no-cache), other
     readers still in flight. The run ends at once with the message, exit 1, no traceback, and
@@ -517,6 +520,7 @@ def _tree(root: Path) -> dict:
     return files
 
 
+@pytest.mark.slow
 def test_build_dataset_killed_then_rerun_equals_an_uninterrupted_build(tmp_path):
     args = ["build-dataset", "--source", "procedural", "--categories", "car", "chair",
             "--count", 10, "--resolution", 16, "--image-size", 32, "--workers", 1,
@@ -543,6 +547,7 @@ def _weights(keras_file: Path) -> dict:
     return arrays
 
 
+@pytest.mark.slow
 def test_train_killed_then_rerun_equals_an_uninterrupted_run(toy, tmp_path):
     # tiny preset: a checkpoint every 5 epochs; 7 epochs of 3 batches
     args = ["train", "--data", toy, "--category", "car", "--network", "shape", "--epochs", 7,

@@ -212,6 +212,7 @@ def _check_drawn(page: Page, shown: dict) -> None:
 
 @pytest.mark.skipif(find_chromium() is None,
                     reason="no chromium binary on PATH (apt-get install chromium; .ci/run does)")
+@pytest.mark.slow
 def test_page_in_headless_chromium(demo, tmp_path):
     server, _ = demo
     tiny = server.catalog.names()[0]

@@ -156,6 +156,7 @@ def two_worker_run(tmp_path_factory, toy_data):
     return tmp, workers, rcs, single_log
 
 
+@pytest.mark.slow
 def test_two_workers_train_like_one_process(two_worker_run):
     tmp, workers, rcs, single_log = two_worker_run
     logs = [log.read_text() for _, _, log in workers] + [single_log.read_text()]
@@ -186,6 +187,7 @@ def test_two_workers_train_like_one_process(two_worker_run):
     assert not any(getattr(l, "synchronized", False) for l in net.layers)
 
 
+@pytest.mark.slow
 def test_a_killed_worker_stops_the_other_with_a_clear_message_and_the_run_resumes(
         two_worker_run, toy_data):
     tmp = two_worker_run[0]
@@ -229,6 +231,7 @@ def test_multiworker_without_tf_config_is_one_clear_error(tmp_path, toy_data, ca
     assert "needs TF_CONFIG" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_mirrored_on_two_devices_trains_like_one_device(tmp_path):
     """`--strategy mirrored` (model.fit, 2 logical CPUs) shares the loss pooling and the
     synchronized BatchNorm: the shape network trained 2 epochs on 2 replicas equals the

@@ -9,6 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+pytestmark = pytest.mark.slow  # end to end: deselected by -m "not slow"
+
 from im2avatar_tf import registry
 from im2avatar_tf.cli import build_parser, main
 from im2avatar_tf.evaluation import GROUND_TRUTH_FLOW, MEAN_COLOR, MEAN_SHAPE

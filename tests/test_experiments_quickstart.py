@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 import math
 
+import pytest
+
 from im2avatar_tf.cli import main
 from tests._toy_data import write_toy_dataset
 
 
+@pytest.mark.slow
 def test_quickstart_end_to_end(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)  # the input cache goes here
     data = write_toy_dataset(tmp_path / "toy", categories=("car", "chair"),

@@ -56,6 +56,7 @@ def test_export_writes_saved_model_keras_file_and_config(exported):
     assert json.loads((exported / "config.json").read_text())["name"] == "tiny"
 
 
+@pytest.mark.slow
 def test_saved_model_in_a_fresh_process_matches_keras(model_dir, exported, tmp_path):
     images = np.random.default_rng(0).integers(0, 256, (2, 37, 53, 3), dtype=np.uint8)  # odd size
     np.save(tmp_path / "images.npy", images)

@@ -144,6 +144,7 @@ def test_batchnorm_that_cannot_fold_is_kept():
     assert_close(out["out"], model(x, training=False)["out"], "out")
 
 
+@pytest.mark.slow
 def test_export_and_keras_forward_of_folded_networks_match(tmp_path):
     """The SavedModel and the `.keras` file are written from the folded copies by default;
     both, and `keras_forward(fold=True)`, match the networks' own forward pass."""

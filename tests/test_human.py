@@ -160,6 +160,7 @@ def built(tmp_path_factory):
 
 
 @needs_extra
+@pytest.mark.slow
 def test_layout_and_splits(built):
     from im2avatar_tf.data.layout import VIEW_NAMES, read_split
 
@@ -192,6 +193,7 @@ def test_layout_and_splits(built):
 
 
 @needs_extra
+@pytest.mark.slow
 def test_shirt_color_on_torso_voxels(built):
     from im2avatar_tf.io import read_h5
 
@@ -219,6 +221,7 @@ def test_shirt_color_on_torso_voxels(built):
 
 
 @needs_extra
+@pytest.mark.slow
 def test_flow_of_visible_voxels_is_their_projection(built):
     from PIL import Image
 

@@ -169,6 +169,7 @@ def test_reconstruct_reports_empty_predictions_and_keeps_the_input(model_dir, tm
     assert (out / "cup_input.png").exists() and not (out / "cup.glb").exists()
 
 
+@pytest.mark.slow
 def test_bench_infer_says_when_it_times_random_networks(capsys):
     assert cli.main(["bench-infer", "--preset", "tiny", "--repeats", "1", "--no-export"]) == 0
     printed = capsys.readouterr().out

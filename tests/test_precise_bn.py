@@ -60,6 +60,7 @@ def test_recalibrated_copy_of_the_color_network_leaves_the_original_alone():
                                rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_precise_bn_command_copies_a_model_dir_with_recomputed_color_statistics(tmp_path,
                                                                                capsys):
     """`run.py precise-bn`: a new model dir whose color network has the mean batch statistics

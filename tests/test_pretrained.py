@@ -64,6 +64,7 @@ def test_a_pretrained_model_reconstructs_its_example_by_name():
 
 
 @needs_zoo
+@pytest.mark.slow
 def test_reconstruct_and_export_take_zoo_names(tmp_path, capsys):
     name = SHIPPED[0]
     image = _example(pretrained.get(name).category)
@@ -154,6 +155,7 @@ def test_float16_weights_round_trip(model_dir, tmp_path):
                                 tmp_path / "shape.weights.npz")
 
 
+@pytest.mark.slow
 def test_publishing_refuses_networks_that_do_not_beat_the_baselines(model_dir, tmp_path):
     """Untrained networks on a toy set: chosen on val, stored, scored, refused; no zoo files."""
     from im2avatar_tf.publish import NotBetterThanBaselines, publish

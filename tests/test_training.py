@@ -74,6 +74,7 @@ class KillDuring(keras.callbacks.Callback):
             raise KeyboardInterrupt("simulated kill")
 
 
+@pytest.mark.slow
 def test_overfits_a_fixed_batch(tmp_path):
     preset = get_preset("tiny").replace(train={"epochs": 40, "batch_size": 4, "checkpoint_every": 40,
                                                "learning_rate": 1e-3})
@@ -90,6 +91,7 @@ def _weights(model):
     return [np.asarray(w) for w in model.weights]
 
 
+@pytest.mark.slow
 def test_resume_after_interruption_equals_uninterrupted_run(tmp_path, monkeypatch):
     tf.config.experimental.enable_op_determinism()
     preset = get_preset("tiny").replace(train={"epochs": 4, "batch_size": 4, "checkpoint_every": 2})
@@ -130,6 +132,7 @@ class StopAfter(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
+@pytest.mark.slow
 def test_a_run_stopped_early_by_a_callback_records_how_far_it_got(tmp_path, capsys):
     preset = get_preset("tiny").replace(train={"epochs": 4, "batch_size": 4, "checkpoint_every": 4})
     data = _batch_data(preset, n=8)
@@ -142,6 +145,7 @@ def test_a_run_stopped_early_by_a_callback_records_how_far_it_got(tmp_path, caps
     assert "already trained (2 of 4 epochs)" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_different_config_in_same_run_dir_is_refused(tmp_path):
     preset = get_preset("tiny").replace(train={"epochs": 1, "batch_size": 4})
     data = _batch_data(preset, n=4)
@@ -150,6 +154,7 @@ def test_different_config_in_same_run_dir_is_refused(tmp_path):
         train(preset.replace(train={"epochs": 2}), "r2n2", _dataset_fn(data, 4), tmp_path, verbose=0)
 
 
+@pytest.mark.slow
 def test_run_dirs_made_before_a_config_field_existed_are_still_theirs(tmp_path):
     """A run dir whose config.json predates a field (here the step schedule, the output
     BatchNorm switch and the validation losses) is resumed / reused, and keeps its name: the new fields at their
@@ -196,6 +201,7 @@ def test_checkpoint_clock_saves_by_epochs_and_by_wall_time():
     assert not off.due(1)
 
 
+@pytest.mark.slow
 def test_a_run_killed_between_epoch_checkpoints_resumes_from_the_timed_one(tmp_path, capsys):
     """With checkpoint_every beyond the run, only the wall-time clock checkpoints (here after
     every epoch): a run killed in its third epoch resumes from the end of the second, with
@@ -217,6 +223,7 @@ def test_a_run_killed_between_epoch_checkpoints_resumes_from_the_timed_one(tmp_p
 
 
 @pytest.mark.parametrize("minutes, saved", [(2, [2, 4, 5]), (0, [5])])
+@pytest.mark.slow
 def test_the_trainer_checkpoints_by_wall_time_from_the_last_save(tmp_path, monkeypatch,
                                                                  minutes, saved):
     """A clock that moves 70 s per reading, a checkpoint due 2 minutes after the last: the
@@ -252,6 +259,7 @@ def test_checkpoint_minutes_is_a_flag_of_train_and_the_experiments():
         parser.parse_args(["--checkpoint-minutes", "-1"])
 
 
+@pytest.mark.slow
 def test_mixed_bfloat16_training_runs_and_keeps_float32_outputs(tmp_path):
 
     preset = get_preset("tiny").replace(train={"epochs": 1, "batch_size": 4,
