@@ -9,13 +9,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-pytestmark = pytest.mark.slow  # end to end: deselected by -m "not slow"
-
 from im2avatar_tf import registry
 from im2avatar_tf.cli import build_parser, main
 from im2avatar_tf.evaluation import GROUND_TRUTH_FLOW, MEAN_COLOR, MEAN_SHAPE
 from experiments import claims as study
 from tests._toy_data import write_toy_dataset, write_toy_human
+
+pytestmark = pytest.mark.slow  # end to end: deselected by -m "not slow"
 
 CONTEXT = ["threshold", "volume_resolution", "image_size", "split", "data_source", "n_models",
            "n_views", "n_empty", "preset", "git_revision", "date", "command"]
