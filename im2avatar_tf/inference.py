@@ -178,11 +178,12 @@ class Result:
         self._require_occupied()
         return meshing.to_voxel_mesh(self.occupied, self.colors)
 
-    def to_mesh(self):
+    def to_mesh(self, max_faces: Optional[int] = None):
         """`trimesh.Trimesh`: smooth closed surface (marching cubes at the threshold), vertex
-        colors from the nearest occupied voxel."""
+        colors from the nearest occupied voxel; at most `max_faces` triangles if given."""
         self._require_occupied()
-        return meshing.to_surface_mesh(self.occupancy, self.threshold, self.occupied, self.colors)
+        return meshing.to_surface_mesh(self.occupancy, self.threshold, self.occupied, self.colors,
+                                       max_faces=max_faces)
 
     def _require_occupied(self) -> None:
         meshing.require_occupied(self.occupied, self.occupancy, self.threshold)
@@ -198,11 +199,13 @@ class Result:
 
     # Files ------------------------------------------------------------------------------------
     def save(self, path: Union[str, os.PathLike], geometry: str = "mesh",
-             save_input: bool = True) -> List[Path]:
+             save_input: bool = True, max_faces: Optional[int] = None) -> List[Path]:
         """Write the result; the suffix picks the format. Returns the paths written.
 
-        - `.ply`, `.obj`, `.glb`: colored geometry; `geometry` = "mesh" (marching cubes),
-          "voxels" (cubes) or "points". Raises `EmptyPredictionError` if nothing is occupied.
+        - `.ply`, `.obj`, `.glb`: colored geometry; `geometry` = "mesh" (marching cubes; at
+          most `max_faces` triangles if given), "voxels" (cubes) or "points". `.stl`: the
+          mesh or voxel triangles without colors (the mesh is watertight). Raises
+          `EmptyPredictionError` if nothing is occupied.
         - `.h5`: the released prediction volumes, `<stem>_shape.h5` (R^3 x 1) and
           `<stem>_color.h5` (R^3 x 9), dataset "data" each.
         With `save_input`, the preprocessed input is written beside it as `<stem>_input.png`.
@@ -214,7 +217,11 @@ class Result:
         if suffix not in MESH_FORMATS + (".h5",):
             raise ValueError(f"cannot save {path.name}: the suffix must be one of "
                              f"{', '.join(MESH_FORMATS + ('.h5',))}")
-        build = self._geometry(geometry)
+        if max_faces is not None and geometry != "mesh":
+            raise ValueError(f"max_faces simplifies the smooth surface (geometry 'mesh'), not "
+                             f"{geometry!r}")
+        build = (functools.partial(self.to_mesh, max_faces=max_faces) if max_faces is not None
+                 else self._geometry(geometry))
         written = []
         if suffix == ".h5":
             for kind, volume in (("shape", self.shape_prediction()), ("color", self.color_prediction())):

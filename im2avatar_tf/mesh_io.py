@@ -8,12 +8,15 @@ each face keeps its exact color.
 - `.glb`: glTF 2.0 says COLOR_0 is *linear*, so sRGB colors are decoded to linear first (what
   Blender's own exporter does); the primitive gets a white, non-metallic, double-sided material,
   which glTF viewers multiply by COLOR_0, so the model is colored without any setup.
+- `.stl` (binary): triangles only, no colors (the format has none): for 3D printing. The smooth
+  surface (`meshing.to_surface_mesh`) is closed, so its STL is watertight.
 
 All files are written atomically (temporary name, then rename).
 """
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 from typing import Union
 
@@ -23,7 +26,7 @@ import trimesh
 from .io import atomic_path
 from .images import to_uint8
 
-MESH_FORMATS = (".ply", ".obj", ".glb")
+MESH_FORMATS = (".ply", ".obj", ".glb", ".stl")
 Geometry = Union[trimesh.Trimesh, trimesh.PointCloud]
 
 
@@ -45,6 +48,18 @@ def vertex_colored(mesh: trimesh.Trimesh) -> trimesh.Trimesh:
     return split
 
 
+class NotWatertightWarning(UserWarning):
+    """An STL was written from a surface that is not closed and manifold."""
+
+
+def unpaired_edges(mesh: trimesh.Trimesh) -> int:
+    """How many edges of `mesh` are not shared by exactly two faces (0: watertight, as
+    trimesh's `is_watertight` defines it), counting vertices at the same place as one."""
+    merged = trimesh.Trimesh(mesh.vertices, mesh.faces, process=True)
+    groups = trimesh.grouping.group_rows(merged.edges_sorted, require_count=None)
+    return int(sum(len(g) != 2 for g in groups))
+
+
 def write_geometry(geometry: Geometry, path: Union[str, os.PathLike]) -> Path:
     """Write a colored mesh or point cloud to `path`; the suffix picks the format."""
     path = Path(path)
@@ -52,7 +67,16 @@ def write_geometry(geometry: Geometry, path: Union[str, os.PathLike]) -> Path:
     if suffix not in MESH_FORMATS:
         raise ValueError(f"cannot write {path.name}: the suffix must be one of "
                          f"{', '.join(MESH_FORMATS)} (or .h5 for the raw prediction volumes)")
-    if isinstance(geometry, trimesh.Trimesh):
+    if suffix == ".stl" and not isinstance(geometry, trimesh.Trimesh):
+        raise ValueError(f"cannot write {path.name}: STL holds triangles, not points; use the "
+                         f"mesh or voxel geometry")
+    if suffix == ".stl":
+        open_edges = unpaired_edges(geometry)
+        if open_edges:
+            warnings.warn(f"{path}: not watertight ({open_edges} edges are not shared by exactly "
+                          f"two triangles; a simplified surface (--faces) can pinch): a slicer "
+                          f"may need to repair it", NotWatertightWarning, stacklevel=2)
+    elif isinstance(geometry, trimesh.Trimesh):
         geometry = vertex_colored(geometry)
     if suffix == ".glb":
         geometry = _gltf_ready(geometry)

@@ -11,6 +11,7 @@ is what the evaluation scores (reference 5.3).
 from __future__ import annotations
 
 import functools
+from typing import Optional, Tuple
 
 import numpy as np
 import trimesh
@@ -105,10 +106,12 @@ def to_voxel_mesh(occupied: np.ndarray, colors: np.ndarray) -> trimesh.Trimesh:
 
 
 def to_surface_mesh(probability: np.ndarray, threshold: float, occupied: np.ndarray,
-                    colors: np.ndarray) -> trimesh.Trimesh:
+                    colors: np.ndarray, max_faces: Optional[int] = None) -> trimesh.Trimesh:
     """Smooth surface: marching cubes (scikit-image, Lewiner) on the probability volume at
     `threshold`, padded with zeros so the surface is closed where the object touches the
-    border. Vertex colors: the color of the nearest occupied voxel.
+    border; with `max_faces`, simplified to at most that many triangles (`simplify`). Vertex
+    colors: the color of the nearest occupied voxel (after simplification, so each kept
+    vertex gets the color of where it now is).
 
     probability (R, R, R) float in [0, 1]; occupied (R, R, R) bool (probability >= threshold);
     colors (R, R, R, 3) in [0, 1].
@@ -121,11 +124,35 @@ def to_surface_mesh(probability: np.ndarray, threshold: float, occupied: np.ndar
     verts, faces, _, _ = measure.marching_cubes(padded, level=threshold, allow_degenerate=False,
                                                 gradient_direction="ascent")
     verts = verts - 1.0  # (V, 3) voxel index space of the unpadded volume
+    if max_faces is not None:
+        verts, faces = simplify(verts, faces, max_faces)
     occupied_index = np.argwhere(occupied)  # (N, 3)
     _, nearest = cKDTree(occupied_index).query(verts)
     vertex_rgb = colors[tuple(occupied_index[nearest].T)]  # (V, 3)
     return trimesh.Trimesh(voxel_to_world(verts, probability.shape[0]), faces, process=False,
                            vertex_colors=_rgba8(vertex_rgb))
+
+
+def simplify(vertices: np.ndarray, faces: np.ndarray, max_faces: int) -> Tuple[np.ndarray, np.ndarray]:
+    """At most `max_faces` triangles: quadric edge-collapse decimation (the maintained
+    fast-simplification package, Fast-Quadric-Mesh-Simplification). A mesh that already has
+    no more faces is returned as it is. vertices (V, 3) float, faces (F, 3) int ->
+    (V', 3) float64, (F', 3) int64 with F' <= max_faces; deterministic for the same input."""
+    if max_faces < 4:
+        raise ValueError(f"max_faces must be at least 4 (a closed surface), got {max_faces}")
+    if len(faces) <= max_faces:
+        return vertices, faces
+    import fast_simplification
+
+    # Collapses stop short of a target now and then; lower it until the count is met.
+    target = max_faces
+    for _ in range(8):
+        out_vertices, out_faces = fast_simplification.simplify(
+            np.asarray(vertices, np.float64), np.asarray(faces, np.int32), target_count=target)
+        if len(out_faces) <= max_faces:
+            return out_vertices, out_faces.astype(np.int64)
+        target = max(4, int(target * max_faces / len(out_faces)) - 1)
+    raise RuntimeError(f"could not simplify {len(faces)} faces to at most {max_faces}")
 
 
 def _rgba8(rgb: np.ndarray) -> np.ndarray:

@@ -159,8 +159,8 @@ def test_points_write_with_colors(tmp_path):
 
 def test_unknown_suffix_is_a_clear_error(tmp_path):
     occupied, _, colors = _volumes()
-    with pytest.raises(ValueError, match=r"\.ply, \.obj, \.glb"):
-        write_geometry(meshing.to_points(occupied, colors), tmp_path / "model.stl")
+    with pytest.raises(ValueError, match=r"\.ply, \.obj, \.glb, \.stl"):
+        write_geometry(meshing.to_points(occupied, colors), tmp_path / "model.off")
 
 
 def test_crop_to_foreground_keeps_the_object_and_a_margin():

@@ -1,7 +1,8 @@
 """Reconstruct colored 3D models from images with a trained or exported model.
 
 For each image NAME it writes, under --out:
-  NAME.FORMAT        the colored model (.ply / .obj / .glb), or NAME_shape.h5 + NAME_color.h5
+  NAME.FORMAT        the colored model (.ply / .obj / .glb; .stl without colors), or
+                     NAME_shape.h5 + NAME_color.h5
                      (the released prediction volumes) for --format h5
   NAME_input.png     the preprocessed input: exactly what the networks saw
   NAME_preview.png   the input beside turntable renders of the model (unless --no-preview)
@@ -41,10 +42,15 @@ def add_arguments(parser) -> None:
                              "e.g. car), a model folder (config.json + shape.keras + "
                              "color.keras from `train`) or a folder made by `export`")
     parser.add_argument("--out", required=True, help="output folder (created if missing)")
-    parser.add_argument("--format", default="glb", choices=("glb", "ply", "obj", "h5"),
+    parser.add_argument("--format", default="glb", choices=("glb", "ply", "obj", "stl", "h5"),
                         help="glb opens colored in Blender and web viewers; ply and obj carry "
-                             "vertex colors for MeshLab; h5 writes the released volumes. "
-                             "Default: glb")
+                             "vertex colors for MeshLab; stl (no colors: the format has none) "
+                             "is for 3D printing, watertight with --geometry mesh; h5 writes "
+                             "the released volumes. Default: glb")
+    parser.add_argument("--faces", type=int_range(4, 10_000_000), default=None, metavar="N",
+                        help="simplify the smooth surface to at most N triangles (quadric "
+                             "decimation, fast-simplification), colors kept per vertex; "
+                             "--geometry mesh only. Default: marching cubes as it is")
     parser.add_argument("--geometry", default="mesh", choices=("mesh", "voxels", "points"),
                         help="mesh: smooth surface (marching cubes); voxels: one cube per "
                              "occupied voxel; points: voxel centers. Default: mesh")
@@ -115,6 +121,11 @@ def check_out_folder(out: Path) -> bool:
 
 
 def run(args) -> int:
+    if args.faces is not None and args.geometry != "mesh":
+        raise ValueError(f"--faces simplifies the smooth surface: use it with --geometry mesh, "
+                         f"not {args.geometry}")
+    if args.format == "stl" and args.geometry == "points":
+        raise ValueError("--format stl holds triangles: use --geometry mesh or voxels, not points")
     out = Path(args.out)
     create_out = check_out_folder(out)
     paths = collect_images(args.inputs)
@@ -173,7 +184,8 @@ def _reconstruct(args, paths: List[Path], out: Path) -> int:
                 name = names[path]
                 result = dataclasses.replace(result, name=name)
                 try:
-                    result.save(out / f"{name}.{args.format}", geometry=args.geometry)
+                    result.save(out / f"{name}.{args.format}", geometry=args.geometry,
+                                max_faces=args.faces)
                     done.append(name)
                 except EmptyPredictionError as e:
                     result.save_input(out / f"{name}_input.png")
