@@ -97,6 +97,7 @@ def test_the_same_volumes_give_the_same_bytes(tmp_path, suffix):
     assert len(digests) == 1
 
 
+@pytest.mark.slow
 def test_reconstruct_writes_a_watertight_stl_and_a_simplified_colored_glb(tmp_path):
     """The real command on a zoo model: the STL is closed; --faces keeps colors."""
     image = ROOT / "im2avatar_tf" / "demo" / "examples" / "car_blue.png"
@@ -116,6 +117,7 @@ def test_reconstruct_writes_a_watertight_stl_and_a_simplified_colored_glb(tmp_pa
     assert _sha(outputs["glb1"]) == _sha(outputs["glb2"])  # same input, same bytes
 
 
+@pytest.mark.slow
 def test_reconstruct_refuses_faces_with_voxels(tmp_path):
     image = ROOT / "im2avatar_tf" / "demo" / "examples" / "car_blue.png"
     run = subprocess.run([sys.executable, "run.py", "reconstruct", str(image), "--model", "car",
