@@ -333,7 +333,7 @@ def schedule_text(preset) -> str:
 
 
 def git_revision() -> str:
-    from im2avatar_tf.training import git_revision as rev
+    from im2avatar_tf.rundir import git_revision as rev
 
     return rev()
 

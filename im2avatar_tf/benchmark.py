@@ -36,7 +36,8 @@ def train_step_rate(preset, network: str, batch_size: Optional[int] = None, step
 
     from . import methods
     from .models.flops import training_flops
-    from .training import NetworkTrainer, make_optimizer, precision_policy
+    from .recipe import make_optimizer, precision_policy
+    from .training import NetworkTrainer
 
     batch_size = batch_size or preset.train.batch_size
     keras.utils.set_random_seed(0)

@@ -15,8 +15,11 @@ batch over `strategy.distribute_datasets_from_function`. It keeps what `training
   a single process would;
 - exact resume: the chief reads the newest checkpoint and every worker takes the chief's
   weights, optimizer state and epoch (a broadcast), so other workers need not see the run dir;
-- only the chief writes (config, logs, TensorBoard, checkpoints, the final model) and shows
-  progress.
+- only the chief writes (config, logs, TensorBoard, checkpoints, the final model: `rundir`)
+  and shows progress, and it holds the run dir's lock.
+
+At start-up each worker waits for the others (`wait_for_workers`), saying which ones, for at
+most `IM2AVATAR_WORKER_TIMEOUT` seconds (default 600); Ctrl+C or SIGTERM end the wait.
 
 A worker that dies stops the others with `WorkerLostError` (a clear message, exit status 1 from
 the command line) within about a minute (TensorFlow's peer health check, every 30 s), or after
@@ -32,18 +35,22 @@ from __future__ import annotations
 
 import contextlib
 import json
-import math
 import os
-import shutil
+import signal
+import socket
+import sys
+import threading
 import time
-from pathlib import Path
-from typing import Optional, Sequence
+from typing import List, Optional, Sequence
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from .models.layers import ScheduledBatchNorm
+from .models.layers import ScheduledBatchNorm, synchronized_batchnorm
+from .recipe import (bn_decay, check_schedule, epoch_row, epoch_steps, make_optimizer,
+                     precision_policy, run_dataset, write_scalars)
+from .rundir import CheckpointClock, RunDir, checkpoint_epoch, restore_checkpoint
 
 
 class WorkerLostError(ConnectionError):
@@ -51,8 +58,14 @@ class WorkerLostError(ConnectionError):
 
 
 # --------------------------------------------------------------------------- cluster
+WORKER_TIMEOUT_ENV = "IM2AVATAR_WORKER_TIMEOUT"
+WORKER_TIMEOUT_S = 600.0  # how long a worker waits for the others to start, by default
+
+
 def make_multiworker_strategy() -> tf.distribute.MultiWorkerMirroredStrategy:
-    """MultiWorkerMirroredStrategy from TF_CONFIG (refused with a clear message without it)."""
+    """MultiWorkerMirroredStrategy from TF_CONFIG (refused with a clear message without it),
+    once every other worker has started (`wait_for_workers`): TensorFlow itself would wait
+    for an absent worker in C++, without a word, deaf to Ctrl+C and SIGTERM."""
     raw = os.environ.get("TF_CONFIG")
     if not raw:
         raise ValueError("--strategy multiworker needs TF_CONFIG: the cluster and this worker's "
@@ -67,9 +80,67 @@ def make_multiworker_strategy() -> tf.distribute.MultiWorkerMirroredStrategy:
         raise ValueError(f"TF_CONFIG is not a cluster spec with a worker task ({e}): {raw}") from e
     if not 0 <= index < len(workers):
         raise ValueError(f"TF_CONFIG task index {index} is not one of the {len(workers)} workers")
+    wait_for_workers(workers, index, float(os.environ.get(WORKER_TIMEOUT_ENV, WORKER_TIMEOUT_S)))
     timeout = float(os.environ.get("IM2AVATAR_COLLECTIVE_TIMEOUT", "0")) or None
     options = tf.distribute.experimental.CommunicationOptions(timeout_seconds=timeout)
-    return tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)
+    strategy = tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)
+    if threading.current_thread() is threading.main_thread():
+        # TensorFlow's coordination agent takes SIGTERM for a preemption notice and goes on:
+        # give it back its usual meaning (stop), as in a one-process run.
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    return strategy
+
+
+def _host_port(address: str):
+    host, _, port = address.rpartition(":")
+    return host.strip("[]") or "localhost", int(port)
+
+
+def wait_for_workers(workers: List[str], index: int, timeout: float, poll: float = 0.5,
+                     report_every: float = 30.0) -> None:
+    """Wait, in Python (so Ctrl+C and SIGTERM end it), until every other worker of `workers`
+    ("host:port", this one at `index`) accepts connections at its address, saying which ones
+    it waits for and for how long; TimeoutError after `timeout` seconds. Meanwhile this worker
+    listens at its own port, so the others find it the same way (the kernel completes their
+    connections; nothing is accepted); then the port is free for TensorFlow's server."""
+    others = {i: _host_port(w) for i, w in enumerate(workers) if i != index}
+    if not others:
+        return
+    port = _host_port(workers[index])[1]
+    try:
+        listener = socket.create_server(("", port), reuse_port=False)
+    except OSError as e:
+        raise OSError(e.errno, f"worker {index} cannot listen at port {port} of "
+                               f"{workers[index]}: {e.strerror or e} (another process holds it?)")
+    start, last_report = time.monotonic(), None
+    try:
+        while True:
+            others = {i: a for i, a in others.items() if not _answers(a)}
+            if not others:
+                return
+            waited = time.monotonic() - start
+            names = ", ".join(f"{i} ({workers[i]})" for i in others)
+            if waited >= timeout:
+                raise TimeoutError(
+                    f"worker(s) {names} did not start within {timeout:.0f} s; start every "
+                    f"worker with the same command and TF_CONFIG (its own task index), or "
+                    f"wait longer with {WORKER_TIMEOUT_ENV}=SECONDS")
+            if last_report is None or time.monotonic() - last_report >= report_every:
+                print(f"worker {index}: waiting for worker(s) {names} to start "
+                      f"({waited:.0f} s of at most {timeout:.0f} s: {WORKER_TIMEOUT_ENV})",
+                      file=sys.stderr, flush=True)
+                last_report = time.monotonic()
+            time.sleep(poll)
+    finally:
+        listener.close()
+
+
+def _answers(address) -> bool:
+    try:
+        socket.create_connection(address, timeout=1.0).close()
+        return True
+    except OSError:
+        return False
 
 
 def is_chief(strategy: tf.distribute.Strategy) -> bool:
@@ -140,116 +211,95 @@ def shard_global_batches(dataset: tf.data.Dataset, batch_size: int,
     return ds.with_options(options)
 
 
-# --------------------------------------------------------------------------- BN
-@contextlib.contextmanager
-def synchronized_batchnorm(network: keras.Model, enabled: bool = True):
-    """Batch statistics over the global batch (all replicas) while training, as the released
-    single-GPU code computes them; the saved layers keep `synchronized=False`."""
-    layers = [l for l in network.layers if isinstance(l, ScheduledBatchNorm)] if enabled else []
-    for layer in layers:
-        layer.synchronized = True
-    try:
-        yield
-    finally:
-        for layer in layers:
-            layer.synchronized = False
-
-
 # --------------------------------------------------------------------------- the loop
 def train_multiworker(preset, network: str, data, run_dir: os.PathLike, resume: bool = True,
                       verbose: int = 1, steps_per_epoch: Optional[int] = None,
                       callbacks: Sequence[keras.callbacks.Callback] = (),
-                      strategy: Optional[tf.distribute.Strategy] = None,
-                      helpers=None) -> Optional[keras.Model]:
+                      strategy: Optional[tf.distribute.Strategy] = None) -> Optional[keras.Model]:
     """`training.train` for a TF_CONFIG cluster (see the module docstring). Every worker runs
     this with the same arguments. `callbacks` get the batch and epoch hooks on every worker
-    (`stop_training` is not supported: workers must agree on every step). `helpers`: the
-    `training` module (its schedule, checkpoint and log helpers), passed in by
-    `training.train` so that this module does not import it back (no import cycle)."""
-    from . import methods
+    (`stop_training` is not supported: workers must agree on every step)."""
     from .models import load_network
 
-    T = helpers
-    if T is None:
-        raise ValueError("call training.train(..., strategy='multiworker'), which passes helpers")
-
-    run_dir = Path(run_dir)
     cfg = preset.train
-    if cfg.epochs < 1 or cfg.batch_size < 1:
-        raise ValueError(f"epochs and batch size must be at least 1, got epochs={cfg.epochs}, "
-                         f"batch_size={cfg.batch_size}")
+    check_schedule(cfg)
     dist = strategy or make_multiworker_strategy()
     chief = is_chief(dist)
-    replicas = dist.num_replicas_in_sync
-    if cfg.batch_size % replicas:
-        raise ValueError(f"batch size {cfg.batch_size} is not a multiple of the {replicas} "
-                         f"replicas of the cluster")
-    final_path = run_dir / f"{network}.keras"
-    done_marker = T.finished_marker(run_dir, network)
-    created = fresh = False
-    state = np.zeros(2, np.int64)  # (finished, start epoch): the chief's decision
-    if chief:
-        created, fresh = not run_dir.exists(), not (run_dir / "config.json").exists()
-        reuse = resume and final_path.exists() and done_marker.exists()
-        T._write_run_files(run_dir, preset, trains=not reuse)
-        checkpoints = T._checkpoint_dirs(run_dir, network)
-        if reuse:
-            state[0] = 1
-        elif resume and checkpoints:
-            state[1] = int(json.loads((checkpoints[-1] / "state.json").read_text())["epoch"])
-    finished, start = (int(v) for v in broadcast_from_chief(dist, [state])[0])
-    if finished:
-        if verbose and chief:
-            print(f"{final_path} is already trained; reusing it")
-        return load_network(final_path) if final_path.exists() else None
+    if cfg.batch_size % dist.num_replicas_in_sync:
+        raise ValueError(f"batch size {cfg.batch_size} is not a multiple of the "
+                         f"{dist.num_replicas_in_sync} replicas of the cluster")
+    run = RunDir(run_dir, network)
+    with run.lock() if chief else contextlib.nullcontext():
+        finished, start = _chief_decides(dist, chief, run, preset, resume)
+        if finished:
+            if verbose and chief:
+                print(f"{run.model_path} is already trained; reusing it")
+            return load_network(run.model_path) if run.model_path.exists() else None
+        net = _train_from(dist, chief, run, preset, data, start, verbose, steps_per_epoch,
+                          callbacks)
+        if chief:
+            run.finish(net, cfg.epochs, cfg.epochs)
+    return net
 
-    method = methods.get(network)
+
+def _chief_decides(dist, chief: bool, run: RunDir, preset, resume: bool):
+    """(finished, start epoch) as the chief finds them in the run dir, on every worker."""
+    state = np.zeros(2, np.int64)  # (finished, start epoch)
+    if chief:
+        reuse = resume and run.finished()
+        run.open(preset, trains=not reuse)
+        checkpoint = None if reuse else run.resume_point(resume)
+        state[:] = reuse, checkpoint_epoch(checkpoint) if checkpoint else 0
+    finished, start = (int(v) for v in broadcast_from_chief(dist, [state])[0])
+    return bool(finished), start
+
+
+def _train_from(dist, chief: bool, run: RunDir, preset, data, start: int, verbose: int,
+                steps_per_epoch, callbacks) -> keras.Model:
+    """Build the network and optimizer, give every worker the chief's (restored) state, and
+    train epochs [start, epochs). A lost worker raises `WorkerLostError`."""
+    from . import methods
+
+    cfg = preset.train
+    method = methods.get(run.network)
     keras.utils.set_random_seed(cfg.seed)
-    with T.precision_policy(cfg.mixed_precision):
+    with precision_policy(cfg.mixed_precision):
         with dist.scope():
             net = method.build(preset.model)
-            optimizer = T.make_optimizer(cfg)
+            optimizer = make_optimizer(cfg)
             if cfg.mixed_precision == "mixed_float16":
                 optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
             optimizer.build(net.trainable_variables)
-        log_path = run_dir / f"log_{network}.csv"
-        if start:
-            if chief:
-                ckpt = run_dir / "checkpoints" / network / f"epoch_{start:05d}"
-                with dist.scope():
-                    T.restore_checkpoint(ckpt, net, optimizer)
-                T._truncate_log(log_path, start)
-                if verbose:
-                    print(f"resuming {network} from {ckpt} (epoch {start}/{cfg.epochs})")
-        elif chief:  # a fresh start: forget any earlier attempt of this network
-            shutil.rmtree(run_dir / "checkpoints" / network, ignore_errors=True)
-            log_path.unlink(missing_ok=True)
+        if start and chief:
+            checkpoint = run.checkpoint_dir / f"epoch_{start:05d}"
+            with dist.scope():
+                restore_checkpoint(checkpoint, net, optimizer)
+            run.truncate_log(start)
+            if verbose:
+                print(f"resuming {run.network} from {checkpoint} (epoch {start}/{cfg.epochs})")
         sync_variables_from_chief(dist, list(net.weights) + list(optimizer.variables))
-
-        if start < cfg.epochs:
-            try:
-                with synchronized_batchnorm(net, replicas > 1):
-                    _run(T, dist, chief, preset, network, method, net, optimizer, data,
-                         run_dir, start, verbose, steps_per_epoch, callbacks)
-            except BaseException as e:
-                if chief and not T._checkpoint_dirs(run_dir, network):
-                    T._forget_unstarted(run_dir, network, fresh, created)
-                if isinstance(e, (tf.errors.UnavailableError, tf.errors.DeadlineExceededError,
-                                  tf.errors.CancelledError, tf.errors.AbortedError,
-                                  tf.errors.InternalError)):
-                    done = T._checkpoint_dirs(run_dir, network) if chief else []
-                    where = (f"the newest checkpoint is {done[-1]}" if done else
-                             "there is no checkpoint yet" if chief else
-                             "the chief keeps the checkpoints")
-                    raise WorkerLostError(
-                        f"multi-worker training of {network} stopped: a worker of the cluster "
-                        f"is gone or unreachable ({_reason(e)}). "
-                        f"Restart every worker with the same command and TF_CONFIG; training "
-                        f"resumes from the newest checkpoint ({where}).") from e
-                raise
-    if chief:
-        T.save_keras(net, final_path)
-        T.atomic_write_text(done_marker, json.dumps({"epochs": cfg.epochs, "of": cfg.epochs}))
+        if start >= cfg.epochs:
+            return net
+        try:
+            with synchronized_batchnorm(net, dist.num_replicas_in_sync > 1):
+                _run(dist, chief, preset, run, method, net, optimizer, data, start, verbose,
+                     steps_per_epoch, callbacks)
+        except BaseException as e:
+            if chief:
+                run.forget_if_unstarted()
+            if isinstance(e, (tf.errors.UnavailableError, tf.errors.DeadlineExceededError,
+                              tf.errors.CancelledError, tf.errors.AbortedError,
+                              tf.errors.InternalError)):
+                done = run.checkpoints() if chief else []
+                where = (f"the newest checkpoint is {done[-1]}" if done else
+                         "there is no checkpoint yet" if chief else
+                         "the chief keeps the checkpoints")
+                raise WorkerLostError(
+                    f"multi-worker training of {run.network} stopped: a worker of the cluster "
+                    f"is gone or unreachable ({_reason(e)}). "
+                    f"Restart every worker with the same command and TF_CONFIG; training "
+                    f"resumes from the newest checkpoint ({where}).") from e
+            raise
     return net
 
 
@@ -261,13 +311,14 @@ def _reason(error: BaseException) -> str:
     return " ".join(keep[:2]) or type(error).__name__
 
 
-def _run(T, dist, chief, preset, network, method, net, optimizer, data, run_dir, start,
-         verbose, steps_per_epoch, callbacks):
+
+def _run(dist, chief, preset, run: RunDir, method, net, optimizer, data, start, verbose,
+         steps_per_epoch, callbacks):
     cfg = preset.train
     objective = method.objective(preset.loss)
     part_names = method.loss_parts(preset.loss)
     replicas = dist.num_replicas_in_sync
-    steps = T._steps_per_epoch(data, start, steps_per_epoch)
+    steps = epoch_steps(data, start, steps_per_epoch)
     bn_layers = [l for l in net.layers if isinstance(l, ScheduledBatchNorm)]
     scaled = isinstance(optimizer, keras.optimizers.LossScaleOptimizer)
 
@@ -291,12 +342,11 @@ def _run(T, dist, chief, preset, network, method, net, optimizer, data, run_dir,
         return {k: dist.reduce(tf.distribute.ReduceOp.MEAN, v, axis=None)
                 for k, v in results.items()}
 
-    global_batches = T.run_dataset(data, start, cfg.epochs)
+    global_batches = run_dataset(data, start, cfg.epochs)
     dataset = dist.distribute_datasets_from_function(
         lambda ctx: shard_global_batches(global_batches, cfg.batch_size, ctx))
     iterator = iter(dataset)
-    log_path = run_dir / f"log_{network}.csv"
-    writer = tf.summary.create_file_writer(str(run_dir / "tensorboard" / network)) if chief else None
+    writer = run.summary_writer() if chief else None
     for cb in callbacks:
         cb.set_model(net)
     logs: dict = {}
@@ -304,7 +354,7 @@ def _run(T, dist, chief, preset, network, method, net, optimizer, data, run_dir,
         cb.on_train_begin()
     samples = int(optimizer.iterations.numpy()) * cfg.batch_size
     current = None
-    checkpoints = T.CheckpointClock(cfg)
+    checkpoints = CheckpointClock(cfg)
     try:
         for epoch in range(start, cfg.epochs):
             t0 = time.time()
@@ -315,7 +365,7 @@ def _run(T, dist, chief, preset, network, method, net, optimizer, data, run_dir,
                 print(f"Epoch {epoch + 1}/{cfg.epochs}")
             sums = {}
             for step in range(steps):
-                decay = T.bn_decay(samples, cfg)
+                decay = bn_decay(samples, cfg)
                 if decay != current:
                     for layer in bn_layers:
                         layer.set_decay(decay)
@@ -331,21 +381,13 @@ def _run(T, dist, chief, preset, network, method, net, optimizer, data, run_dir,
                     bar.update(step + 1, list(logs.items()))
                 for cb in callbacks:
                     cb.on_train_batch_end(step, logs)
-            if not all(math.isfinite(v) for v in logs.values()):
-                raise FloatingPointError(f"non-finite loss at epoch {epoch + 1}: {logs}")
+            row = epoch_row(epoch + 1, samples, logs, cfg, time.time() - t0)
             if chief:
-                row = {"epoch": epoch + 1, "samples": samples, **logs,
-                       "learning_rate": T.learning_rate(samples, cfg),
-                       "bn_decay": T.bn_decay(samples, cfg),
-                       "seconds": round(time.time() - t0, 3)}
-                T._append_log(log_path, row)
-                with writer.as_default(step=epoch + 1):
-                    for k, v in row.items():
-                        if k != "epoch":
-                            tf.summary.scalar(k, v)
+                run.append_log(row)
+                write_scalars(writer, row)
                 writer.flush()
                 if checkpoints.due(epoch + 1):
-                    T.save_checkpoint(run_dir, network, net, optimizer, epoch + 1)
+                    run.save_checkpoint(net, optimizer, epoch + 1)
                     checkpoints.saved()
             for cb in callbacks:
                 cb.on_epoch_end(epoch, logs)

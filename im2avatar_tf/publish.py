@@ -156,7 +156,7 @@ def publish(name: str, category: str, shape_dirs: Sequence[Path], color_dirs: Se
     from .claims import model_means, paired_claim
     from .io import atomic_dir, atomic_write_text
     from .models import load_network, load_preset
-    from .training import git_revision
+    from .rundir import git_revision
 
     zoo = Path(zoo) if zoo is not None else pretrained.zoo_dir()
     data = Path(data)

@@ -12,6 +12,7 @@ finished one.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -69,24 +70,36 @@ def train_or_reuse(preset, networks: Sequence[str], root: os.PathLike, out: os.P
     training split of `root` (or of several roots together) at `preset`, into the run dir
     `out`; returns the networks."""
     from .data.pipeline import InputPipeline
-    from .training import finished_marker, train, with_steps_resolved
+    from .rundir import finished_marker, lock_folder
+    from .training import train
 
-    pipe = InputPipeline.for_preset(preset, root, split="train", skip_bad=skip_bad, cache=cache,
-                                    progress=verbose)
     done = all(finished_marker(out, n).exists() for n in networks)
-    validation = None if done else validation_pipeline(preset, root, skip_bad=skip_bad,
-                                                       cache=cache, verbose=verbose)
-    if verbose:
-        names = ", ".join(f"{n} ({preset.loss.shape_loss})" if methods.get(n).uses_shape_loss
-                          else n for n in networks)
-        epochs = with_steps_resolved(preset, pipe).train.epochs
-        steps = f" ({epochs * pipe.steps_per_epoch} steps)" if preset.train.steps else ""
-        where = root if isinstance(root, (str, os.PathLike)) else " + ".join(map(str, root))
-        print(f"{label}{names} on {', '.join(preset.data.categories)}: {len(pipe)} models from "
-              f"{where}, {epochs} epochs of {pipe.steps_per_epoch} batches of "
-              f"{preset.train.batch_size}{steps} -> {out}", flush=True)
-    return [train(preset, network, pipe, out, resume=resume, strategy=strategy,
-                  verbose=1 if verbose else 0, validation=validation) for network in networks]
+    # Held before the training cache is built, so a second process is refused at once (the
+    # chief of a multi-worker run takes it in `train`: the other workers never do).
+    busy = contextlib.nullcontext() if done or strategy == "multiworker" else lock_folder(out)
+    with busy:
+        pipe = InputPipeline.for_preset(preset, root, split="train", skip_bad=skip_bad,
+                                        cache=cache, progress=verbose)
+        validation = None if done else validation_pipeline(preset, root, skip_bad=skip_bad,
+                                                           cache=cache, verbose=verbose)
+        if verbose:
+            _say_what_trains(preset, networks, root, out, pipe, label)
+        return [train(preset, network, pipe, out, resume=resume, strategy=strategy,
+                      verbose=1 if verbose else 0, validation=validation)
+                for network in networks]
+
+
+def _say_what_trains(preset, networks, root, out, pipe, label: str) -> None:
+    from .recipe import with_steps_resolved
+
+    names = ", ".join(f"{n} ({preset.loss.shape_loss})" if methods.get(n).uses_shape_loss
+                      else n for n in networks)
+    epochs = with_steps_resolved(preset, pipe).train.epochs
+    steps = f" ({epochs * pipe.steps_per_epoch} steps)" if preset.train.steps else ""
+    where = root if isinstance(root, (str, os.PathLike)) else " + ".join(map(str, root))
+    print(f"{label}{names} on {', '.join(preset.data.categories)}: {len(pipe)} models from "
+          f"{where}, {epochs} epochs of {pipe.steps_per_epoch} batches of "
+          f"{preset.train.batch_size}{steps} -> {out}", flush=True)
 
 
 def precise_bn(network, preset, root: os.PathLike, skip_bad: bool = False, cache: bool = True):
@@ -123,7 +136,7 @@ def write_precise_bn_dir(model_dir: os.PathLike, out: os.PathLike, networks: Seq
     from .io import atomic_dir, atomic_write_text, save_keras
     from .models import load_network, load_preset
     from .models.precise_bn import recalibrated_copy
-    from .training import git_revision
+    from .rundir import git_revision
 
     model_dir, out = Path(model_dir), Path(out)
     preset = load_preset(model_dir)

@@ -231,6 +231,49 @@ def test_multiworker_without_tf_config_is_one_clear_error(tmp_path, toy_data, ca
     assert "needs TF_CONFIG" in capsys.readouterr().err
 
 
+def _lone_worker(tmp_path, data, name, timeout_s):
+    """`python run.py train --strategy multiworker` as worker 0 of a 2-worker cluster whose
+    worker 1 is never started."""
+    hosts = [f"localhost:{p}" for p in _free_ports(2)]
+    tf_config = {"cluster": {"worker": hosts}, "task": {"type": "worker", "index": 0}}
+    env = _env(TF_CONFIG=json.dumps(tf_config), IM2AVATAR_WORKER_TIMEOUT=str(timeout_s))
+    args = [sys.executable, "run.py", "train", "--preset", "tiny", "--network", "shape",
+            "--strategy", "multiworker", "--data", str(data), "--category", "car",
+            "--epochs", "1", "--batch-size", "4", "--no-cache", "--out", str(tmp_path / name)]
+    proc = subprocess.Popen(args, env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    return proc, hosts[1]
+
+
+def _stderr_until(proc, text: str) -> str:
+    seen = ""
+    for line in proc.stderr:
+        seen += line
+        if text in line:
+            return seen
+    pytest.fail(f"the worker ended without saying {text!r}:\n{seen[-3000:]}")
+
+
+def test_a_worker_waiting_for_an_absent_one_says_so_times_out_and_stops_on_signals(
+        tmp_path, toy_data):
+    """Worker 1 never starts. Worker 0 says it waits for it and for how long; with a 5 s
+    start-up timeout it ends with a clear error; with a long one, Ctrl+C (SIGINT) and SIGTERM
+    end the wait (TensorFlow's own wait ignores both). The three run at once."""
+    timed, absent = _lone_worker(tmp_path, toy_data, "timed", 5)
+    waits = {sig: _lone_worker(tmp_path, toy_data, sig.name, 600)[0]
+             for sig in (signal.SIGINT, signal.SIGTERM)}
+    for sig, proc in waits.items():
+        said = _stderr_until(proc, "waiting for worker(s) 1 (")
+        assert "of at most 600 s" in said, said
+        t0 = time.monotonic()
+        proc.send_signal(sig)
+        assert proc.wait(timeout=30) != 0 and time.monotonic() - t0 < 30
+    err = timed.communicate(timeout=TIMEOUT)[1]
+    assert timed.returncode == 1, err[-3000:]
+    assert f"waiting for worker(s) 1 ({absent}) to start (0 s of at most 5 s" in err, err[-3000:]
+    assert f"error: worker(s) 1 ({absent}) did not start within 5 s" in err, err[-3000:]
+
+
 @pytest.mark.slow
 def test_mirrored_on_two_devices_trains_like_one_device(tmp_path):
     """`--strategy mirrored` (model.fit, 2 logical CPUs) shares the loss pooling and the

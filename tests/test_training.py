@@ -9,7 +9,8 @@ import keras
 import tensorflow as tf
 
 from im2avatar_tf.config import get_preset
-from im2avatar_tf.training import StaircaseDecay, bn_decay, learning_rate, train
+from im2avatar_tf.recipe import StaircaseDecay, bn_decay, learning_rate
+from im2avatar_tf.training import train
 
 
 def test_learning_rate_schedule_is_the_released_staircase():
@@ -183,7 +184,7 @@ def test_run_dirs_made_before_a_config_field_existed_are_still_theirs(tmp_path):
 def test_checkpoint_clock_saves_by_epochs_and_by_wall_time():
     from dataclasses import replace
 
-    from im2avatar_tf.training import CheckpointClock
+    from im2avatar_tf.rundir import CheckpointClock
 
     now = [0.0]
     cfg = replace(get_preset("tiny").train, epochs=9, checkpoint_every=4, checkpoint_minutes=2)
@@ -213,6 +214,9 @@ def test_a_run_killed_between_epoch_checkpoints_resumes_from_the_timed_one(tmp_p
         train(preset, "r2n2", _dataset_fn(data, 4), tmp_path, verbose=0, callbacks=[KillDuring(epoch=2)])
     folder = tmp_path / "checkpoints" / "r2n2"
     assert sorted(p.name for p in folder.iterdir()) == ["epoch_00001", "epoch_00002"]  # keep 2
+    # What a save killed by SIGTERM leaves (io.atomic_dir's folder): gone after the resume.
+    (folder / ".epoch_00003.k2j4.tmp").mkdir()
+    (folder / ".epoch_00003.k2j4.tmp" / "network.weights.h5").write_bytes(b"half")
     capsys.readouterr()
     train(preset.replace(train={"checkpoint_minutes": 3}), "r2n2", _dataset_fn(data, 4), tmp_path,
           verbose=1)
@@ -220,6 +224,7 @@ def test_a_run_killed_between_epoch_checkpoints_resumes_from_the_timed_one(tmp_p
     assert "resuming r2n2 from" in out and "(epoch 2/4)" in out, out
     log = (tmp_path / "log_r2n2.csv").read_text().splitlines()
     assert [row.split(",")[0] for row in log[1:]] == ["1", "2", "3", "4"]
+    assert not list(folder.glob(".epoch_*")) and not (tmp_path / ".lock").exists()
 
 
 @pytest.mark.parametrize("minutes, saved", [(2, [2, 4, 5]), (0, [5])])
@@ -229,14 +234,14 @@ def test_the_trainer_checkpoints_by_wall_time_from_the_last_save(tmp_path, monke
     """A clock that moves 70 s per reading, a checkpoint due 2 minutes after the last: the
     trainer saves after epochs 2 and 4 (each save restarts the clock) and the last one; with
     the clock off, only the last."""
-    from im2avatar_tf import training
+    from im2avatar_tf import rundir, training
 
     ticks = iter(range(0, 10_000, 70))
-    real_clock, real_save = training.CheckpointClock, training.save_checkpoint
+    real_clock, real_save = training.CheckpointClock, rundir.save_checkpoint
     monkeypatch.setattr(training, "CheckpointClock",
                         lambda cfg: real_clock(cfg, clock=lambda: float(next(ticks))))
     epochs = []
-    monkeypatch.setattr(training, "save_checkpoint",
+    monkeypatch.setattr(rundir, "save_checkpoint",
                         lambda *args: epochs.append(args[-1]) or real_save(*args))
     preset = get_preset("tiny").replace(train={"epochs": 5, "batch_size": 4, "checkpoint_every": 100,
                                                "checkpoint_minutes": minutes})
@@ -337,12 +342,12 @@ def test_a_log_keeps_its_columns_across_attempts(tmp_path):
     refused, so values never shift under another column's name."""
     import pandas as pd
 
-    from im2avatar_tf.training import _append_log
+    from im2avatar_tf.rundir import append_log
 
     log = tmp_path / "log_shape.csv"
-    _append_log(log, {"epoch": 1, "loss": 0.5, "val_loss": 0.4, "seconds": 1.0})
-    _append_log(log, {"epoch": 2, "loss": 0.3, "seconds": 2.0})
+    append_log(log, {"epoch": 1, "loss": 0.5, "val_loss": 0.4, "seconds": 1.0})
+    append_log(log, {"epoch": 2, "loss": 0.3, "seconds": 2.0})
     df = pd.read_csv(log)
     assert df.seconds.tolist() == [1.0, 2.0] and df.val_loss.isna().tolist() == [False, True]
     with pytest.raises(ValueError, match="no column for"):
-        _append_log(log, {"epoch": 3, "loss": 0.2, "val_msfcel": 0.1, "seconds": 3.0})
+        append_log(log, {"epoch": 3, "loss": 0.2, "val_msfcel": 0.1, "seconds": 3.0})

@@ -10,6 +10,8 @@ Examples:
 Re-running the same command resumes from the newest checkpoint (or reuses a finished
 network); --restart starts over. The run dir holds config.json, shape.keras, color.keras,
 log_<network>.csv, checkpoints/ and tensorboard/: it is a model dir for `reconstruct`.
+One process trains in a run dir at a time: a second `train` on the same --out is refused,
+naming the process that holds it (a lock left by a process that is gone is taken over).
 """
 from __future__ import annotations
 
@@ -45,7 +47,10 @@ def add_arguments(parser):
                         help="image sampler of the color network (nearest = released)")
     add_output_batchnorm_argument(parser)
     parser.add_argument("--strategy", choices=["default", "mirrored", "multiworker"],
-                        default="default", help="tf.distribute strategy for several devices")
+                        default="default",
+                        help="tf.distribute strategy for several devices; multiworker: a "
+                             "TF_CONFIG cluster, each worker waiting at start-up for the others "
+                             "for at most IM2AVATAR_WORKER_TIMEOUT seconds (default 600)")
     parser.add_argument("--mixed-precision", choices=["mixed_bfloat16", "mixed_float16"],
                         default=None, help="mixed precision policy (for GPUs)")
     parser.add_argument("--resume", action="store_true",
@@ -57,17 +62,29 @@ def add_arguments(parser):
 
 
 def run(args) -> int:
-    from ..data.layout import dataset_background
-    from ..runs import train_or_reuse
+    import contextlib
+
+    from ..rundir import check_folder, lock_folder
 
     preset = preset_from_args(args)
     if args.strategy == "multiworker" and preset.train.validate_every:
         raise ValueError("--validate-every is not available with --strategy multiworker")
+    out = check_folder(args.out or Path("runs") / preset.name)
+    # The run dir is checked and locked first, before the dataset and its cache (a multi-worker
+    # run's chief locks it in `train`: its workers may share the folder).
+    with contextlib.nullcontext() if args.strategy == "multiworker" else lock_folder(out):
+        _train(args, preset, out)
+    return 0
+
+
+def _train(args, preset, out: Path) -> None:
+    from ..data.layout import dataset_background
+    from ..runs import train_or_reuse
+
     root = resolve_data(args.data, preset)
     # The model dir remembers the views' background, so inference pads photos with it.
     background = dataset_background(root, preset.data.categories[0])
     preset = preset.replace(data={"background": background})
-    out = Path(args.out or Path("runs") / preset.name)
     networks = ["shape", "color"] if args.network == "both" else [args.network]
     roots = training_roots(root, args.extra_train_data, preset.data.categories[0])
     train_or_reuse(preset, networks, roots if len(roots) > 1 else root, out,
@@ -76,4 +93,3 @@ def run(args) -> int:
     for network in networks:
         print(f"{network} network: {out / (network + '.keras')}")
     print(f"run dir: {out}")
-    return 0

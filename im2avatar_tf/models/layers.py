@@ -7,6 +7,8 @@ lets the trainer move the BN decay along the released schedule (0.5 -> 0.99) whi
 """
 from __future__ import annotations
 
+import contextlib
+
 import keras
 from keras import layers, ops
 
@@ -57,6 +59,20 @@ class ScheduledBatchNorm(layers.BatchNormalization):
         config = super().get_config()
         config["momentum"] = self._momentum_value
         return config
+
+
+@contextlib.contextmanager
+def synchronized_batchnorm(network: keras.Model, enabled: bool = True):
+    """Batch statistics over the global batch (all replicas) while training, as the released
+    single-GPU code computes them; the saved layers keep `synchronized=False`."""
+    layers_ = [l for l in network.layers if isinstance(l, ScheduledBatchNorm)] if enabled else []
+    for layer in layers_:
+        layer.synchronized = True
+    try:
+        yield
+    finally:
+        for layer in layers_:
+            layer.synchronized = False
 
 
 def _conv_kwargs(l1: float) -> dict:
