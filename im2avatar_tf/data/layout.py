@@ -276,11 +276,6 @@ def split_list_path(root: os.PathLike, split: str, category: str) -> Path:
     return layout_for(category).split_list_path(root, split, category)
 
 
-def detect_style(root: os.PathLike) -> str:
-    """'human' if the root holds human split lists, else 'shapenet' (`layout_of(root).name`)."""
-    return layout_of(root).name
-
-
 def read_split(root: os.PathLike, split: str, category: str, resolution: int = 64) -> List[ModelPaths]:
     """Models of one split, in file order. Raises FileNotFoundError naming the list file."""
     return layout_for(category).read_split(root, split, category, resolution)

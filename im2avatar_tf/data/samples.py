@@ -135,9 +135,3 @@ def sparse_sample(color: np.ndarray, flows: Iterable[np.ndarray]) -> Tuple[np.nd
         np.zeros((0, voxels.size, 2), np.float32)
     return voxels, colors.astype(np.float32), flow_values
 
-
-def dense_from_sparse(voxels: np.ndarray, values: np.ndarray, resolution: int) -> np.ndarray:
-    """Inverse of `sparse_sample` for one array: (n,) + (n, C) -> (R, R, R, C) with -1 fill."""
-    out = np.full((resolution ** 3, values.shape[-1]), EMPTY, dtype=np.float32)
-    out[voxels] = values
-    return out.reshape((resolution,) * 3 + (values.shape[-1],))

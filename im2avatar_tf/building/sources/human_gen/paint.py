@@ -185,9 +185,3 @@ def paint(atlas: Atlas, style: Style, skin_tone) -> np.ndarray:
     tex = tex[atlas.fill_rows, atlas.fill_cols]
     return np.round(np.clip(tex, 0, 1) * 255).astype(np.uint8)
 
-
-def region_texture(atlas: Atlas, style: Style) -> np.ndarray:
-    """(S, S) region code per texel (-1 outside the islands): for tests and metadata."""
-    img = np.full(atlas.covered.shape, -1, np.int8)
-    img[atlas.covered] = regions(atlas, style)
-    return img

@@ -90,11 +90,6 @@ def gradient(c1, c2, axis: str = "v", power: float = 1.0) -> np.ndarray:
     return mix(c1, c2, s**power)
 
 
-def radial(c_center, c_edge, center=(0.5, 0.5), radius: float = 0.5, power: float = 2.0) -> np.ndarray:
-    d = np.hypot(U - center[0], V - center[1]) / radius
-    return mix(c_center, c_edge, np.clip(d, 0, 1) ** power)
-
-
 def wood(base, dark, seed: int, axis: str = "u", rings: float = 9.0) -> np.ndarray:
     """Wood grain: wavy bands running along ``axis`` (the board's length)."""
     rng = np.random.default_rng(seed)
@@ -132,11 +127,6 @@ def star(img, cu, cv, r, c, aspect: float = 1.0, points: int = 5) -> np.ndarray:
     rad = np.hypot(x, y)
     k = np.abs(((ang * points / (2 * np.pi)) % 1.0) - 0.5) * 2  # 1 at tips, 0 between
     img[rad <= r * (0.45 + 0.55 * k)] = rgb(c)
-    return img
-
-
-def diamond(img, cu, cv, r, c, aspect: float = 1.0) -> np.ndarray:
-    img[np.abs((U - cu) * aspect) + np.abs(V - cv) <= r] = rgb(c)
     return img
 
 
