@@ -5,6 +5,10 @@
     result = rec.predict("photo.png")                # a Result; a list or batch -> a list
     result.save("car.glb")                           # also writes car_input.png beside it
 
+`Im2Avatar` is the model itself, a preset and its two networks (loaded, saved, exported);
+`Reconstructor` is its inference face (`Im2Avatar.predictor()`), also over an export. They
+share this module: each constructs the other.
+
 The input goes through `images.preprocess`, the very preprocessing of training (and of the
 exported SavedModel); `crop=True` first crops the picture to its foreground, for photos where
 the object is small. Colors come from `colors.final_colors`, the release's evaluation recipe,
@@ -14,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import json
 import os
 import warnings
 from pathlib import Path
@@ -25,7 +30,7 @@ from . import meshing
 from .colors import (COLOR_KEYS, RELEASED_T, final_colors, pack_color_prediction,
                      split_color_prediction)
 from .config import Preset
-from .forward import Forward, keras_forward
+from .forward import NETWORKS, Forward, keras_forward, network_outputs
 from .io import write_h5, write_png
 from .images import (BACKGROUND_RGB, WHITE_RGB, SquashedImageWarning, preprocess, read_image,
                      squash_warning, to_uint8)
@@ -102,6 +107,10 @@ def _as_image_list(images) -> Tuple[List[ImageLike], bool]:
 
 def _image_name(item: ImageLike, index: int) -> str:
     return Path(item).stem if isinstance(item, (str, os.PathLike)) else f"image_{index:03d}"
+
+
+class ForegroundWarning(UserWarning):
+    """A background removal whose cut-out covers under 1 % or over 95 % of the frame."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -275,6 +284,105 @@ def _check_threshold(threshold: float) -> None:
 
 
 # --------------------------------------------------------------------------------------------
+# The model
+# --------------------------------------------------------------------------------------------
+@dataclasses.dataclass(eq=False)
+class Im2Avatar:
+    """A preset and its two networks: the unit that is trained into a model dir, loaded,
+    saved, exported and run. `shape`: image (N, S, S, 3) in [0, 1] -> occupancy logits
+    (N, R, R, R, 1); `color`: image -> the `colors.COLOR_KEYS` outputs (N, R, R, R, C).
+    `color_t` and `threshold` are the blend threshold and occupancy threshold its
+    predictions use (a zoo model's own, else the release's 0.2 and the evaluation's 0.8).
+
+        model = Im2Avatar.from_dir("runs/car-small")   # config.json + shape.keras + color.keras
+        model = Im2Avatar.from_pretrained("car")       # a zoo model, its files checked first
+        model.predict("photo.png").save("car.glb")     # through `predictor()`, a Reconstructor
+        model.export("exports/car")                    # SavedModel + one .keras file
+        model.save("models/car")                       # a model dir again
+    """
+
+    preset: Preset
+    shape: object  # keras.Model
+    color: object  # keras.Model
+    source: str = "memory"
+    color_t: float = RELEASED_T
+    threshold: float = DEFAULT_THRESHOLD
+    _predictor: Optional["Reconstructor"] = dataclasses.field(default=None, init=False,
+                                                             repr=False)
+
+    @property
+    def networks(self) -> Dict[str, object]:
+        """{"shape": ..., "color": ...}, in `models.NETWORKS` order."""
+        return dict(zip(NETWORKS, (self.shape, self.color)))
+
+    def __repr__(self) -> str:
+        m = self.preset.model
+        return (f"Im2Avatar(preset={self.preset.name!r}, {m.image_size} px -> "
+                f"{m.volume_size}^3, from {self.source})")
+
+    @classmethod
+    def from_dir(cls, path: Union[str, os.PathLike]) -> "Im2Avatar":
+        """A model dir: config.json + shape.keras + color.keras (`train`, `save`)."""
+        from .models import load_network, load_preset
+
+        path = Path(path)
+        preset = load_preset(path)
+        return cls(preset, *(load_network(path / f"{n}.keras") for n in NETWORKS),
+                   source=str(path))
+
+    @classmethod
+    def from_pretrained(cls, name: str) -> "Im2Avatar":
+        """A model of the zoo shipped in `pretrained/` (`python run.py models` lists them),
+        every file checked against the manifest's sha256 first."""
+        from . import pretrained
+
+        entry = pretrained.get(name)
+        pretrained.verify(entry)
+        preset = Preset.from_dict(json.loads((entry.folder / "config.json").read_text()))
+        networks = [pretrained.load_weights(pretrained.build_network(n, preset),
+                                            entry.folder / f"{n}.weights.npz") for n in NETWORKS]
+        return cls(preset, *networks, source=f"pretrained {name!r}", color_t=entry.color_t,
+                   threshold=entry.threshold)
+
+    def save(self, folder: Union[str, os.PathLike]) -> Path:
+        """Write a model dir (config.json + shape.keras + color.keras) that `from_dir` reads."""
+        from .io import atomic_write_text, save_keras
+
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(folder / "config.json", self.preset.to_json())
+        for name, network in self.networks.items():
+            save_keras(network, folder / f"{name}.keras")
+        return folder
+
+    def export(self, out_dir: Union[str, os.PathLike], fold: bool = True):
+        """The SavedModel, one `.keras` file, config.json and colors.json under `out_dir`
+        (see `export`); returns their `export.ExportPaths`."""
+        from .export import export_models
+
+        return export_models(self.preset, self.shape, self.color, out_dir, fold=fold,
+                             color_t=self.color_t)
+
+    def outputs(self, images):
+        """THE forward pass (`forward.network_outputs`): preprocessed images (N, S, S, 3) ->
+        {"occupancy" (N, R, R, R, 1) probability, and the COLOR_KEYS outputs}, float32."""
+        return network_outputs(self.shape, self.color, images)
+
+    def predictor(self, fold: bool = True) -> "Reconstructor":
+        """Its inference face: a `Reconstructor` over the networks (`fold`: their BN-folded
+        inference copies, `forward.inference_models`: equal to float rounding, faster)."""
+        return Reconstructor(self.preset, keras_forward(self.shape, self.color, fold=fold),
+                             self.source, color_t=self.color_t, threshold=self.threshold)
+
+    def predict(self, images, **kwargs):
+        """`predictor().predict(images, **kwargs)`: a `Result` per image (see there); the
+        predictor is made on the first call."""
+        if self._predictor is None:
+            self._predictor = self.predictor()
+        return self._predictor.predict(images, **kwargs)
+
+
+# --------------------------------------------------------------------------------------------
 # Reconstructor
 # --------------------------------------------------------------------------------------------
 class Reconstructor:
@@ -313,18 +421,14 @@ class Reconstructor:
                     fold: bool = True) -> "Reconstructor":
         """`fold`: run the networks' BN-folded inference copies (`forward.inference_models`:
         the same outputs to float rounding, faster); False runs the models as they are."""
-        return cls(preset, keras_forward(shape_model, color_model, fold=fold), source)
+        return Im2Avatar(preset, shape_model, color_model, source).predictor(fold)
 
     @classmethod
     def from_pretrained(cls, name: str, fold: bool = True) -> "Reconstructor":
         """A model of the zoo shipped in `pretrained/` (`python run.py models` lists them), its
         files checked against the manifest's sha256 first; its colors use the blend t chosen
         for it on validation data."""
-        from . import pretrained
-
-        entry, preset, shape_model, color_model = pretrained.load(name)
-        return cls(preset, keras_forward(shape_model, color_model, fold=fold),
-                   f"pretrained {name!r}", color_t=entry.color_t, threshold=entry.threshold)
+        return Im2Avatar.from_pretrained(name).predictor(fold)
 
     @classmethod
     def load(cls, model: Union[str, os.PathLike], fold: bool = True) -> "Reconstructor":
@@ -355,11 +459,8 @@ class Reconstructor:
             preset, loaded = export.load_saved_model(saved_model)
             return cls(preset, saved_model_forward(loaded), str(saved_model),
                        color_t=export.read_color_t(saved_model))
-        if (path / "shape.keras").exists() or (path / "color.keras").exists():
-            from .models import load_model_dir
-
-            preset, shape_model, color_model = load_model_dir(path)
-            return cls.from_models(preset, shape_model, color_model, str(path), fold=fold)
+        if any((path / f"{network}.keras").exists() for network in NETWORKS):
+            return Im2Avatar.from_dir(path).predictor(fold)
         hint = (f" (the folder hides the pretrained model {path.name!r}: run elsewhere, or "
                 f"rename the folder)" if path.name in pretrained.names() else "")
         raise FileNotFoundError(
@@ -367,16 +468,35 @@ class Reconstructor:
             f"color.keras (from `train`), or one made by `python run.py export`{hint}")
 
     # Prediction --------------------------------------------------------------------------------
-    def preprocess(self, images, crop: bool = False, crop_margin: float = 0.1) -> Tuple[np.ndarray, List[str]]:
+    def preprocess(self, images, crop: bool = False, crop_margin: float = 0.1,
+                   remove_background: bool = False,
+                   foreground_ratio: Optional[float] = None) -> Tuple[np.ndarray, List[str]]:
         """Images or paths -> (float32 (N, S, S, 3) in [0, 1], names). Paths are read with
         `images.read_image` (a non-image raises a ValueError naming the file). An image more
-        than 4:1 wide or tall (after `crop`) gives an `images.SquashedImageWarning`."""
+        than 4:1 wide or tall (after `crop`) gives an `images.SquashedImageWarning`.
+
+        remove_background: cut the object out first (`background.remove_background`: the
+        image's own alpha if it has one, else GrabCut), warn (`ForegroundWarning`) when the
+        cut-out covers under 1 % or over 95 % of the frame, and frame it as the training views
+        are (`foreground_ratio`, default `background.TRAINING_FOREGROUND_RATIO`).
+        foreground_ratio: crop to the foreground so its longer side is this fraction of the
+        input (replaces `crop` / `crop_margin`)."""
+        from . import background as bg
+
+        if remove_background and foreground_ratio is None:
+            foreground_ratio = bg.TRAINING_FOREGROUND_RATIO
+        if foreground_ratio is not None:
+            crop, crop_margin = True, bg.foreground_margin(foreground_ratio)
         items, _ = _as_image_list(images)
         batch, names = [], []
         for index, item in enumerate(items):
             image = read_image(item) if isinstance(item, (str, os.PathLike)) else np.asarray(item)
             if image.ndim == 2:
                 image = image[..., None]
+            if remove_background:
+                image, note = bg.cut_out(image, _image_name(item, index))
+                if note:
+                    warnings.warn(note, ForegroundWarning, stacklevel=2)
             if crop:
                 image = crop_to_foreground(image, margin=crop_margin)
             squashed = squash_warning(item if isinstance(item, (str, os.PathLike))
@@ -399,7 +519,8 @@ class Reconstructor:
         return self._forward(np.asarray(batch, dtype=np.float32))
 
     def predict(self, images, threshold: Optional[float] = None, crop: bool = False,
-                batch_size: int = 8) -> Union[Result, List[Result]]:
+                batch_size: int = 8, remove_background: bool = False,
+                foreground_ratio: Optional[float] = None) -> Union[Result, List[Result]]:
         """Reconstruct one image or many.
 
         images: a path, an image array (H, W[, C]) uint8 or float in [0, 1] with 1-4 channels,
@@ -408,6 +529,8 @@ class Reconstructor:
         threshold: occupancy probability for a voxel to count as occupied; default: the
         model's own (`self.threshold`: a zoo model's manifest value, else the evaluation's 0.8).
         crop: crop each image to its foreground first (for photos with a small object).
+        remove_background, foreground_ratio: for photos with a scene behind the object (see
+        `preprocess`).
         """
         threshold = self.threshold if threshold is None else threshold
         _check_threshold(threshold)
@@ -415,7 +538,8 @@ class Reconstructor:
         results = []
         for start in range(0, len(items), batch_size):
             chunk = items[start:start + batch_size]
-            batch, _ = self.preprocess(chunk, crop=crop)
+            batch, _ = self.preprocess(chunk, crop=crop, remove_background=remove_background,
+                                       foreground_ratio=foreground_ratio)
             outputs = self.forward(batch)
             for i in range(len(chunk)):
                 results.append(Result(

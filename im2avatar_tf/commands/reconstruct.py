@@ -64,6 +64,17 @@ def add_arguments(parser) -> None:
     parser.add_argument("--crop-margin", type=float_range(0, 10), default=0.1,
                         help="margin kept around the foreground by --crop, as a fraction of "
                              "its longer side. Default: 0.1")
+    parser.add_argument("--remove-background", action="store_true",
+                        help="for photos with a scene behind the object: cut the object out "
+                             "(OpenCV GrabCut from the frame's border; an image with its own "
+                             "alpha channel keeps it), warn when the cut-out covers under 1 %% "
+                             "or over 95 %% of the frame, and frame it as the training views "
+                             "(--foreground-ratio)")
+    parser.add_argument("--foreground-ratio", type=float_range(0, 1, lo_open=True), default=None,
+                        metavar="R",
+                        help="crop to the foreground so its longer side is R of the network's "
+                             "input (the training views: about 0.7; the default with "
+                             "--remove-background); replaces --crop")
     parser.add_argument("--batch-size", type=positive_int, default=8,
                         help="images per forward pass. Default: 8")
     parser.add_argument("--views", type=int_range(1, 64), default=4,
@@ -141,11 +152,16 @@ def run(args) -> int:
 def _reconstruct(args, paths: List[Path], out: Path) -> int:
     from tqdm import tqdm
 
+    from ..background import TRAINING_FOREGROUND_RATIO, cut_out
     from ..images import SquashedImageWarning, read_image, squash_warning
     from ..inference import Reconstructor, crop_to_foreground, has_foreground, save_png
     from ..meshing import EmptyPredictionError
 
     names = unique_names(paths)
+    ratio = args.foreground_ratio
+    if args.remove_background and ratio is None:
+        ratio = TRAINING_FOREGROUND_RATIO
+    framed = ratio is not None
     reconstructor = Reconstructor.load(args.model)
     out.mkdir(parents=True, exist_ok=True)
     print(f"{reconstructor}; {len(paths)} image(s) -> {out}/ as .{args.format}")
@@ -164,11 +180,15 @@ def _reconstruct(args, paths: List[Path], out: Path) -> int:
                     skipped.append(str(e))
                     bar.update(1)
                     continue
+                if args.remove_background:
+                    image, note = cut_out(image, str(path))
+                    if note:
+                        bar.write(f"warning: {note}", file=sys.stderr)
                 if not has_foreground(image):
                     blank.append(str(path))
                     bar.write(f"warning: {path} has no foreground (it is blank or fully "
                               f"transparent): its model will be a guess", file=sys.stderr)
-                seen = crop_to_foreground(image) if args.crop else image
+                seen = crop_to_foreground(image) if args.crop or framed else image
                 squashed = squash_warning(path, *seen.shape[:2], reconstructor.image_size)
                 if squashed:
                     bar.write(f"warning: {squashed}", file=sys.stderr)
@@ -179,7 +199,8 @@ def _reconstruct(args, paths: List[Path], out: Path) -> int:
             with warnings.catch_warnings():  # said above, with the file's name
                 warnings.simplefilter("ignore", SquashedImageWarning)
                 results = reconstructor.predict(images, threshold=args.threshold,
-                                                crop=args.crop, batch_size=args.batch_size)
+                                                crop=args.crop, batch_size=args.batch_size,
+                                                foreground_ratio=ratio)
             for path, result in zip(batch, results):
                 name = names[path]
                 result = dataclasses.replace(result, name=name)
