@@ -16,6 +16,7 @@ import numpy as np
 from .colors import COLOR_KEYS
 
 Forward = Callable[[np.ndarray], Dict[str, np.ndarray]]  # numpy batch in, numpy arrays out
+NETWORKS = ("shape", "color")  # the two networks of the design, in training order
 
 
 def network_outputs(shape_model, color_model, images) -> dict:

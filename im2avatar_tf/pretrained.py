@@ -3,7 +3,7 @@ by name with no training and no download.
 
     pretrained.names()                 # ['car', 'chair', ...]
     pretrained.get("car")              # its manifest entry (ZooModel): metrics, data, licences
-    entry, preset, shape, color = pretrained.load("car")   # checks every sha256 first
+    Im2Avatar.from_pretrained("car")   # the model (inference.py), every sha256 checked first
     Reconstructor.from_pretrained("car")            # the same, behind the inference API
 
 Layout of `pretrained/`: `manifest.json` (one entry per model: preset, training data and
@@ -19,7 +19,7 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple, Union
+from typing import Dict, List, Optional, Union
 
 MANIFEST = "manifest.json"
 # A checkout's `pretrained/` beside the package; else the copy `pip install .` puts inside it.
@@ -27,7 +27,6 @@ _CHECKOUT_ZOO = Path(__file__).resolve().parent.parent / "pretrained"
 _INSTALLED_ZOO = Path(__file__).resolve().parent / "zoo"
 ZOO_DIR = _INSTALLED_ZOO if (not (_CHECKOUT_ZOO / MANIFEST).exists()
                              and (_INSTALLED_ZOO / MANIFEST).exists()) else _CHECKOUT_ZOO
-NETWORKS = ("shape", "color")
 WEIGHTS_DTYPE = "float16"
 
 
@@ -119,18 +118,6 @@ def verify(model: ZooModel) -> None:
                 f"pretrained model {model.name!r}: {path} does not match its sha256 in "
                 f"{zoo_dir() / MANIFEST} (corrupt or changed); restore it with "
                 f"`git checkout -- {path}`")
-
-
-def load(name: str) -> Tuple[ZooModel, object, object, object]:
-    """-> (entry, preset, shape_model, color_model) of the zoo model `name`, its files verified."""
-    from .config import Preset
-
-    model = get(name)
-    verify(model)
-    preset = Preset.from_dict(json.loads((model.folder / "config.json").read_text()))
-    return (model, preset) + tuple(load_weights(build_network(network, preset),
-                                                model.folder / f"{network}.weights.npz")
-                                   for network in NETWORKS)
 
 
 def resolve(model: Union[str, os.PathLike]) -> Optional[str]:

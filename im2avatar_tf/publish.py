@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from . import pretrained
+from .forward import NETWORKS
 from .pretrained import ZooModel
 
 COLOR_TS = (0.2, 1.0)  # the released evaluation recipe and the training blend
@@ -174,7 +175,7 @@ def publish(name: str, category: str, shape_dirs: Sequence[Path], color_dirs: Se
     with atomic_dir(zoo / name) as folder:
         atomic_write_text(folder / "config.json", preset.to_json())
         nets = {}
-        for network, d in (("shape", shape_dir), ("color", color_dir)):
+        for network, d in zip(NETWORKS, (shape_dir, color_dir)):
             pretrained.save_weights(load_network(Path(d) / f"{network}.keras"),
                                     folder / f"{network}.weights.npz")
             nets[network] = pretrained.load_weights(
@@ -292,7 +293,7 @@ def readme(manifest: dict) -> str:
             if d.get("creators"):
                 lines.append("  - by " + ", ".join(
                     f"{who} ({n})" for who, n in sorted(d["creators"].items())))
-        for net in ("shape", "color"):
+        for net in NETWORKS:
             if t[net].get("trained_command"):
                 lines.append(f"- {net} network trained by `python {t[net]['trained_command']}` "
                              f"at git {t[net]['trained_git_revision']} "

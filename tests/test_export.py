@@ -78,10 +78,10 @@ def test_saved_model_stores_each_weight_once(model_dir, exported):
     import tensorflow as tf
 
     from im2avatar_tf.forward import inference_models
-    from im2avatar_tf.models import load_model_dir
+    from im2avatar_tf.inference import Im2Avatar
 
-    _, shape_model, color_model = load_model_dir(model_dir)
-    shape_model, color_model = inference_models(shape_model, color_model)  # export folds BN
+    model = Im2Avatar.from_dir(model_dir)
+    shape_model, color_model = inference_models(model.shape, model.color)  # export folds BN
     weights = sum(int(np.prod(w.shape)) for m in (shape_model, color_model) for w in m.weights)
     reader = tf.train.load_checkpoint(str(exported / "saved_model" / "variables" / "variables"))
     stored = sum(int(np.prod(shape)) for name, shape in reader.get_variable_to_shape_map().items()

@@ -1,5 +1,5 @@
 """The Python API and the `reconstruct` command on a tiny, randomly initialised model dir
-(the `load_model_dir` format: config.json + shape.keras + color.keras; nothing is trained)."""
+(the model-dir format: config.json + shape.keras + color.keras; nothing is trained)."""
 import h5py
 import numpy as np
 import pytest
@@ -7,7 +7,7 @@ from PIL import Image
 
 from im2avatar_tf import cli
 from im2avatar_tf.images import BACKGROUND_RGB
-from im2avatar_tf.inference import Reconstructor, Result
+from im2avatar_tf.inference import Im2Avatar, Reconstructor, Result
 from im2avatar_tf.meshing import EmptyPredictionError
 
 
@@ -27,6 +27,20 @@ def test_single_image_gives_a_result_with_the_documented_shapes(rec):
     assert result.image.shape == (s, s, 3) and result.occupancy.shape == (r, r, r)
     assert result.color_prediction().shape == (r, r, r, 9)
     assert 0.0 <= result.occupancy.min() and result.occupancy.max() <= 1.0
+
+
+def test_the_model_object_saves_loads_and_predicts_as_its_reconstructor(rec, model_dir,
+                                                                         tmp_path):
+    model = Im2Avatar.from_dir(model_dir)
+    assert list(model.networks) == ["shape", "color"] and model.preset == rec.preset
+    copy = Im2Avatar.from_dir(model.save(tmp_path / "copy"))
+    assert sorted(p.name for p in (tmp_path / "copy").iterdir()) == [
+        "color.keras", "config.json", "shape.keras"]
+    photo = _photo(64, 64)
+    mine, again, theirs = model.predict(photo), copy.predict(photo), rec.predict(photo)
+    np.testing.assert_array_equal(mine.occupancy, again.occupancy)
+    np.testing.assert_array_equal(mine.regressed, theirs.regressed)
+    assert copy.preset == model.preset and mine.threshold == theirs.threshold == 0.8
 
 
 def test_a_batch_matches_images_one_by_one(rec):

@@ -281,7 +281,7 @@ def test_train_command_writes_a_model_dir_that_records_the_background(tmp_path):
     """`python run.py train` end to end on a tiny dataset in the released layout: shape and
     color networks land in one model dir whose config remembers the views' background."""
     from im2avatar_tf.cli import main
-    from im2avatar_tf.models import load_model_dir
+    from im2avatar_tf.inference import Im2Avatar
     from tests._toy_data import write_toy_dataset
 
     data = tmp_path / "data"
@@ -289,7 +289,8 @@ def test_train_command_writes_a_model_dir_that_records_the_background(tmp_path):
     out = tmp_path / "run"
     assert main(["train", "--preset", "tiny", "--data", str(data), "--category", "car",
                  "--epochs", "1", "--batch-size", "2", "--out", str(out), "--no-cache"]) == 0
-    preset, shape, color = load_model_dir(out)
+    model = Im2Avatar.from_dir(out)
+    preset, shape = model.preset, model.shape
     assert preset.data.categories == ("car",) and preset.train.epochs == 1
     assert tuple(preset.data.background) == (245, 245, 245)  # the release's default, no meta.json
     assert shape.output.shape[1:] == (32, 32, 32, 1)

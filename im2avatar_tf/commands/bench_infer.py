@@ -88,7 +88,8 @@ def run(args) -> int:
     from ..machine import report
     from ..models.flops import forward_flops
 
-    preset, shape_model, color_model, what = _networks(args)
+    model, what = _networks(args)
+    preset, shape_model, color_model = model.preset, model.shape, model.color
     folded = keras_forward(shape_model, color_model, fold=True)
     unfolded = keras_forward(shape_model, color_model, fold=False)
     size, res = preset.model.image_size, preset.model.volume_size
@@ -149,17 +150,16 @@ def run(args) -> int:
 
 
 def _networks(args):
-    """-> (preset, shape model, color model, a line saying what they are)."""
-    if args.model:
-        from ..models import load_model_dir
+    """-> (the Im2Avatar model, a line saying what it is)."""
+    from ..inference import Im2Avatar
 
-        preset, shape_model, color_model = load_model_dir(args.model)
-        return preset, shape_model, color_model, f"trained model {args.model}"
+    if args.model:
+        return Im2Avatar.from_dir(args.model), f"trained model {args.model}"
     from ..config import get_preset
     from ..models import build_color_model, build_shape_model
 
     preset = get_preset(args.preset)
-    return (preset, build_shape_model(preset.model), build_color_model(preset.model),
+    return (Im2Avatar(preset, build_shape_model(preset.model), build_color_model(preset.model)),
             f"RANDOMLY INITIALISED networks of preset {preset.name!r} (no --model given)")
 
 

@@ -30,20 +30,14 @@ def add_arguments(parser) -> None:
 
 def run(args) -> int:
     from .. import pretrained
-    from ..colors import RELEASED_T
-    from ..export import export_models
-    from ..models import load_model_dir
+    from ..inference import Im2Avatar
 
     name = pretrained.resolve(args.model)
-    if name:
-        entry, preset, shape_model, color_model = pretrained.load(name)
-        color_t = entry.color_t
-    else:
-        (preset, shape_model, color_model), color_t = load_model_dir(args.model), RELEASED_T
-    paths = export_models(preset, shape_model, color_model, args.out, color_t=color_t)
+    model = Im2Avatar.from_pretrained(name) if name else Im2Avatar.from_dir(args.model)
+    paths = model.export(args.out)
     size = sum(f.stat().st_size for f in paths.saved_model.rglob("*") if f.is_file())
     print(f"SavedModel: {paths.saved_model}/ ({size / 2**20:.1f} MiB)")
     print(f"Keras file: {paths.keras_file} ({paths.keras_file.stat().st_size / 2**20:.1f} MiB)")
     print(f"config:     {paths.config}")
-    print(USAGE.format(saved_model=paths.saved_model, r=preset.model.volume_size))
+    print(USAGE.format(saved_model=paths.saved_model, r=model.preset.model.volume_size))
     return 0

@@ -33,12 +33,11 @@ import sys
 import time
 from pathlib import Path
 
+from ..forward import NETWORKS
 from .options import (add_data_argument, add_extra_train_data_argument, add_input_arguments,
                       resolve_data, training_roots)
 
 HELP = "copy a model dir with BatchNorm statistics recomputed on training batches (PreciseBN)"
-
-NETWORKS = ("shape", "color")
 
 
 def add_arguments(parser) -> None:

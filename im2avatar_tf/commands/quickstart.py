@@ -37,6 +37,8 @@ def run(args) -> int:
     import json
 
     from .. import evaluation, methods
+    from ..forward import NETWORKS
+    from ..inference import Im2Avatar
     from ..runs import train_or_reuse
     from .options import preset_from_args, resolve_data
 
@@ -51,22 +53,21 @@ def run(args) -> int:
 
     step(f"2/5 train ({preset.name} preset: {S} px -> {R}^3, {args.epochs} epochs)")
     model_dir = out / "model"
-    shape, color = train_or_reuse(preset, ["shape", "color"], root, model_dir)
+    model = Im2Avatar(preset, *train_or_reuse(preset, NETWORKS, root, model_dir),
+                      source=str(model_dir))
 
     step("3/5 evaluate on the held-out test models")
     cats = list(preset.data.categories)
     kw = dict(image_size=S, resolution=R, blend_ts=(0.2, 1.0))
-    ours = evaluation.evaluate(methods.get("shape").predictor(shape, color=color), root, "test",
+    ours = evaluation.evaluate(methods.get("shape").predictor(model.shape, color=model.color), root, "test",
                                cats, iou_thresholds=(0.8,), **kw)
     # One network for all the categories, so one pair of baselines fitted on all of them.
     base = evaluation.score_baselines(root, "test", cats, image_size=S, resolution=R,
-                                      shape=shape)
+                                      shape=model.shape)
     rows = compare(ours.records, base.shape.records, base.color.records, base.baselines)
 
     step("4/5 export")
-    from ..export import export_models
-
-    paths = export_models(preset, shape, color, out / "export")
+    paths = model.export(out / "export")
 
     step("5/5 reconstruct one held-out image")
     from ..data.layout import VIEW_NAMES

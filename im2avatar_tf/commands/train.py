@@ -18,6 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .. import methods
+from ..forward import NETWORKS
 from .options import (add_categories_argument, add_data_argument,
                       add_extra_train_data_argument, add_input_arguments,
                       add_output_batchnorm_argument, add_schedule_arguments,
@@ -85,7 +86,7 @@ def _train(args, preset, out: Path) -> None:
     # The model dir remembers the views' background, so inference pads photos with it.
     background = dataset_background(root, preset.data.categories[0])
     preset = preset.replace(data={"background": background})
-    networks = ["shape", "color"] if args.network == "both" else [args.network]
+    networks = list(NETWORKS) if args.network == "both" else [args.network]
     roots = training_roots(root, args.extra_train_data, preset.data.categories[0])
     train_or_reuse(preset, networks, roots if len(roots) > 1 else root, out,
                    skip_bad=args.skip_bad, cache=not args.no_cache,

@@ -2,14 +2,13 @@
 The baselines' networks live with their methods (`methods/`).
 
 A model dir holds `config.json` (the Preset) beside `shape.keras` and `color.keras`; loading
-needs no flags repeated.
+needs no flags repeated (`inference.Im2Avatar.from_dir` reads one whole).
 """
 from __future__ import annotations
 
 import json
 import os
 from pathlib import Path
-from typing import Tuple
 
 from .folding import FewChannelConv3D  # noqa: F401  (registers it)
 from .layers import Blend, ImageSampler, ScheduledBatchNorm  # noqa: F401  (registers them)
@@ -65,9 +64,3 @@ def load_preset(model_dir: os.PathLike):
                                 f"and color.keras (written by `python run.py train`)")
     return Preset.from_dict(json.loads(path.read_text()))
 
-
-def load_model_dir(model_dir: os.PathLike) -> Tuple[object, object, object]:
-    """-> (preset, shape_model, color_model) from a model dir."""
-    model_dir = Path(model_dir)
-    preset = load_preset(model_dir)
-    return preset, load_network(model_dir / "shape.keras"), load_network(model_dir / "color.keras")
