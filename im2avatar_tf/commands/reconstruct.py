@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import sys
+import time
 import warnings
 from pathlib import Path
 from typing import Dict, List
@@ -80,6 +81,10 @@ def add_arguments(parser) -> None:
     parser.add_argument("--views", type=int_range(1, 64), default=4,
                         help="turntable views in each preview. Default: 4")
     parser.add_argument("--no-preview", action="store_true", help="do not render previews")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="reconstruct every image again; by default an image whose outputs "
+                             "are all in --out already (the model, and its preview unless "
+                             "--no-preview) is skipped, so a stopped run over a folder resumes")
 
 
 def collect_images(inputs: List[str]) -> List[Path]:
@@ -110,6 +115,13 @@ def unique_names(paths: List[Path]) -> Dict[Path, str]:
         used.add(name)
         names[path] = name
     return names
+
+
+def outputs_of(out: Path, name: str, fmt: str, preview: bool) -> List[Path]:
+    """The files `reconstruct` writes for the image named `name` (the input PNG aside)."""
+    files = ([out / f"{name}_shape.h5", out / f"{name}_color.h5"] if fmt == "h5"
+             else [out / f"{name}.{fmt}"])
+    return files + ([out / f"{name}_preview.png"] if preview else [])
 
 
 def check_out_folder(out: Path) -> bool:
@@ -162,9 +174,19 @@ def _reconstruct(args, paths: List[Path], out: Path) -> int:
     if args.remove_background and ratio is None:
         ratio = TRAINING_FOREGROUND_RATIO
     framed = ratio is not None
+    already = [] if args.overwrite else [
+        p for p in paths
+        if all(f.is_file() for f in outputs_of(out, names[p], args.format, not args.no_preview))]
+    if already:
+        print(f"{len(already)} of {len(paths)} image(s) already reconstructed in {out}/: "
+              f"skipped (--overwrite redoes them)")
+        paths = [p for p in paths if p not in set(already)]
+        if not paths:
+            return 0
     reconstructor = Reconstructor.load(args.model)
     out.mkdir(parents=True, exist_ok=True)
     print(f"{reconstructor}; {len(paths)} image(s) -> {out}/ as .{args.format}")
+    started = time.monotonic()
 
     done: List[str] = []
     skipped: List[str] = []
@@ -215,8 +237,11 @@ def _reconstruct(args, paths: List[Path], out: Path) -> int:
                     save_png(out / f"{name}_preview.png", result.preview(views=args.views))
                 bar.update(1)
 
+    minutes = (time.monotonic() - started) / 60
     print(f"reconstructed {len(done)} of {len(paths)} image(s)"
-          + (f" into {out}/" if done else ""))
+          + (f" into {out}/" if done else "")
+          + f" in {minutes * 60:.1f} s ({len(paths) / max(minutes, 1e-9):.1f} images per minute, "
+            f"previews and files included)")
     for title, items in (("skipped", skipped), ("empty predictions", empty),
                          ("no foreground (blank or fully transparent)", blank)):
         if items:
