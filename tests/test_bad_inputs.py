@@ -281,6 +281,7 @@ def test_images_are_read_upright_and_bombs_refused_before_decoding(tmp_path):
             read_image(path)
 
 
+@pytest.mark.slow
 def test_reconstruct_skips_a_bomb_turns_a_phone_photo_upright_and_warns_of_a_panorama(
         model_dir, tmp_path):
     photos = tmp_path / "photos"

@@ -123,6 +123,7 @@ def test_demo_refuses_a_decompression_bomb_before_decoding(demo, tmp_path):
     _no_traceback(log)
 
 
+@pytest.mark.slow
 def test_demo_reads_a_phone_photo_upright_and_warns_of_a_panorama(demo, tmp_path):
     url, _, log = demo
     jpeg = sideways_jpeg(tmp_path / "phone.jpg").read_bytes()

@@ -33,6 +33,7 @@ def _env(**extra):
     return env
 
 
+@pytest.mark.slow
 def test_losses_pool_over_the_global_batch_across_replicas():
     """MSFCEL (both reductions) and the masked L1/L2 color losses: on 2 replicas (MirroredStrategy
     on 2 logical CPUs) every replica holds the 1-replica loss of the whole global batch, and the
@@ -254,6 +255,7 @@ def _stderr_until(proc, text: str) -> str:
     pytest.fail(f"the worker ended without saying {text!r}:\n{seen[-3000:]}")
 
 
+@pytest.mark.slow
 def test_a_worker_waiting_for_an_absent_one_says_so_times_out_and_stops_on_signals(
         tmp_path, toy_data):
     """Worker 1 never starts. Worker 0 says it waits for it and for how long; with a 5 s

@@ -33,6 +33,7 @@ def _hold_lock(run_dir: Path) -> subprocess.Popen:
     return proc
 
 
+@pytest.mark.slow
 def test_a_second_train_in_a_run_dir_is_refused_and_a_stale_lock_taken_over(tmp_path, capsys):
     run = tmp_path / "run"
     holder = _hold_lock(run)
@@ -64,6 +65,7 @@ def test_train_out_an_existing_file_is_refused_at_once(tmp_path, capsys):
     assert out.read_text() == "not a run dir"
 
 
+@pytest.mark.slow
 def test_a_failed_write_during_training_names_the_file(tmp_path):
     """`ulimit -f` (1 MB) below the size of a checkpoint: one line naming the file and the
     reason, exit status 1 (h5py would crash the process on the failed write: exit 139), and

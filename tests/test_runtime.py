@@ -28,6 +28,7 @@ def _python(code: str, **env_changes):
                           text=True, timeout=300)
 
 
+@pytest.mark.slow
 def test_onednn_on_by_default_and_startup_quiet():
     out = _python(PROBE)
     assert out.returncode == 0, out.stderr
@@ -40,6 +41,7 @@ def test_onednn_on_by_default_and_startup_quiet():
         assert "cuInit" not in out.stderr, out.stderr
 
 
+@pytest.mark.slow
 def test_the_users_setting_wins():
     out = _python(PROBE, TF_ENABLE_ONEDNN_OPTS="0")
     assert out.returncode == 0, out.stderr

@@ -277,6 +277,7 @@ def test_mixed_bfloat16_training_runs_and_keeps_float32_outputs(tmp_path):
     assert np.isfinite(np.genfromtxt(tmp_path / "log_color.csv", delimiter=",", names=True)["loss"])
 
 
+@pytest.mark.slow
 def test_train_command_writes_a_model_dir_that_records_the_background(tmp_path):
     """`python run.py train` end to end on a tiny dataset in the released layout: shape and
     color networks land in one model dir whose config remembers the views' background."""
@@ -298,6 +299,7 @@ def test_train_command_writes_a_model_dir_that_records_the_background(tmp_path):
     assert main(["train", "--data", str(tmp_path / "nope"), "--out", str(out)]) == 1
 
 
+@pytest.mark.slow
 def test_validation_losses_are_logged_every_n_epochs(tmp_path, capsys):
     """--validate-every 2: val_loss and val_<part> columns in every row of the log, filled
     at the second and the last epoch with the loss of the validation split in inference mode; a run dir of
