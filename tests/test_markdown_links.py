@@ -10,7 +10,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 # Folders that are not the repository's own documents: environments, data, training output.
-SKIP = {"data", "runs", "cache", "outputs", "out", "exported", "node_modules", "__pycache__"}
+SKIP = {"data", "runs", "cache", "outputs", "out", "exported", "exports", "build", "dist", "node_modules",
+        "__pycache__"}
 LINK = re.compile(r"!?\[[^\]]*\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)")
 CODE_PATH = re.compile(r"`((?:results|docs|pretrained)/[^`\s*<>{}\[\]]+)`")
 
