@@ -520,7 +520,8 @@ class Reconstructor:
 
     def predict(self, images, threshold: Optional[float] = None, crop: bool = False,
                 batch_size: int = 8, remove_background: bool = False,
-                foreground_ratio: Optional[float] = None) -> Union[Result, List[Result]]:
+                foreground_ratio: Optional[float] = None,
+                fuse: bool = False) -> Union[Result, List[Result]]:
         """Reconstruct one image or many.
 
         images: a path, an image array (H, W[, C]) uint8 or float in [0, 1] with 1-4 channels,
@@ -531,6 +532,8 @@ class Reconstructor:
         crop: crop each image to its foreground first (for photos with a small object).
         remove_background, foreground_ratio: for photos with a scene behind the object (see
         `preprocess`).
+        fuse: the images are views of one object: one fused `Result` (`fusion.fuse`: the mean
+        occupancy, colors from the views that see each voxel).
         """
         threshold = self.threshold if threshold is None else threshold
         _check_threshold(threshold)
@@ -548,6 +551,10 @@ class Reconstructor:
                     color_t=self.color_t,
                     **{key: outputs[key][i] for key in COLOR_KEYS},
                 ))
+        if fuse:
+            from .fusion import fuse as fuse_views
+
+            return fuse_views(results)
         return results[0] if single else results
 
 

@@ -76,6 +76,13 @@ def add_arguments(parser) -> None:
                         help="crop to the foreground so its longer side is R of the network's "
                              "input (the training views: about 0.7; the default with "
                              "--remove-background); replaces --crop")
+    parser.add_argument("--fuse", action="store_true",
+                        help="the images are views of ONE object (front, side, back ...): write "
+                             "one model, NAME_fused (NAME: the first image), from all of them: "
+                             "the mean occupancy of the views, each voxel's color from the "
+                             "views that see it (weighted by 1 - the color network's "
+                             "confidence w). No camera poses needed: the networks predict in "
+                             "the object's own frame")
     parser.add_argument("--batch-size", type=positive_int, default=8,
                         help="images per forward pass. Default: 8")
     parser.add_argument("--views", type=int_range(1, 64), default=4,
@@ -167,9 +174,12 @@ def _reconstruct(args, paths: List[Path], out: Path) -> int:
     from ..background import TRAINING_FOREGROUND_RATIO, cut_out
     from ..images import SquashedImageWarning, read_image, squash_warning
     from ..inference import Reconstructor, crop_to_foreground, has_foreground, save_png
+    from ..fusion import fuse
     from ..meshing import EmptyPredictionError
 
     names = unique_names(paths)
+    if args.fuse:  # one model from every view, named after the first image
+        names = {p: f"{names[paths[0]]}_fused" for p in paths}
     ratio = args.foreground_ratio
     if args.remove_background and ratio is None:
         ratio = TRAINING_FOREGROUND_RATIO
@@ -177,6 +187,8 @@ def _reconstruct(args, paths: List[Path], out: Path) -> int:
     already = [] if args.overwrite else [
         p for p in paths
         if all(f.is_file() for f in outputs_of(out, names[p], args.format, not args.no_preview))]
+    if args.fuse and len(already) < len(paths):
+        already = []  # a fused model is made from all of its views or not at all
     if already:
         print(f"{len(already)} of {len(paths)} image(s) already reconstructed in {out}/: "
               f"skipped (--overwrite redoes them)")
@@ -192,6 +204,19 @@ def _reconstruct(args, paths: List[Path], out: Path) -> int:
     skipped: List[str] = []
     empty: List[str] = []
     blank: List[str] = []
+    views: List = []  # --fuse: every view's Result, fused after the loop
+
+    def save(name, result, source) -> None:
+        try:
+            result.save(out / f"{name}.{args.format}", geometry=args.geometry,
+                        max_faces=args.faces)
+            done.append(name)
+        except EmptyPredictionError as e:
+            result.save_input(out / f"{name}_input.png")
+            empty.append(f"{source}: {e}")
+        if not args.no_preview:
+            save_png(out / f"{name}_preview.png", result.preview(views=args.views))
+
     with tqdm(total=len(paths), unit="image", desc="reconstruct") as bar:
         for start in range(0, len(paths), args.batch_size):
             batch, images = [], []
@@ -224,21 +249,18 @@ def _reconstruct(args, paths: List[Path], out: Path) -> int:
                                                 crop=args.crop, batch_size=args.batch_size,
                                                 foreground_ratio=ratio)
             for path, result in zip(batch, results):
-                name = names[path]
-                result = dataclasses.replace(result, name=name)
-                try:
-                    result.save(out / f"{name}.{args.format}", geometry=args.geometry,
-                                max_faces=args.faces)
-                    done.append(name)
-                except EmptyPredictionError as e:
-                    result.save_input(out / f"{name}_input.png")
-                    empty.append(f"{path}: {e}")
-                if not args.no_preview:
-                    save_png(out / f"{name}_preview.png", result.preview(views=args.views))
+                if args.fuse:
+                    views.append(result)
+                else:
+                    save(names[path], dataclasses.replace(result, name=names[path]), path)
                 bar.update(1)
+    if views:
+        name = names[paths[0]]
+        save(name, fuse(views, name=name), f"{len(views)} fused views")
 
     minutes = (time.monotonic() - started) / 60
-    print(f"reconstructed {len(done)} of {len(paths)} image(s)"
+    print((f"reconstructed {len(done)} model from {len(views)} view(s)" if args.fuse else
+           f"reconstructed {len(done)} of {len(paths)} image(s)")
           + (f" into {out}/" if done else "")
           + f" in {minutes * 60:.1f} s ({len(paths) / max(minutes, 1e-9):.1f} images per minute, "
             f"previews and files included)")
