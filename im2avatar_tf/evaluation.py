@@ -335,24 +335,42 @@ def save_prediction(out_dir: Path, key: str, pred: Prediction,
 
 
 class PredictionFiles:
-    """A predictor that reads saved predictions (ours or anyone's, released format)."""
+    """A predictor that reads saved predictions (ours or anyone's, released format): shape
+    files (R, R, R, 1) and color files (R, R, R, 9), R = `resolution` (default: the first
+    file's). A file of another shape, or one that is all NaN, is refused, naming it."""
 
-    def __init__(self, out_dir: Path, view_names: Sequence[str] = VIEW_NAMES):
+    def __init__(self, out_dir: Path, view_names: Sequence[str] = VIEW_NAMES,
+                 resolution: Optional[int] = None):
         self.out_dir, self.view_names = Path(out_dir), tuple(view_names)
+        self.resolution = resolution
 
     def __call__(self, entry: ModelEntry, inputs=None) -> Prediction:
-        from .io import read_h5
-
         probs, color9 = [], []
         for name in self.view_names:
             shape_path, color_path = prediction_paths(self.out_dir, entry.key, name)
-            probs.append(read_h5(shape_path))
+            probs.append(self._read(shape_path, 1))
             if color_path.exists():
-                color9.append(read_h5(color_path))
+                color9.append(self._read(color_path, 9))
         if color9 and len(color9) != len(probs):
             raise FileNotFoundError(f"{self.out_dir / 'output_color' / entry.key} lacks some "
                                     f"views' color predictions")
         return Prediction(np.stack(probs), np.stack(color9) if color9 else None)
+
+    def _read(self, path: Path, channels: int) -> np.ndarray:
+        """One saved volume (R, R, R, channels), checked."""
+        from .io import read_h5
+
+        volume = read_h5(path)
+        if self.resolution is None and volume.ndim == 4:
+            self.resolution = volume.shape[0]
+        expected = (self.resolution,) * 3 + (channels,)
+        if volume.shape != expected:
+            raise ValueError(f"{path} holds a prediction of shape {volume.shape}, expected "
+                             f"{expected}: made at another resolution (--resolution) or not a "
+                             f"prediction in the released format")
+        if np.isnan(volume).all():
+            raise ValueError(f"{path} is all NaN: not a prediction (a failed run wrote it?)")
+        return volume
 
 
 # ---------------------------------------------------------------- trivial baselines

@@ -222,6 +222,30 @@ def test_evaluate_command_scores_saved_predictions(toy, tmp_path, capsys):
     assert "largest difference 0.00e+00" in out and "IoU@0.8" in out
 
 
+def test_evaluate_names_a_wrong_shaped_or_all_nan_prediction_file(toy, tmp_path, capsys):
+    """An (R/2)^3 file among R^3 predictions, then an all-NaN one: one line naming the file, its
+    shape and the expected one (before: "all input arrays must have the same shape"; an
+    all-NaN volume counted silently as an empty prediction)."""
+    from im2avatar_tf.cli import main
+    from im2avatar_tf.io import write_h5
+
+    preds = tmp_path / "preds"
+    ev.evaluate(oracle(0.1), toy, "test", ["car"], image_size=32, resolution=R, progress=False,
+                save_predictions=preds)
+    bad = preds / "output_shape" / "02958343" / "car_test_001" / "0.523.h5"
+    args = ["evaluate", "--predictions", str(preds), "--data", str(toy), "--categories", "car",
+            "--resolution", str(R), "--no-baselines"]
+    half = R // 2
+    write_h5(bad, np.zeros((half, half, half, 1), np.float32))
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert (f"{bad} holds a prediction of shape ({half}, {half}, {half}, 1), expected "
+            f"({R}, {R}, {R}, 1)" in err), err
+    write_h5(bad, np.full((R, R, R, 1), np.nan, np.float32))
+    assert main(args) == 1
+    assert f"{bad} is all NaN" in capsys.readouterr().err
+
+
 def test_baselines_are_fitted_on_the_training_split_only(tmp_path):
     """The mean shape and color equal means computed by hand over the train models, and
     rewriting the test split's ground truth does not move them (it moves their scores)."""

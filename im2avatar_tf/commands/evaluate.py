@@ -97,11 +97,11 @@ def run(args) -> int:
         if not args.data:
             raise ValueError("--predictions needs --data: the dataset they were made from")
         preset = get_preset("paper")
-        predictor = evaluation.PredictionFiles(args.predictions)
         sidecar = Path(args.predictions) / PREDICTIONS_SIDECAR
         saved = json.loads(sidecar.read_text()) if sidecar.exists() else {}
         image_size = args.image_size or saved.get("image_size")
         resolution = args.resolution or saved.get("resolution") or preset.model.volume_size
+        predictor = evaluation.PredictionFiles(args.predictions, resolution=resolution)
     root = resolve_data(args.data, preset)
     categories = args.categories or list(preset.data.categories)
     t0 = time.perf_counter()
