@@ -71,7 +71,7 @@ def make_multiworker_strategy() -> tf.distribute.MultiWorkerMirroredStrategy:
         raise ValueError("--strategy multiworker needs TF_CONFIG: the cluster and this worker's "
                          "index, e.g. TF_CONFIG='{\"cluster\": {\"worker\": [\"host1:23456\", "
                          "\"host2:23456\"]}, \"task\": {\"type\": \"worker\", \"index\": 0}}' "
-                         "(see README, Multi-worker training)")
+                         "(see docs/training.md, Several machines)")
     try:
         tf_config = json.loads(raw)
         workers = tf_config["cluster"]["worker"]
