@@ -7,8 +7,8 @@ equally good differ in inference mode (validation L1 0.116 / 0.133 / 0.161; 0.11
 0.112 with the statistics recomputed: results/precise-bn). Over 3 seeds the recomputed
 statistics shrink the spread of test PSNR between seeds (t = 1: 16.68 +/- 0.76 -> 18.04 +/-
 0.05 dB; the release's t = 0.2, which reconstruct uses for a model dir: 14.50 +/- 0.13 ->
-14.81 +/- 0.02); that they beat the moving averages is not resolved over 3 seeds (docs/results-history.md,
-"The colors' spread between seeds").
+14.81 +/- 0.02); that they beat the moving averages is not resolved over 3 seeds
+(docs/results-history.md, "The colors' spread between seeds").
 
 This writes a new model dir: the files of --model (config.json and its networks) with the
 BatchNorm moving mean and variance of --networks (default: the color network, where it was
