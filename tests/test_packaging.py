@@ -55,6 +55,11 @@ def test_console_command_is_run_py():
 
 @pytest.mark.slow
 def test_wheel_holds_the_package_and_finds_its_zoo(tmp_path):
+    # Built without isolation (no network): the environment's setuptools and wheel build it.
+    setuptools = pytest.importorskip("setuptools")
+    pytest.importorskip("wheel")
+    if int(setuptools.__version__.split(".")[0]) < 61:
+        pytest.skip(f"setuptools {setuptools.__version__} cannot read pyproject.toml's [project]")
     src = tmp_path / "src"
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     src.mkdir()
