@@ -75,9 +75,7 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    import pandas as pd
-
-    from .. import evaluation, methods
+    from .. import evaluation, methods, scoring
     from .options import resolve_data
 
     if args.model:
@@ -104,30 +102,30 @@ def run(args) -> int:
         predictor = evaluation.PredictionFiles(args.predictions, resolution=resolution)
     root = resolve_data(args.data, preset)
     categories = args.categories or list(preset.data.categories)
+    kw = dict(image_size=image_size, resolution=resolution, iou_thresholds=args.thresholds,
+              blend_ts=args.blend_t, max_models=args.max_models, skip_bad=args.skip_bad,
+              save_predictions=Path(args.save_predictions) if args.save_predictions else None)
     t0 = time.perf_counter()
-    result = evaluation.evaluate(
-        predictor, root, args.split, categories, image_size=image_size, resolution=resolution,
-        iou_thresholds=args.thresholds, blend_ts=args.blend_t, max_models=args.max_models,
-        skip_bad=args.skip_bad,
-        save_predictions=Path(args.save_predictions) if args.save_predictions else None)
-    wall = time.perf_counter() - t0
-    for bad in result.skipped:
-        print(f"skipped {bad['model']}: {bad['reason']}")
-    records = result.records.assign(method="model")
-    base = None
+    scored = None
     if args.no_baselines:
-        pass
+        result = evaluation.evaluate(predictor, root, args.split, categories, **kw)
     elif not evaluation.has_split(root, args.baseline_split, categories):
         print(f"(no {args.baseline_split} split in {root} to fit the trivial baselines on: "
               "skipped)")
+        result = evaluation.evaluate(predictor, root, args.split, categories, **kw)
     else:
-        base = score_baselines(predictor, root, args, categories, image_size, resolution,
-                               scores_colors=(records.metric != "iou").any())
-        records = pd.concat([records] + [r.records.assign(method=label) for b in base.values()
-                                          for label, r in b.results()], ignore_index=True)
+        scored = scoring.beside_baselines(
+            predictor, root, args.split, categories, shape=predictor,
+            baseline_split=args.baseline_split,
+            selections=scoring.standard_selections(args.blend_t[0]), **kw)
+        result = scored.result
+    wall = time.perf_counter() - t0
+    for bad in result.skipped:
+        print(f"skipped {bad['model']}: {bad['reason']}")
+    records = scored.records() if scored else result.records.assign(method="model")
     print_summary(summary_of(records))
-    if base:
-        print_verdicts(result.records, base, args.blend_t[0])
+    if scored:
+        print_verdicts(scored.verdicts)
     n_views = result.records.groupby(["model_id", "view"]).ngroups
     print(f"\n{result.n_models} models x 12 views from {root} ({args.split}), {resolution}^3; "
           f"{wall:.1f} s: predicting {result.seconds_predict:.1f} s, scoring "
@@ -143,24 +141,6 @@ def run(args) -> int:
     if args.check_brute_force:
         check_brute_force(predictor, root, args, categories, image_size, resolution)
     return 0
-
-
-def score_baselines(predictor, root, args, categories, image_size, resolution, scores_colors):
-    """category -> evaluation.BaselineScores: fitted on that category's --baseline-split,
-    scored on --split; the mean color on the voxels `predictor` predicts (when colors are
-    scored)."""
-    from .. import evaluation
-    from ..data.pipeline import resolve_categories
-
-    out = {}
-    for cat in resolve_categories(Path(root), categories):
-        fitted = evaluation.fit_baselines(root, [cat], resolution, split=args.baseline_split,
-                                          skip_bad=args.skip_bad)
-        out[cat] = evaluation.score_baselines(
-            root, args.split, [cat], image_size=image_size, resolution=resolution,
-            shape=predictor if scores_colors else None, baselines=fitted,
-            max_models=args.max_models, skip_bad=args.skip_bad)
-    return out
 
 
 def summary_of(records):
@@ -179,25 +159,11 @@ def summary_of(records):
     return pd.concat(parts, ignore_index=True)
 
 
-def print_verdicts(records, base, blend_t: float) -> None:
-    """Per category (and pooled), does the model beat each baseline? (`claims.beats_baseline`)"""
-    from .. import claims
-
-    rows = []
-    selections = [("iou", {"threshold": 0.8})]
-    if (records.metric != "iou").any():
-        selections += [(m, {"coloring": "blend", "t": blend_t}) for m in ("psnr_rgb", "psnr_ycbcr")]
-    for metric, sel in selections:
-        if metric != "iou" and any(b.color is None for b in base.values()):
-            continue
-        model = {c: claims.model_means(records[records.category == c], metric=metric, **sel)
-                 for c in base}
-        baseline = {c: b.model_means(metric) for c, b in base.items()}
-        rows += claims.beats_baseline(model, baseline, "the model", metric,
-                                      f"blend t = {blend_t:g}" if metric != "iou" else "IoU@0.8")
+def print_verdicts(verdicts) -> None:
+    """Per category (and pooled), does the model beat each baseline? (`scoring.verdicts`)"""
     print("\nagainst the trivial baselines (paired per test model; supported / contradicted at "
           "2 standard errors):")
-    for r in rows:
+    for r in verdicts.to_dict("records"):
         print(f"  {r['claim']:<62s} {r['category']:<10s} {r['mean_difference']:+8.4f} "
               f"+- {r['sem']:.4f} ({r['n_models']} models): {r['verdict']}")
 

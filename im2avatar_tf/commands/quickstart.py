@@ -18,6 +18,7 @@ import os
 import time
 from pathlib import Path
 
+from .. import scoring
 from .options import add_data_argument, add_preset_argument, positive_int
 
 HELP = "data -> training -> metrics vs baselines -> SavedModel -> a colored mesh, in minutes"
@@ -36,7 +37,7 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     import json
 
-    from .. import evaluation, methods
+    from .. import methods
     from ..forward import NETWORKS
     from ..inference import Im2Avatar
     from ..runs import train_or_reuse
@@ -58,13 +59,13 @@ def run(args) -> int:
 
     step("3/5 evaluate on the held-out test models")
     cats = list(preset.data.categories)
-    kw = dict(image_size=S, resolution=R, blend_ts=(0.2, 1.0))
-    ours = evaluation.evaluate(methods.get("shape").predictor(model.shape, color=model.color), root, "test",
-                               cats, iou_thresholds=(0.8,), **kw)
     # One network for all the categories, so one pair of baselines fitted on all of them.
-    base = evaluation.score_baselines(root, "test", cats, image_size=S, resolution=R,
-                                      shape=model.shape)
-    rows = compare(ours.records, base.shape.records, base.color.records, base.baselines)
+    scored = scoring.beside_baselines(
+        methods.get("shape").predictor(model.shape, color=model.color), root, "test", cats,
+        image_size=S, resolution=R, shape=model.shape, selections=SELECTIONS,
+        per_category=False, iou_thresholds=(0.8,), blend_ts=(0.2, 1.0))
+    ours = scored.result
+    rows = metric_rows(scored)
 
     step("4/5 export")
     paths = model.export(out / "export")
@@ -111,28 +112,27 @@ def step(title: str) -> None:
     print(f"\n== {title}", flush=True)
 
 
-def compare(ours, base_shape, base_color, base) -> list:
-    """Mean over (test model, view) of the model and of its baseline, per metric."""
-    def mean(records, metric, **sel):
-        r = records[records.metric == metric]
-        for k, v in sel.items():
-            r = r[r[k] == v]
-        return float(r.value.mean())
+SELECTIONS = [scoring.Selection("IoU (model at 0.8)", "iou", (("threshold", 0.8),))] + [
+    scoring.Selection(f"PSNR {space}, {label}", metric, where)
+    for metric, space in (("psnr_rgb", "RGB"), ("psnr_ycbcr", "YCbCr"))
+    for label, where in (("released blend t=0.2", (("coloring", "blend"), ("t", 0.2))),
+                         ("regression only", (("coloring", "regression"),)),
+                         ("training blend t=1", (("coloring", "blend"), ("t", 1.0))))]
+VERDICTS = {"supported": "beats it", "contradicted": "does NOT beat it",
+            "not resolved": "not resolved (within 2 standard errors)"}
 
-    rows = [{"metric": "IoU (model at 0.8)",
-             "model": mean(ours, "iou", threshold=0.8),
-             "baseline": mean(base_shape, "iou"),
-             "baseline_name": f"mean training shape > {base.shape_threshold:.2f}"}]
-    for metric, space in (("psnr_rgb", "RGB"), ("psnr_ycbcr", "YCbCr")):
-        for label, sel in (("released blend t=0.2", {"coloring": "blend", "t": 0.2}),
-                           ("regression only", {"coloring": "regression"}),
-                           ("training blend t=1", {"coloring": "blend", "t": 1.0})):
-            rows.append({"metric": f"PSNR {space}, {label}",
-                         "model": mean(ours, metric, **sel),
-                         "baseline": mean(base_color, metric, coloring="direct"),
-                         "baseline_name": "mean training color"})
-    for r in rows:
-        r["beats"] = bool(r["model"] > r["baseline"])
-        r["verdict"] = ("nothing to score (no voxel predicted at 0.8)" if math.isnan(r["model"])
-                        else "beats it" if r["beats"] else "does NOT beat it")
+
+def metric_rows(scored) -> list:
+    """The summary's rows: per selection, the mean over (test model, view) of the model and of
+    its baseline, and the paired verdict (`scoring`: per test model, 2 standard errors)."""
+    threshold = scored.baselines[scoring.ALL].baselines.shape_threshold
+    rows = []
+    for r in scored.verdicts.to_dict("records"):
+        nothing = math.isnan(r["model"])
+        rows.append({"metric": r["selection"], "model": r["model"], "baseline": r["baseline"],
+                     "baseline_name": f"mean training shape > {threshold:.2f}"
+                     if r["metric"] == "iou" else "mean training color",
+                     "beats": r["verdict"] == "supported",
+                     "verdict": "nothing to score (no voxel predicted at 0.8)" if nothing
+                     else VERDICTS[r["verdict"]]})
     return rows
