@@ -254,7 +254,7 @@ class Result:
         prediction, beside blank white tiles)."""
         from PIL import Image
 
-        from .building.render import turntable
+        from .scene.render import turntable
 
         tile = np.asarray(Image.fromarray(to_uint8(self.image)).resize((size, size), Image.BILINEAR))
         build = self._geometry(geometry)

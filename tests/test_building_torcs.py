@@ -9,7 +9,7 @@ from im2avatar_tf.building.ac3d import load_ac3d
 from im2avatar_tf.building.builder import BuildOptions
 from im2avatar_tf.building.meshes import MeshError
 from im2avatar_tf.building.sources import torcs
-from im2avatar_tf.building.surface import as_surface
+from im2avatar_tf.scene.surface import as_surface
 from im2avatar_tf.data.check import check_dataset
 from im2avatar_tf.data.layout import split_list_path
 

@@ -3,11 +3,11 @@ import numpy as np
 import pytest
 import trimesh
 
-from im2avatar_tf.building.camera import Camera
+from im2avatar_tf.scene.camera import Camera
 from im2avatar_tf.building.flow import SIMILAR_COLOR, flow_volume
 from im2avatar_tf.building.voxelize import colored_shell
 from im2avatar_tf.voxels import voxel_centers, voxel_index
-from im2avatar_tf.building.render import render
+from im2avatar_tf.scene.render import render
 
 # Outward normal -> RGB 0..255 of that cube face; the three colors meeting at any corner are
 # linearly independent, so a corner's mixture weights can be solved for.

@@ -1,5 +1,7 @@
 """The package's import graph: every module imports, no import cycles (counting the imports
-inside functions too), no module imports another module's private names."""
+inside functions too), no module imports another module's private names, layers point one way
+(scene < data < building < the rest of the library < the command line) and only the command
+line parses arguments."""
 from __future__ import annotations
 
 import ast
@@ -120,6 +122,37 @@ def test_no_module_imports_another_modules_private_names():
                 if name.startswith("_") and not own and target != module:
                     reach_ins.append(f"{module}: from {target} import {name}")
     assert reach_ins == [], "\n".join(reach_ins)
+
+
+SHELL = ("im2avatar_tf.commands", "im2avatar_tf.cli", "im2avatar_tf.demo", "experiments")
+# What each layer may not import, lowest layer first; a module is in the first that holds it.
+LAYERS = (("im2avatar_tf.scene", ("im2avatar_tf.data", "im2avatar_tf.building") + SHELL),
+          ("im2avatar_tf.data", ("im2avatar_tf.building",) + SHELL),
+          ("im2avatar_tf.building", SHELL),
+          ("im2avatar_tf", SHELL))
+
+
+def _within(module: str, package: str) -> bool:
+    return module == package or module.startswith(package + ".")
+
+
+def _above(module: str) -> tuple:
+    """The packages `module` may not import (none for the command line itself)."""
+    if any(_within(module, s) for s in SHELL):
+        return ()
+    return next((above for layer, above in LAYERS if _within(module, layer)), ())
+
+
+def test_layers_point_one_way():
+    upward = sorted(f"{module} -> {target}" for module, targets in graph().items()
+                    for target in targets if any(_within(target, p) for p in _above(module)))
+    assert upward == [], "\n".join(upward)
+
+
+def test_only_the_command_line_parses_arguments():
+    parsers = sorted(m for m in MODULES if not any(_within(m, s) for s in SHELL)
+                     and any(target == "argparse" for target, _ in imports_of(m)))
+    assert parsers == []
 
 
 @pytest.mark.parametrize("module", sorted(MODULES))

@@ -24,7 +24,7 @@ import numpy as np
 from ..data.layout import ModelPaths, layout_for, view_azimuths, view_name, write_split
 from ..images import BACKGROUND_RGB, WHITE_RGB
 from ..io import atomic_write_text, write_h5, write_png
-from .camera import DEFAULT_DISTANCE, DEFAULT_ELEVATION, DEFAULT_FOV, Camera
+from ..scene.camera import DEFAULT_DISTANCE, DEFAULT_ELEVATION, DEFAULT_FOV, Camera
 
 META_FORMAT = "im2avatar_tf-build/1"
 SPLIT_FRACTIONS = (0.7, 0.1, 0.2)  # train, val, test (a layout may set its own)
@@ -101,8 +101,8 @@ def build_model(mesh, paths: ModelPaths, options: BuildOptions = BuildOptions(),
                 source: Optional[dict] = None) -> dict:
     """Build one model into `paths` (ShapeNet- or human-style) and return its meta.json dict.
     `mesh`: Trimesh, Scene or Surface. Raises MeshError for an unusable mesh."""
-    from .render import render
-    from .surface import as_surface
+    from ..scene.render import render
+    from ..scene.surface import as_surface
     from .flow import flow_volume
     from .meshes import check_surface, describe, normalization
     from .voxelize import colored_shell

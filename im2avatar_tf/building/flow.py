@@ -19,8 +19,8 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from ..voxels import EMPTY, occupancy_from_color, voxel_centers
-from .camera import Camera
-from .render import Rendering
+from ..scene.camera import Camera
+from ..scene.render import Rendering
 
 SIMILAR_COLOR = 0.1  # max RGB distance (colors in [0, 1]) for "similar color"
 _CANDIDATES = (16,)  # nearest pixels tried (per stage) before the search over all similar colors

@@ -15,7 +15,7 @@ from typing import Dict, Optional, Tuple, Union
 import numpy as np
 import trimesh
 
-from .surface import MeshLike, Surface, as_surface
+from ..scene.surface import MeshLike, Surface, as_surface
 
 MESH_SUFFIXES = (".obj", ".glb", ".gltf", ".ply", ".off", ".stl")
 

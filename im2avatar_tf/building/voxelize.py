@@ -22,7 +22,7 @@ from typing import Iterator, Tuple
 import numpy as np
 
 from ..voxels import EMPTY, occupancy_from_color, voxel_index
-from .surface import MeshLike, Surface, as_surface
+from ..scene.surface import MeshLike, Surface, as_surface
 
 DEFAULT_SPACING = 1.0 / 3.0  # lattice step, in voxels
 _CHUNK_POINTS = 1_000_000  # lattice points generated at once (bounds memory)

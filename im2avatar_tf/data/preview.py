@@ -22,9 +22,9 @@ VOXEL_AZIMUTHS = (0.6, 3.8)  # radians: front-left and back-right, seen from abo
 def render_voxels(color: np.ndarray, size: int = 128, azimuths: Sequence[float] = VOXEL_AZIMUTHS
                   ) -> List[np.ndarray]:
     """Images (size, size, 3) uint8 of the colored voxels, one per azimuth."""
-    from ..building.camera import Camera
-    from ..building.render import render
-    from ..building.surface import as_surface
+    from ..scene.camera import Camera
+    from ..scene.render import render
+    from ..scene.surface import as_surface
     from ..meshing import to_voxel_mesh
 
     occupied = occupancy_from_color(color)  # (R, R, R)

@@ -5,7 +5,7 @@ lands here (`build_human`). Three steps, each resumable:
 
 1. Plan: which (style, body) pairs, and their split (`human_gen.plan`: ~90/10, the test split
    holding bodies and styles never seen in training); written to `DIR/human_plan.json`.
-2. Generate: the torch/anny program `python -m im2avatar_tf.building.sources.human_generator`
+2. Generate: the torch/anny program `python -m im2avatar_tf.commands.human_generator`
    runs in a subprocess and writes one textured GLB + JSON sidecar per pair into a mesh cache
    (default `<repo>/cache/human/meshes-seed{seed}`); finished pairs are skipped.
 3. Build: each mesh goes through the dataset builder's `build_model` (same voxelizer,
@@ -76,7 +76,7 @@ def generate(pairs: Sequence[Tuple[int, int]], mesh_dir: Path, bodies: int, seed
         return
     pairs_file = mesh_dir / ".pairs.json"
     atomic_write_text(pairs_file, json.dumps([list(p) for p in todo]))
-    cmd = [sys.executable, "-m", "im2avatar_tf.building.sources.human_generator",
+    cmd = [sys.executable, "-m", "im2avatar_tf.commands.human_generator",
            "--out", str(mesh_dir),
            "--bodies", str(bodies), "--seed", str(seed), "--pairs-file", str(pairs_file),
            "--texture-size", str(texture_size), "--jsonl"]

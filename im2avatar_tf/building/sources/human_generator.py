@@ -1,7 +1,7 @@
-"""Generate clothed people as textured meshes: `python -m im2avatar_tf.building.sources.human_generator`.
-
-The torch/anny program of the human set, run as a subprocess by `im2avatar_tf.building.sources.human`
-(never imported by the TensorFlow side; it does not import TensorFlow). For every requested
+"""Generate clothed people as textured meshes (`generate`), the torch/anny program of the
+human set: run as a subprocess, `python -m im2avatar_tf.commands.human_generator` (its
+command line), by `im2avatar_tf.building.sources.human` (never imported by the TensorFlow
+side; it does not import TensorFlow). For every requested
 (style, body) pair it writes, atomically:
 
     {out}/{clothesK}_{meshN_new}.glb    the posed body, textured with the style (glTF axes:
@@ -9,24 +9,18 @@ The torch/anny program of the human set, run as a subprocess by `im2avatar_tf.bu
     {out}/{clothesK}_{meshN_new}.json   sidecar: style, body phenotype, pose angles, axes,
                                         anny version; written last, so it marks a finished pair
 
-Pairs already finished are skipped (resumable). With `--jsonl`, one JSON line per finished pair
+Pairs already finished are skipped (resumable). With `jsonl`, one JSON line per finished pair
 goes to stdout (the glue turns them into its progress bar); otherwise a tqdm bar shows.
-`--preview PNG` renders all styles on one body, front and back, into a sheet.
-
-Examples::
-
-    python -m im2avatar_tf.building.sources.human_generator --out cache/human/meshes --bodies 40 --pairs 0:0,3:7
-    python -m im2avatar_tf.building.sources.human_generator --out /tmp/m --bodies 40 --preview sheet.png
+`preview` (a PNG path) renders all styles on one body, front and back, into a sheet.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
 import time
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Tuple
 
 GENERATOR_VERSION = 1
 DEFAULT_CACHE = Path(__file__).resolve().parents[3] / "cache" / "anny"
@@ -116,72 +110,50 @@ def is_done(out: Path, style_id: int, body_id: int) -> bool:
     return (out / f"{stem}.json").exists() and (out / f"{stem}.glb").exists()
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from im2avatar_tf.commands.options import int_range, nonnegative_int, positive_int
-
-    p = argparse.ArgumentParser(prog="python -m im2avatar_tf.building.sources.human_generator",
-                                description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--out", required=True, help="folder for the .glb meshes and .json sidecars")
-    p.add_argument("--bodies", type=positive_int, default=40, help="size of the body design (default 40)")
-    p.add_argument("--seed", type=nonnegative_int, default=0, help="seed of the body design (default 0)")
-    p.add_argument("--pairs", default=None,
-                   help="comma-separated STYLE:BODY pairs (0-based ids), e.g. 0:0,3:7")
-    p.add_argument("--pairs-file", default=None, help="JSON list of [style, body] pairs")
-    p.add_argument("--texture-size", type=int_range(16, 8192), default=512, help="texture side in pixels (512)")
-    p.add_argument("--preview", default=None,
-                   help="write a sheet of every style on --preview-body, front and back, to this PNG")
-    p.add_argument("--preview-body", type=nonnegative_int, default=0, help="body id of the preview sheet (0)")
-    p.add_argument("--jsonl", action="store_true",
-                   help="one JSON line per finished pair on stdout instead of a progress bar")
-    return p
-
-
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    args = build_parser().parse_args(argv)
+def generate(out: os.PathLike, bodies: int = 40, seed: int = 0, pairs: Optional[str] = None,
+             pairs_file: Optional[str] = None, texture_size: int = 512,
+             preview: Optional[str] = None, preview_body: int = 0, jsonl: bool = False) -> int:
+    """Write the meshes of `pairs` ("STYLE:BODY,..." 0-based ids) and/or `pairs_file` (a JSON
+    list of [style, body]) of a body design of `bodies` (seeded by `seed`) into `out`; with
+    `preview`, a sheet of every style on body `preview_body`. Returns an exit status."""
     os.environ.setdefault("ANNY_CACHE_DIR", str(DEFAULT_CACHE))
     os.environ.setdefault("WARP_CACHE_PATH", str(Path(os.environ["ANNY_CACHE_DIR"]).parent / "warp"))
     from .human_gen.bodies import design_bodies
     from .human_gen.styles import STYLES
 
-    bodies = design_bodies(args.bodies, args.seed)
-    pairs = _parse_pairs(args.pairs, args.pairs_file)
+    bodies = design_bodies(bodies, seed)
+    pairs = _parse_pairs(pairs, pairs_file)
     for s, b in pairs:
         if not (0 <= s < len(STYLES) and 0 <= b < len(bodies)):
             print(f"error: pair {s}:{b} out of range ({len(STYLES)} styles, {len(bodies)} bodies)",
                   file=sys.stderr)
             return 2
-    out = Path(args.out)
+    out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     todo = [(s, b) for s, b in pairs if not is_done(out, s, b)]
-    if not todo and not args.preview:
+    if not todo and not preview:
         return 0
-    gen = Generator(bodies, args.texture_size)
+    gen = Generator(bodies, texture_size)
     # Body by body: each body is posed once and reused for its styles.
     todo.sort(key=lambda p: (p[1], p[0]))
     bar = None
-    if not args.jsonl:
+    if not jsonl:
         from tqdm import tqdm
 
         bar = tqdm(total=len(todo), desc="people", unit="mesh", file=sys.stderr)
     for s, b in todo:
         meta = gen.write(out, s, b)
-        if args.jsonl:
+        if jsonl:
             print(json.dumps({"pair": [s, b], "stem": pair_stem(s, b), "seconds": meta["seconds"]}),
                   flush=True)
         else:
             bar.update(1)
     if bar is not None:
         bar.close()
-    if args.preview:
-        from .human_gen import preview
+    if preview:
+        from .human_gen import preview as sheet
 
-        body = args.preview_body
-        meshes = [gen.mesh(s, body) for s in range(len(STYLES))]
+        meshes = [gen.mesh(s, preview_body) for s in range(len(STYLES))]
         labels = [f"{s}: {st.name}" for s, st in enumerate(STYLES)]
-        preview.sheet(meshes, labels, Path(args.preview))
+        sheet.sheet(meshes, labels, Path(preview))
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -63,7 +63,7 @@ class TorcsCar:
 
         from ..ac3d import load_ac3d
         from ..meshes import MeshError
-        from ..surface import as_surface
+        from ...scene.surface import as_surface
 
         name = Path(self.folder).name
         scene = load_ac3d(Path(self.folder) / f"{name}.acc")

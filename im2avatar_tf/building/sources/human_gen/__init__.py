@@ -6,7 +6,7 @@ Two kinds of modules live here, and the split matters:
   metadata): `styles` (the 16 clothing styles), `bodies` (the 40-body phenotype design),
   `plan` (which (style, body) pairs exist and which split each belongs to);
 * torch/anny modules, imported only by the generator program
-  (`python -m im2avatar_tf.building.sources.human_generator`, run in a subprocess): `rig` (the anny model
+  (`python -m im2avatar_tf.commands.human_generator`, run in a subprocess): `rig` (the anny model
   and posing), `poses`, `atlas` (UV-space regions), `paint` (textures), `mesh_out`, `preview`.
 
 Nothing here imports TensorFlow, and the TensorFlow side never imports torch.

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 import trimesh
 
-from im2avatar_tf.building.camera import Camera, turntable_cameras
-from im2avatar_tf.building.render import render, turntable
-from im2avatar_tf.building.surface import surface_colors
+from im2avatar_tf.scene.camera import Camera, turntable_cameras
+from im2avatar_tf.scene.render import render, turntable
+from im2avatar_tf.scene.surface import surface_colors
 
 
 def test_projection_of_known_points_at_zero_elevation():
