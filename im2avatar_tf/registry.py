@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from pathlib import Path
 from typing import Any, Dict
 
 _EXPERIMENTS: Dict[str, Any] = {}
@@ -21,11 +20,17 @@ def register(name: str):
 
 
 def load_experiments() -> None:
-    """Import every module of the top-level `experiments/` package (they register themselves)."""
-    root = Path(__file__).resolve().parent.parent / "experiments"
-    if not root.is_dir():
+    """Import every module of the `experiments` package (they register themselves): the
+    checkout's or the installed one, wherever Python finds it; none when it is not there."""
+    try:
+        package = importlib.import_module("experiments")
+    except ModuleNotFoundError as e:
+        if e.name != "experiments":
+            raise
         return
-    for info in pkgutil.iter_modules([str(root)]):
+    if getattr(package, "__file__", None) is None:  # a stray folder of that name, not ours
+        return
+    for info in pkgutil.iter_modules(package.__path__):
         if not info.name.startswith("_"):
             importlib.import_module(f"experiments.{info.name}")
 
