@@ -1,7 +1,9 @@
-"""Export the shape + color networks for serving: one SavedModel and one `.keras` file.
+"""Export the shape + color networks for serving: one SavedModel and one `.keras` file, or
+one ONNX file (`export_onnx`).
 
     <out>/saved_model/            SavedModel (TF Serving, `tf.saved_model.load`) + config.json
     <out>/im2avatar.keras         both networks in one Keras model (preprocessed images in)
+    <out>/im2avatar.onnx          the same model for ONNX Runtime (`export --format onnx`)
     <out>/config.json             the Preset, so `Reconstructor.from_dir(<out>)` needs no flags
     <out>/colors.json             {"color_t": t}: the blend threshold its colors use (a zoo
                                   model's own; 0.2, the release's, otherwise)
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Tuple
@@ -34,6 +37,8 @@ from .io import atomic_dir, atomic_write_text, save_keras
 
 SAVED_MODEL_DIR = "saved_model"
 KERAS_FILE = "im2avatar.keras"
+ONNX_FILE = "im2avatar.onnx"
+ONNX_PACKAGES = "tf2onnx==1.17.0 onnxruntime==1.32.0"  # pinned in requirements.txt
 CONFIG_FILE = "config.json"
 COLORS_FILE = "colors.json"
 
@@ -63,6 +68,65 @@ def export_models(preset: Preset, shape_model, color_model, out_dir: os.PathLike
     for folder in (out_dir, paths.saved_model):
         atomic_write_text(folder / COLORS_FILE, json.dumps({"color_t": color_t}) + "\n")
     return paths
+
+
+def export_onnx(preset: Preset, shape_model, color_model, out_dir: os.PathLike,
+                fold: bool = True, color_t: float = RELEASED_T) -> Path:
+    """Write `<out_dir>/im2avatar.onnx` (the combined model, `combined_model`: preprocessed
+    images float32 (N, S, S, 3) in [0, 1] -> "occupancy", "regressed", "confidence", "flow",
+    "blended"), config.json and colors.json; returns the ONNX file's path. For ONNX Runtime
+    (`reconstruct --runtime onnxruntime`); converted by Keras's exporter (tf2onnx)."""
+    out_dir = Path(out_dir)
+    path = out_dir / ONNX_FILE
+    write_onnx(preset, shape_model, color_model, path, fold=fold)
+    atomic_write_text(out_dir / CONFIG_FILE, preset.to_json())
+    atomic_write_text(out_dir / COLORS_FILE, json.dumps({"color_t": color_t}) + "\n")
+    return path
+
+
+def write_onnx(preset: Preset, shape_model, color_model, path: os.PathLike,
+               fold: bool = True) -> None:
+    """The combined model as one ONNX file at `path`, written whole or not at all."""
+    import numpy as np
+
+    from .io import atomic_path
+
+    try:
+        import onnxruntime  # noqa: F401
+        import tf2onnx  # noqa: F401
+    except ImportError:
+        raise ImportError(f"ONNX export needs tf2onnx and onnxruntime: pip install "
+                          f"{ONNX_PACKAGES}") from None
+    model = combined_model(preset, shape_model, color_model, fold)
+    size = preset.model.image_size
+    model(np.zeros((1, size, size, 3), np.float32))  # Keras exports only a model that ran
+    with atomic_path(path, suffix=".onnx") as tmp, warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # tf2onnx asks numpy for np.object
+        model.export(str(tmp), format="onnx", verbose=False)
+
+
+def find_onnx(path: os.PathLike) -> Optional[Path]:
+    """The ONNX file at `path` (a `.onnx` file, or a folder holding im2avatar.onnx), else None."""
+    path = Path(path)
+    if path.is_file() and path.suffix == ".onnx":
+        return path
+    return path / ONNX_FILE if (path / ONNX_FILE).is_file() else None
+
+
+def onnx_session(path: os.PathLike):
+    """An `onnxruntime.InferenceSession` on the CPU for the ONNX file at `path`."""
+    try:
+        import onnxruntime
+    except ImportError:
+        raise ImportError(f"--runtime onnxruntime needs onnxruntime: pip install "
+                          f"{ONNX_PACKAGES}") from None
+    return onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+
+
+def load_onnx(path: os.PathLike) -> Tuple[Preset, object]:
+    """-> (preset, `onnx_session`) for an ONNX export (config.json beside the file)."""
+    path = Path(path)
+    return _read_preset(path.parent / CONFIG_FILE), onnx_session(path)
 
 
 def read_color_t(folder: os.PathLike) -> float:

@@ -283,6 +283,9 @@ def _check_threshold(threshold: float) -> None:
                          f"probability), got {threshold}")
 
 
+RUNTIMES = ("tensorflow", "onnxruntime")
+
+
 # --------------------------------------------------------------------------------------------
 # The model
 # --------------------------------------------------------------------------------------------
@@ -363,16 +366,38 @@ class Im2Avatar:
         return export_models(self.preset, self.shape, self.color, out_dir, fold=fold,
                              color_t=self.color_t)
 
+    def export_onnx(self, out_dir: Union[str, os.PathLike], fold: bool = True) -> Path:
+        """`out_dir`/im2avatar.onnx with config.json and colors.json (`export.export_onnx`)."""
+        from .export import export_onnx
+
+        return export_onnx(self.preset, self.shape, self.color, out_dir, fold=fold,
+                           color_t=self.color_t)
+
     def outputs(self, images):
         """THE forward pass (`forward.network_outputs`): preprocessed images (N, S, S, 3) ->
         {"occupancy" (N, R, R, R, 1) probability, and the COLOR_KEYS outputs}, float32."""
         return network_outputs(self.shape, self.color, images)
 
-    def predictor(self, fold: bool = True) -> "Reconstructor":
+    def predictor(self, fold: bool = True, runtime: str = "tensorflow") -> "Reconstructor":
         """Its inference face: a `Reconstructor` over the networks (`fold`: their BN-folded
-        inference copies, `forward.inference_models`: equal to float rounding, faster)."""
-        return Reconstructor(self.preset, keras_forward(self.shape, self.color, fold=fold),
-                             self.source, color_t=self.color_t, threshold=self.threshold)
+        inference copies, `forward.inference_models`: equal to float rounding, faster).
+        `runtime="onnxruntime"`: the networks converted to ONNX (in a temporary folder, once:
+        seconds; `export --format onnx` keeps the file) and run by ONNX Runtime."""
+        if runtime == "onnxruntime":
+            import tempfile
+
+            from .export import onnx_session, write_onnx
+
+            with tempfile.TemporaryDirectory() as tmp:
+                path = Path(tmp) / "model.onnx"
+                write_onnx(self.preset, self.shape, self.color, path, fold=fold)
+                forward = onnx_forward(onnx_session(path))
+        elif runtime == "tensorflow":
+            forward = keras_forward(self.shape, self.color, fold=fold)
+        else:
+            raise ValueError(f"runtime must be one of {RUNTIMES}, got {runtime!r}")
+        return Reconstructor(self.preset, forward, self.source, color_t=self.color_t,
+                             threshold=self.threshold)
 
     def predict(self, images, **kwargs):
         """`predictor().predict(images, **kwargs)`: a `Result` per image (see there); the
@@ -424,32 +449,50 @@ class Reconstructor:
         return Im2Avatar(preset, shape_model, color_model, source).predictor(fold)
 
     @classmethod
-    def from_pretrained(cls, name: str, fold: bool = True) -> "Reconstructor":
+    def from_pretrained(cls, name: str, fold: bool = True,
+                        runtime: str = "tensorflow") -> "Reconstructor":
         """A model of the zoo shipped in `pretrained/` (`python run.py models` lists them), its
         files checked against the manifest's sha256 first; its colors use the blend t chosen
-        for it on validation data."""
-        return Im2Avatar.from_pretrained(name).predictor(fold)
+        for it on validation data. `runtime`: see `Im2Avatar.predictor`."""
+        return Im2Avatar.from_pretrained(name).predictor(fold, runtime)
 
     @classmethod
-    def load(cls, model: Union[str, os.PathLike], fold: bool = True) -> "Reconstructor":
+    def load(cls, model: Union[str, os.PathLike], fold: bool = True,
+             runtime: str = "tensorflow") -> "Reconstructor":
         """A zoo name (e.g. "car") or anything `from_dir` reads (a path that exists wins)."""
         from . import pretrained
 
         name = pretrained.resolve(model)
-        return cls.from_pretrained(name, fold) if name else cls.from_dir(model, fold)
+        return (cls.from_pretrained(name, fold, runtime) if name
+                else cls.from_dir(model, fold, runtime))
 
     @classmethod
-    def from_dir(cls, path: Union[str, os.PathLike], fold: bool = True) -> "Reconstructor":
+    def from_dir(cls, path: Union[str, os.PathLike], fold: bool = True,
+                 runtime: str = "tensorflow") -> "Reconstructor":
         """Load from a model folder (config.json + shape.keras + color.keras), an `export`
-        output folder, a SavedModel folder, or the exported `.keras` file. `fold`: see
-        `from_models` (for a model folder; an export holds what it was exported with)."""
+        output folder, a SavedModel folder, the exported `.keras` file, or an ONNX export
+        (`export --format onnx`: a folder with im2avatar.onnx, or the file). `fold`: see
+        `from_models` (for a model folder; an export holds what it was exported with).
+        `runtime="onnxruntime"` runs an ONNX export, or a model folder converted to ONNX."""
         from . import export
 
         from . import pretrained
 
+        if runtime not in RUNTIMES:
+            raise ValueError(f"runtime must be one of {RUNTIMES}, got {runtime!r}")
         path = Path(path)
         if not path.exists():
             raise FileNotFoundError(f"model not found: {path}")
+        onnx = export.find_onnx(path)
+        if onnx is not None and (runtime == "onnxruntime" or export.find_saved_model(path) is None):
+            preset, session = export.load_onnx(onnx)
+            return cls(preset, onnx_forward(session), str(onnx),
+                       color_t=export.read_color_t(onnx.parent))
+        if runtime == "onnxruntime":
+            if any((path / f"{network}.keras").exists() for network in NETWORKS):
+                return Im2Avatar.from_dir(path).predictor(fold, runtime)
+            raise FileNotFoundError(f"{path} holds no ONNX model: export one with `python "
+                                    f"run.py export --format onnx`")
         if path.is_file() and path.suffix == ".keras":
             preset, model = export.load_keras_file(path)
             return cls(preset, combined_forward(model), str(path),
@@ -567,6 +610,13 @@ def saved_model_forward(loaded) -> Forward:
 
     fn = loaded.signatures["from_preprocessed"]
     return lambda batch: {k: v.numpy() for k, v in fn(images=tf.constant(batch)).items()}
+
+
+def onnx_forward(session) -> Forward:
+    """Forward pass through an ONNX Runtime session of the exported combined model."""
+    names = [o.name for o in session.get_outputs()]
+    feed = session.get_inputs()[0].name
+    return lambda batch: dict(zip(names, session.run(names, {feed: np.asarray(batch, np.float32)})))
 
 
 def combined_forward(model) -> Forward:

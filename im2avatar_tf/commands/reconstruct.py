@@ -76,6 +76,11 @@ def add_arguments(parser) -> None:
                         help="crop to the foreground so its longer side is R of the network's "
                              "input (the training views: about 0.7; the default with "
                              "--remove-background); replaces --crop")
+    parser.add_argument("--runtime", choices=("tensorflow", "onnxruntime"), default="tensorflow",
+                        help="what runs the networks: TensorFlow (default), or ONNX Runtime "
+                             "(needs tf2onnx and onnxruntime; a model that is not an ONNX "
+                             "export is converted first, in seconds: `export --format onnx` "
+                             "keeps the file)")
     parser.add_argument("--fuse", action="store_true",
                         help="the images are views of ONE object (front, side, back ...): write "
                              "one model, NAME_fused (NAME: the first image), from all of them: "
@@ -195,7 +200,7 @@ def _reconstruct(args, paths: List[Path], out: Path) -> int:
         paths = [p for p in paths if p not in set(already)]
         if not paths:
             return 0
-    reconstructor = Reconstructor.load(args.model)
+    reconstructor = Reconstructor.load(args.model, runtime=args.runtime)
     out.mkdir(parents=True, exist_ok=True)
     print(f"{reconstructor}; {len(paths)} image(s) -> {out}/ as .{args.format}")
     started = time.monotonic()
