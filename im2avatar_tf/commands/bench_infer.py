@@ -6,6 +6,7 @@ Reports, with model loading and the first (tracing) call excluded:
   BN-folded inference copies (`fold=True`) and of the networks as trained (`fold=False`) are
   timed interleaved, so a changing machine load hits both alike;
 - batch throughput of the forward pass (images/s at --batch);
+- ONNX Runtime beside TensorFlow (single image and batch, interleaved), when installed;
 - the exported SavedModel's size on disk and its `serving_default` latency (preprocessing
   included).
 Without --model it uses randomly initialised networks of --preset (said in the output): the
@@ -40,6 +41,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--threshold", type=probability, default=0.8,
                         help="occupancy threshold for the mesh. Default: 0.8")
     parser.add_argument("--no-export", action="store_true", help="skip the SavedModel figures")
+    parser.add_argument("--no-onnx", action="store_true",
+                        help="skip ONNX Runtime (timed beside TensorFlow when onnxruntime and "
+                             "tf2onnx are installed)")
 
 
 @dataclass(frozen=True)
@@ -144,9 +148,45 @@ def run(args) -> int:
         print(f"  mesh extraction: n/a, no voxel >= threshold {args.threshold:g}")
     print(f"batch of {args.batch}: {t_batch} -> {args.batch / t_batch.median:.1f} images/s "
           f"({args.batch / t_batch.best:.1f} best), networks forward, BN folded")
+    if not args.no_onnx:
+        _bench_onnx(model, folded, one, batch, args.repeats)
     if not args.no_export:
         _bench_saved_model(preset, shape_model, color_model, photo, args.repeats)
     return 0
+
+
+def _bench_onnx(model, folded, one, batch, repeats: int) -> None:
+    """ONNX Runtime beside TensorFlow: the BN-folded networks converted to ONNX, single-image
+    and batch forward passes timed interleaved with TensorFlow's (the same inputs)."""
+    import numpy as np
+
+    from ..inference import onnx_forward
+
+    try:
+        with tempfile.TemporaryDirectory(prefix="bench_onnx_") as tmp:
+            from ..export import onnx_session, write_onnx
+
+            path = Path(tmp) / "model.onnx"
+            start = time.perf_counter()
+            write_onnx(model.preset, model.shape, model.color, path)
+            t_convert = time.perf_counter() - start
+            megabytes = path.stat().st_size / 2**20
+            onnx = onnx_forward(onnx_session(path))
+    except ImportError as e:
+        print(f"ONNX Runtime: skipped ({e})")
+        return
+    onnx(one), onnx(batch)
+    gap = max(float(np.abs(onnx(one)[k] - folded(one)[k]).max()) for k in folded(one))
+    t_tf, t_ort = Timing.interleaved([lambda: folded(one), lambda: onnx(one)], repeats)
+    b_tf, b_ort = Timing.interleaved([lambda: folded(batch), lambda: onnx(batch)], repeats)
+    n = len(batch)
+    print(f"ONNX Runtime (BN folded, {megabytes:.1f} MiB, converted in {t_convert:.1f} s; "
+          f"largest output difference to TensorFlow {gap:.1e}), interleaved with TensorFlow:")
+    print(f"  single image: ONNX Runtime {t_ort}, TensorFlow {t_tf} -> "
+          f"{'ONNX Runtime' if t_ort.median < t_tf.median else 'TensorFlow'} faster "
+          f"(x{max(t_tf.median, t_ort.median) / min(t_tf.median, t_ort.median):.2f})")
+    print(f"  batch of {n}: ONNX Runtime {n / b_ort.median:.1f} images/s, TensorFlow "
+          f"{n / b_tf.median:.1f} images/s")
 
 
 def _networks(args):
