@@ -15,6 +15,7 @@ setup(
     package_data={
         "im2avatar_tf.demo": ["examples/*", "static/*"],
         "im2avatar_tf.zoo": ["*.json", "*.md", "*/*"],
+        "experiments": ["*.json"],  # the paper's numbers
     },
     include_package_data=False,
 )

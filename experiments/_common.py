@@ -44,18 +44,9 @@ from im2avatar_tf.io import save_figure
 
 # The paper's numbers on ShapeNet (64^3, 128 px, official splits): reference section 6, as
 # reported by a 2021 thesis using the same splits; PSNR's color space is not stated.
-PAPER_SOURCE = ("the paper's numbers on ShapeNet (64^3 surface voxels, 128 px, official "
-                "splits), as quoted by a third party (reference section 6)")
-PAPER_IOU = {
-    "adapted 3D-R2N2": {"car": 0.238, "table": 0.216, "chair": 0.179, "guitar": 0.308, "mean": 0.235},
-    "CVN + MSFCEL": {"car": 0.395, "table": 0.238, "chair": 0.180, "guitar": 0.374, "mean": 0.298},
-}
+PAPER = json.loads((Path(__file__).resolve().parent / "paper_numbers.json").read_text())
+PAPER_SOURCE, PAPER_IOU, PAPER_PSNR = PAPER["source"], PAPER["iou"], PAPER["psnr"]
 IN_DISTRIBUTION = "in distribution"  # the `dataset` of --data's own test split
-PAPER_PSNR = {
-    "adapted 3D-R2N2": {"car": 6.50, "table": 6.90, "chair": 7.06, "guitar": 5.67, "mean": 6.53},
-    "Im2Avatar (blend, t=0.2)": {"car": 10.88, "table": 19.73, "chair": 18.25, "guitar": 10.62,
-                                 "mean": 14.87},
-}
 
 
 # ------------------------------------------------------------------------------- setup
