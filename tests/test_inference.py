@@ -189,5 +189,5 @@ def test_bench_infer_says_when_it_times_random_networks(capsys):
     printed = capsys.readouterr().out
     assert "RANDOMLY INITIALISED networks of preset 'tiny'" in printed
     assert "networks forward" in printed and "mesh extraction (final colors" in printed
-    gap = float(printed.split("largest output difference to TensorFlow ")[1].split(")")[0])
+    gap = float(printed.split("largest output difference to TensorFlow ")[1].split(";")[0])
     assert gap <= 1e-4  # ONNX Runtime timed beside TensorFlow, on the same outputs

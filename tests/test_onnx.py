@@ -27,7 +27,11 @@ def test_onnx_runtime_outputs_equal_tensorflows(model_dir, onnx_export):
     assert sorted(ort_out) == sorted(tf_out)
     for key in tf_out:
         assert ort_out[key].shape == tf_out[key].shape
-        assert np.abs(ort_out[key] - tf_out[key]).max() <= 1e-4, key
+        gap = np.abs(ort_out[key] - tf_out[key]).max(-1)
+        if key == "blended":  # nearest-pixel sampling: a flow on a pixel boundary may flip
+            assert (gap > 1e-4).mean() < 0.001
+        else:
+            assert gap.max() <= 1e-4, key
 
 
 @pytest.mark.slow
@@ -50,7 +54,7 @@ def test_the_cli_runs_an_onnx_export_and_converts_a_model_dir(model_dir, onnx_ex
         with h5py.File(tmp_path / folder / "photo_shape.h5") as f:
             return f["data"][()]
 
-    assert np.abs(read("a") - read("c")).max() <= 1e-4
+    assert np.abs(read("a") - read("c")).max() <= 1e-4  # occupancy probabilities
     assert np.abs(read("b") - read("c")).max() <= 1e-4
     assert "Reconstructor(preset='tiny'" in capsys.readouterr().out
 
