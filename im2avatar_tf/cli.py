@@ -20,6 +20,7 @@ COMMANDS = {
     "train": "train",
     "evaluate": "evaluate",
     "precise-bn": "precise_bn",
+    "bn-probe": "bn_probe",
     "build-dataset": "build_dataset",
     "check-dataset": "check_dataset",
     "preview-dataset": "preview_dataset",

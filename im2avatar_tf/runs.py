@@ -21,6 +21,8 @@ import time
 from pathlib import Path
 from typing import List, Sequence
 
+import numpy as np
+
 from . import methods
 from .config import subdict
 
@@ -119,6 +121,46 @@ def _epoch0_images(preset, root, skip_bad: bool, cache: bool):
     pipe = InputPipeline.for_preset(preset, root, split="train", skip_bad=skip_bad, cache=cache,
                                     progress=False)
     return pipe(0).map(lambda batch: batch["image"])
+
+
+BN_PARTS = ("reg", "flow", "blend")  # the color network's loss parts
+
+
+def bn_statistics_losses(run_dir: os.PathLike, root, skip_bad: bool = False,
+                         cache: bool = True) -> List[dict]:
+    """The validation losses (`BN_PARTS`) of the color network of `run_dir` in inference mode
+    with three BatchNorm statistics: as trained (the released moving averages), recomputed by
+    `precise_bn` on the training split of `root` (or of several roots, as it trained), and
+    each validation batch's own. One row each: run_dir, category, seed, steps, statistics,
+    val_<part>. The run must have trained with validation losses (`validate_every`): the
+    validation split (of the first root) is the one its log scored."""
+    from .models import load_network, load_preset
+    from .recipe import run_dataset
+
+    run_dir = Path(run_dir)
+    preset = load_preset(run_dir)
+    pipe = validation_pipeline(preset, root, skip_bad=skip_bad, cache=cache, verbose=False)
+    if pipe is None:
+        raise ValueError(f"{run_dir} trained without validation losses (--validate-every), or "
+                         f"{root} has no validation split: nothing to score")
+    batches = list(run_dataset(pipe, 0, 1))
+    objective = methods.get("color").objective(preset.loss)
+    trained = load_network(run_dir / "color.keras")
+    precise = precise_bn(trained, preset, root, skip_bad=skip_bad, cache=cache)
+
+    def losses(network, training: bool) -> dict:
+        parts = [objective(b, network(b["image"], training=training))[1] for b in batches]
+        return {f"val_{k}": float(np.mean([p[k] for p in parts])) for k in BN_PARTS}
+
+    rows = []
+    for statistics, network, training in (
+            ("moving averages (released)", trained, False),
+            ("precise BN (not released)", precise, False),
+            ("each validation batch's own", precise, True)):  # last: it moves the copy's
+        rows.append({"run_dir": run_dir.name, "category": ",".join(preset.data.categories),
+                     "seed": preset.train.seed, "steps": preset.train.steps,
+                     "statistics": statistics, **losses(network, training)})
+    return rows
 
 
 PRECISE_BN_SIDECAR = "precise_bn.json"

@@ -166,3 +166,36 @@ def test_precise_bn_command_copies_a_model_dir_with_recomputed_color_statistics(
                      "--out", str(tmp_path / "none")]) == 1
     assert "nothing to recompute" in capsys.readouterr().err
     assert not list(tmp_path.glob(".*.tmp")) and not (tmp_path / "none").exists()
+
+
+@pytest.mark.slow
+def test_bn_probe_scores_the_validation_split_with_three_batchnorm_statistics(tmp_path):
+    """`run.py bn-probe` on a color network trained 2 epochs with validation losses: three rows;
+    the moving averages' row is the validation loss the training log recorded at the end."""
+    import pandas as pd
+
+    from im2avatar_tf import cli
+    from tests._toy_data import write_toy_dataset
+
+    data = write_toy_dataset(tmp_path / "toy", categories=("car",),
+                             split_sizes={"train": 8, "val": 4, "test": 1}, resolution=32)
+    run = tmp_path / "run"
+    assert cli.main(["train", "--preset", "tiny", "--data", str(data), "--category", "car",
+                     "--network", "color", "--epochs", "2", "--batch-size", "4",
+                     "--validate-every", "1", "--no-cache", "--out", str(run)]) == 0
+    out = tmp_path / "val_loss.csv"
+    assert cli.main(["bn-probe", str(run), "--data", str(data), "--no-cache",
+                     "--out", str(out)]) == 0
+    rows = pd.read_csv(out)
+    assert rows.statistics.tolist() == ["moving averages (released)", "precise BN (not released)",
+                                        "each validation batch's own"]
+    assert np.isfinite(rows[["val_reg", "val_flow", "val_blend"]].to_numpy()).all()
+    logged = pd.read_csv(run / "log_color.csv").iloc[-1]
+    for part in ("reg", "flow", "blend"):
+        assert rows[f"val_{part}"][0] == pytest.approx(logged[f"val_{part}"], rel=1e-4)
+    with pytest.raises(ValueError, match="without validation losses"):
+        from im2avatar_tf.runs import bn_statistics_losses
+
+        no_val = write_toy_dataset(tmp_path / "toy2", categories=("car",),
+                                   split_sizes={"train": 8, "test": 1}, resolution=32)
+        bn_statistics_losses(run, no_val)
