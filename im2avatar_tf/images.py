@@ -129,6 +129,16 @@ def read_image(path: Union[str, os.PathLike]) -> np.ndarray:
         raise ValueError(f"{path} is not a readable image ({e}); give a PNG or JPEG file") from None
 
 
+def pil_pixels(im, name: str = "image") -> np.ndarray:
+    """A PIL image given in memory (the Python API) -> uint8 (H, W, C), read like a file
+    (`read_image`): upright by its EXIF orientation, over `MAX_PIXELS` refused. The caller's
+    image is not changed."""
+    _check_pixel_count(name, *im.size)
+    im = im.copy()
+    _upright(im)
+    return pixels_uint8(im, name)
+
+
 def _check_pixel_count(name, width: int, height: int) -> None:
     """Raise an `ImageTooLargeError` naming `name` if width x height exceeds `MAX_PIXELS`."""
     if width * height > MAX_PIXELS:

@@ -35,7 +35,7 @@ from .io import write_h5, write_png
 from .images import (BACKGROUND_RGB, WHITE_RGB, SquashedImageWarning, preprocess, read_image,
                      squash_warning, to_uint8)
 
-ImageLike = Union[str, os.PathLike, np.ndarray]
+ImageLike = Union[str, os.PathLike, np.ndarray, "PIL.Image.Image"]
 DEFAULT_THRESHOLD = 0.8  # the evaluation's occupancy threshold (reference 5.3)
 
 
@@ -91,7 +91,7 @@ def has_foreground(image: np.ndarray, tolerance: float = 0.05) -> bool:
 
 def _as_image_list(images) -> Tuple[List[ImageLike], bool]:
     """Normalize the accepted inputs to a list; also say whether a single image was given."""
-    if isinstance(images, (str, os.PathLike)):
+    if isinstance(images, (str, os.PathLike)) or hasattr(images, "getexif"):  # path, PIL image
         return [images], True
     if isinstance(images, np.ndarray) or hasattr(images, "numpy"):
         array = np.asarray(images)
@@ -103,6 +103,18 @@ def _as_image_list(images) -> Tuple[List[ImageLike], bool]:
             return [array[..., None]], True
         raise ValueError(f"an image array must be (H, W[, C]) or (N, H, W, C), got {array.shape}")
     return list(images), False
+
+
+def _pixels(item: ImageLike, index: int) -> np.ndarray:
+    """One image of `predict`'s input as an array: a path read by `images.read_image`, a PIL
+    image by `images.pil_pixels` (both upright by EXIF, size-checked), an array as it is."""
+    if isinstance(item, (str, os.PathLike)):
+        return read_image(item)
+    if hasattr(item, "getexif"):  # a PIL image
+        from .images import pil_pixels
+
+        return pil_pixels(item, _image_name(item, index))
+    return np.asarray(item)
 
 
 def _image_name(item: ImageLike, index: int) -> str:
@@ -533,7 +545,7 @@ class Reconstructor:
         items, _ = _as_image_list(images)
         batch, names = [], []
         for index, item in enumerate(items):
-            image = read_image(item) if isinstance(item, (str, os.PathLike)) else np.asarray(item)
+            image = _pixels(item, index)
             if image.ndim == 2:
                 image = image[..., None]
             if remove_background:
@@ -562,7 +574,7 @@ class Reconstructor:
         return self._forward(np.asarray(batch, dtype=np.float32))
 
     def predict(self, images, threshold: Optional[float] = None, crop: bool = False,
-                batch_size: int = 8, remove_background: bool = False,
+                crop_margin: float = 0.1, batch_size: int = 8, remove_background: bool = False,
                 foreground_ratio: Optional[float] = None,
                 fuse: bool = False) -> Union[Result, List[Result]]:
         """Reconstruct one image or many.
@@ -572,7 +584,8 @@ class Reconstructor:
         `Result`, anything else a list of them, in order.
         threshold: occupancy probability for a voxel to count as occupied; default: the
         model's own (`self.threshold`: a zoo model's manifest value, else the evaluation's 0.8).
-        crop: crop each image to its foreground first (for photos with a small object).
+        crop: crop each image to its foreground first (for photos with a small object),
+        keeping `crop_margin` times its longer side around it.
         remove_background, foreground_ratio: for photos with a scene behind the object (see
         `preprocess`).
         fuse: the images are views of one object: one fused `Result` (`fusion.fuse`: the mean
@@ -584,7 +597,8 @@ class Reconstructor:
         results = []
         for start in range(0, len(items), batch_size):
             chunk = items[start:start + batch_size]
-            batch, _ = self.preprocess(chunk, crop=crop, remove_background=remove_background,
+            batch, _ = self.preprocess(chunk, crop=crop, crop_margin=crop_margin,
+                                       remove_background=remove_background,
                                        foreground_ratio=foreground_ratio)
             outputs = self.forward(batch)
             for i in range(len(chunk)):

@@ -191,3 +191,20 @@ def test_bench_infer_says_when_it_times_random_networks(capsys):
     assert "networks forward" in printed and "mesh extraction (final colors" in printed
     gap = float(printed.split("largest output difference to TensorFlow ")[1].split(";")[0])
     assert gap <= 1e-4  # ONNX Runtime timed beside TensorFlow, on the same outputs
+
+
+def test_a_pil_image_is_read_like_its_file_upright_by_exif(rec, tmp_path):
+    """A sideways phone JPEG (orientation 6) opened with PIL and passed in memory gives what the
+    file gives: upright; the caller's image is left as it was."""
+    pixels = np.zeros((40, 80, 3), np.uint8)
+    pixels[:, :40] = (200, 30, 30)  # red on the left of the stored (sideways) pixels
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.fromarray(pixels).save(tmp_path / "phone.jpg", exif=exif, quality=95)
+    with Image.open(tmp_path / "phone.jpg") as im:
+        in_memory = rec.predict(im, threshold=0.5)
+        assert im.size == (80, 40)  # not turned in place
+    from_file = rec.predict(tmp_path / "phone.jpg", threshold=0.5)
+    np.testing.assert_array_equal(in_memory.image, from_file.image)
+    two = rec.predict([Image.open(tmp_path / "phone.jpg")] * 2, threshold=0.5)
+    assert len(two) == 2

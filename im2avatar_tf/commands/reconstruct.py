@@ -240,7 +240,8 @@ def _reconstruct(args, paths: List[Path], out: Path) -> int:
                     blank.append(str(path))
                     bar.write(f"warning: {path} has no foreground (it is blank or fully "
                               f"transparent): its model will be a guess", file=sys.stderr)
-                seen = crop_to_foreground(image) if args.crop or framed else image
+                seen = (crop_to_foreground(image, margin=args.crop_margin) if args.crop
+                        else crop_to_foreground(image) if framed else image)
                 squashed = squash_warning(path, *seen.shape[:2], reconstructor.image_size)
                 if squashed:
                     bar.write(f"warning: {squashed}", file=sys.stderr)
@@ -251,7 +252,8 @@ def _reconstruct(args, paths: List[Path], out: Path) -> int:
             with warnings.catch_warnings():  # said above, with the file's name
                 warnings.simplefilter("ignore", SquashedImageWarning)
                 results = reconstructor.predict(images, threshold=args.threshold,
-                                                crop=args.crop, batch_size=args.batch_size,
+                                                crop=args.crop, crop_margin=args.crop_margin,
+                                                batch_size=args.batch_size,
                                                 foreground_ratio=ratio)
             for path, result in zip(batch, results):
                 if args.fuse:
