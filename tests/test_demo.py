@@ -252,3 +252,33 @@ def test_page_in_headless_chromium(demo, tmp_path):
 
         if os.environ.get("IM2AVATAR_DEMO_SCREENSHOT"):
             (ROOT / "docs" / "demo.png").write_bytes(browser.screenshot())
+
+
+def test_api_removes_a_photos_background_when_asked(demo):
+    """A photo of the car on bricks: with remove_background the preprocessed input shows the
+    car on the plain training background; without it, the bricks."""
+    from PIL import Image
+    from skimage import data
+
+    server, _ = demo
+    car = np.asarray(Image.open(EXAMPLES_DIR / "car_blue.png").convert("RGB"))
+    mask = np.abs(car.astype(int) - car[0, 0].astype(int)).max(-1) > 12
+    bricks = np.asarray(Image.fromarray(data.brick()).convert("RGB").resize(car.shape[1::-1]))
+    photo = io.BytesIO()
+    Image.fromarray(np.where(mask[..., None], car, bricks)).save(photo, format="JPEG", quality=95)
+    tiny = json.loads(_get(server.url + "api/info")[1])["models"][0]["name"]
+
+    def border_is_plain(fields):
+        status, reply = _post(server.url + "api/reconstruct",
+                              {"model": tiny, "threshold": TINY_THRESHOLD, **fields},
+                              [("image", "street.jpg", photo.getvalue())])
+        assert status == 200, reply
+        seen = np.asarray(Image.open(io.BytesIO(_get(server.url + reply["input"].lstrip("/"))[1]))
+                          .convert("RGB")).astype(int)
+        edge = np.concatenate([seen[0], seen[-1], seen[:, 0], seen[:, -1]])
+        return reply, bool((np.abs(edge - 245).max(-1) <= 12).all())
+
+    reply, plain = border_is_plain({"remove_background": "1"})
+    assert reply["remove_background"] is True and plain
+    reply, plain = border_is_plain({})
+    assert reply["remove_background"] is False and not plain

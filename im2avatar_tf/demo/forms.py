@@ -2,7 +2,8 @@
 
 Two encodings, the same fields:
 - multipart/form-data (the page, `curl -F image=@photo.png -F model=car ...`): `image` a file
-  or `example` an example's file name; `model`, `threshold`, `geometry`, `crop` text fields.
+  or `example` an example's file name; `model`, `threshold`, `geometry`, `crop`,
+  `remove_background` text fields.
 - application/json: the same keys; `image` is then base64 (a `data:` URL is fine) with its
   name in `filename`.
 """
@@ -38,6 +39,7 @@ class ReconstructRequest:
     threshold: Optional[float] = None
     geometry: str = "mesh"
     crop: bool = False
+    remove_background: bool = False  # a photo with a scene behind the object
 
 
 def parse_request(content_type: str, body: bytes) -> ReconstructRequest:
@@ -55,7 +57,8 @@ def parse_request(content_type: str, body: bytes) -> ReconstructRequest:
         image=image, filename=filename, example=None if image is not None else fields["example"],
         model=fields.get("model") or None, threshold=_threshold(fields.get("threshold")),
         geometry=_geometry(fields.get("geometry")),
-        crop=str(fields.get("crop", "")).strip().lower() in TRUE)
+        crop=str(fields.get("crop", "")).strip().lower() in TRUE,
+        remove_background=str(fields.get("remove_background", "")).strip().lower() in TRUE)
 
 
 def _multipart(content_type: str, body: bytes):

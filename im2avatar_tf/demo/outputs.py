@@ -84,10 +84,12 @@ class Outcome:
 
 def reconstruct_into(folder: Path, reconstructor, image: np.ndarray, name: str = "model",
                      threshold: float = 0.8, geometry: str = "mesh",
-                     crop: bool = False) -> Outcome:
+                     crop: bool = False, remove_background: bool = False) -> Outcome:
     """Reconstruct `image` (H, W, C) uint8 and write `<name>_input.png` (the preprocessed
     input) and `<name>.glb/.ply/.obj` (the colored `geometry`) into `folder`. An empty
-    prediction writes the input only and says why in `Outcome.error`."""
+    prediction writes the input only and says why in `Outcome.error`. `remove_background`:
+    a photo's scene cut away first (`background.cut_out`), the object framed as in training."""
+    from ..background import TRAINING_FOREGROUND_RATIO, cut_out
     from ..images import SquashedImageWarning, squash_warning
     from ..inference import crop_to_foreground, has_foreground
     from ..mesh_io import vertex_colored, write_geometry
@@ -96,17 +98,24 @@ def reconstruct_into(folder: Path, reconstructor, image: np.ndarray, name: str =
     if geometry not in GEOMETRIES:
         raise ValueError(f"geometry must be one of {', '.join(GEOMETRIES)}, got {geometry!r}")
     start = time.perf_counter()
+    notes = []
+    if remove_background:
+        image, note = cut_out(image, "the image")
+        notes += [note] if note else []
+    ratio = TRAINING_FOREGROUND_RATIO if remove_background else None
     with warnings.catch_warnings():  # said below, in the outcome's warnings
         warnings.simplefilter("ignore", SquashedImageWarning)
-        result = reconstructor.predict(image, threshold=threshold, crop=crop)
+        result = reconstructor.predict(image, threshold=threshold, crop=crop,
+                                       foreground_ratio=ratio)
     predicted = time.perf_counter()
     result.save_input(folder / f"{name}_input.png")
     outcome = Outcome(files={"input": f"{name}_input.png"}, resolution=result.resolution,
-                      occupied=int(result.occupied.sum()), predict_seconds=predicted - start)
+                      occupied=int(result.occupied.sum()), predict_seconds=predicted - start,
+                      warnings=notes)
     if not has_foreground(image):
         outcome.warnings.append("the image has no foreground (it is blank or fully "
                                 "transparent): the model is a guess")
-    seen = crop_to_foreground(image) if crop else image
+    seen = crop_to_foreground(image) if crop or remove_background else image
     squashed = squash_warning("the image", *seen.shape[:2], reconstructor.image_size)
     if squashed:
         outcome.warnings.append(squashed.replace("(try --crop)", "(try crop)"))

@@ -149,11 +149,13 @@ class DemoHandler(BaseHTTPRequestHandler):
                                  f"model {model!r} could not be loaded: {e}") from None
             outcome = reconstruct_into(folder, reconstructor, image, name=name,
                                        threshold=threshold, geometry=request.geometry,
-                                       crop=request.crop)
+                                       crop=request.crop,
+                                       remove_background=request.remove_background)
         seconds = time.perf_counter() - start
         urls = {kind: f"/results/{result_id}/{file}" for kind, file in outcome.files.items()}
         reply = {"id": result_id, "name": name, "model": model, "threshold": threshold,
                  "geometry": request.geometry, "crop": request.crop,
+                 "remove_background": request.remove_background,
                  "input": urls.pop("input"), "files": urls,
                  "resolution": outcome.resolution, "occupied": outcome.occupied,
                  "triangles": outcome.triangles, "vertices": outcome.vertices,

@@ -49,6 +49,7 @@ async function run() {
   else body.append("example", source.example);
   for (const id of ["model", "threshold", "geometry"]) body.append(id, $(id).value);
   body.append("crop", $("crop").checked ? "1" : "0");
+  body.append("remove_background", $("remove_background").checked ? "1" : "0");
   setStatus("busy", "reconstructing…");
   showWarnings([]);
   const start = performance.now();
