@@ -49,6 +49,32 @@ PAPER_SOURCE, PAPER_IOU, PAPER_PSNR = PAPER["source"], PAPER["iou"], PAPER["psnr
 IN_DISTRIBUTION = "in distribution"  # the `dataset` of --data's own test split
 
 
+# ------------------------------------------------------------------------------- tables
+class TableExperiment:
+    """An experiment that compares methods per category on every test set (--data's and each
+    --real-test set's) beside the trivial baselines: table1, table2, unified. The options, the
+    setup and the printed report are these; a subclass names itself (`NAME`, its results
+    folder) and does its own work in `compare(s, res)`, returning `res.write(...)`'s paths."""
+
+    NAME = ""
+
+    @staticmethod
+    def add_arguments(parser) -> None:
+        add_arguments(parser)
+        add_real_test_argument(parser)
+
+    @classmethod
+    def run(cls, args) -> int:
+        s = setup(cls.NAME, args)
+        paths = cls.compare(s, Results(s))
+        print(open(paths["markdown"]).read())
+        return 0
+
+    @staticmethod
+    def compare(s: Setup, res: Results) -> dict:
+        raise NotImplementedError
+
+
 # ------------------------------------------------------------------------------- setup
 
 def add_real_test_argument(parser) -> None:

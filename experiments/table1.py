@@ -18,7 +18,7 @@ CLAIMS = (("CVN + MSFCEL", "CVN + cross-entropy", "MSFCEL beats cross-entropy (I
 
 
 @register("table1")
-class Table1:
+class Table1(common.TableExperiment):
     """Table 1: mean IoU of adapted 3D-R2N2 / CVN + cross-entropy / CVN + MSFCEL.
 
     IoU at 0.8 for the CVNs, at the 3D-R2N2 volume's own boundary for it; other thresholds in
@@ -26,15 +26,10 @@ class Table1:
     threshold beside them, and whether each method beats it. Trains one network per category
     and method where missing, reusing run dirs."""
 
-    @staticmethod
-    def add_arguments(parser) -> None:
-        common.add_arguments(parser)
-        common.add_real_test_argument(parser)
+    NAME = "table1"
 
     @staticmethod
-    def run(args) -> int:
-        s = common.setup("table1", args)
-        res = common.Results(s)
+    def compare(s, res) -> dict:
         # test set -> label -> category -> per-model IoU
         per_model = {dataset: {label: {} for label in [m for m, _, _ in METHODS] + [MEAN_SHAPE]}
                      for dataset, _ in s.test_sets()}
@@ -60,12 +55,10 @@ class Table1:
         head = headline(df)
         head = head.assign(column=[common.column_label(d, c)
                                    for d, c in zip(head.dataset, head.category)])
-        paths = res.write(common.sections_per_test_set(s, df, lambda rows: tables(s, rows)),
-                          plot=lambda p: common.bar_plot(
-                              head, p, "method", "column", "mean IoU",
-                              f"Table 1 ({s.preset.name} preset, {s.data_source} data)"))
-        print(open(paths["markdown"]).read())
-        return 0
+        return res.write(common.sections_per_test_set(s, df, lambda rows: tables(s, rows)),
+                         plot=lambda p: common.bar_plot(
+                             head, p, "method", "column", "mean IoU",
+                             f"Table 1 ({s.preset.name} preset, {s.data_source} data)"))
 
 
 def headline(df):

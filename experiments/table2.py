@@ -37,7 +37,7 @@ def method_name(row) -> str:
 
 
 @register("table2")
-class Table2:
+class Table2(common.TableExperiment):
     """Tables 2-3: surface PSNR (RGB, YCbCr) of 3D-R2N2 / regression / flow / blend at t.
 
     Adapted 3D-R2N2, regression only (w = 1), flow only (w = 0) and the blend at t = 0.1, 0.2
@@ -45,15 +45,10 @@ class Table2:
     mean training color (fitted on the training split) on the same voxels, and whether each
     coloring beats it. Trains what is missing, reusing run dirs."""
 
-    @staticmethod
-    def add_arguments(parser) -> None:
-        common.add_arguments(parser)
-        common.add_real_test_argument(parser)
+    NAME = "table2"
 
     @staticmethod
-    def run(args) -> int:
-        s = common.setup("table2", args)
-        res = common.Results(s)
+    def compare(s, res) -> dict:
         # test set -> (coloring, metric) / metric -> category -> per-model means
         per_model = {dataset: {(name, metric): {} for name in COLORINGS for metric in METRICS}
                      for dataset, _ in s.test_sets()}
@@ -86,12 +81,10 @@ class Table2:
             [r2n2_method.title, REGRESSION, FLOW, RELEASED, MEAN_COLOR]))]
         head = head.assign(column=[common.column_label(d, c)
                                    for d, c in zip(head.dataset, head.category)])
-        paths = res.write(common.sections_per_test_set(s, df, tables),
-                          plot=lambda p: common.bar_plot(
-                              head, p, "method", "column", "surface PSNR, RGB (dB)",
-                              f"Table 2 ({s.preset.name} preset, {s.data_source} data)"))
-        print(open(paths["markdown"]).read())
-        return 0
+        return res.write(common.sections_per_test_set(s, df, tables),
+                         plot=lambda p: common.bar_plot(
+                             head, p, "method", "column", "surface PSNR, RGB (dB)",
+                             f"Table 2 ({s.preset.name} preset, {s.data_source} data)"))
 
 
 def verdicts(per_model, baseline) -> list:

@@ -15,7 +15,7 @@ METRICS = {"iou": {}, "psnr_rgb": {"coloring": "blend"}, "psnr_ycbcr": {"colorin
 
 
 @register("unified")
-class Unified:
+class Unified(common.TableExperiment):
     """One unified encoder-decoder against the paper's two separate networks.
 
     Two networks (MSFCEL shape + color) vs one network with the shape output and the color
@@ -23,15 +23,10 @@ class Unified:
     shape and the mean training color painted on each design's voxels (fitted on the training
     split), and whether each design beats them. Trains what is missing."""
 
-    @staticmethod
-    def add_arguments(parser) -> None:
-        common.add_arguments(parser)
-        common.add_real_test_argument(parser)
+    NAME = "unified"
 
     @staticmethod
-    def run(args) -> int:
-        s = common.setup("unified", args)
-        res = common.Results(s)
+    def compare(s, res) -> dict:
         # test set -> (design, metric) -> category -> per-model means (the design's, and the
         # baseline's it is compared with)
         per_model = {dataset: {(d, metric): {} for d in DESIGNS for metric in METRICS}
@@ -78,12 +73,10 @@ class Unified:
             f"Baselines, fitted on the training split only: {MEAN_SHAPE} at its best "
             "training threshold; the mean training color painted on each design's voxels."]
         head["column"] = [common.column_label(d, c) for d, c in zip(head.dataset, head.category)]
-        paths = res.write(common.sections_per_test_set(s, head, tables, notes),
-                          plot=lambda p: common.bar_plot(
-                              head[head.metric == "IoU@0.8"], p, "method", "column",
-                              "mean IoU at 0.8", f"Two networks vs one ({s.preset.name} preset)"))
-        print(open(paths["markdown"]).read())
-        return 0
+        return res.write(common.sections_per_test_set(s, head, tables, notes),
+                         plot=lambda p: common.bar_plot(
+                             head[head.metric == "IoU@0.8"], p, "method", "column",
+                             "mean IoU at 0.8", f"Two networks vs one ({s.preset.name} preset)"))
 
 
 def verdicts(per_model, baseline) -> list:
