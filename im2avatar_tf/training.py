@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import gc
 import os
+import sys
 import time
 from typing import Optional, Sequence
 
@@ -128,6 +129,41 @@ class EpochRecorder(keras.callbacks.Callback):
             self.checkpoints.saved()
 
 
+class EpochProgress(keras.callbacks.Callback):
+    """One progress line per network instead of Keras's bar per epoch: epoch n/N, the loss,
+    samples per second and the time left (tqdm); the per-epoch detail stays in the CSV log.
+    Not at a terminal (a log file), it writes at most one update every `interval` seconds."""
+
+    def __init__(self, name: str, epochs: int, start: int, batch_size: int,
+                 steps_per_epoch: int, interval: float = 30.0):
+        super().__init__()
+        self.args = dict(desc=name, total=epochs, initial=start, unit="epoch", dynamic_ncols=True,
+                         mininterval=0.1 if sys.stderr.isatty() else interval)
+        self.samples_per_epoch = batch_size * steps_per_epoch
+        self.bar = None
+
+    def on_train_begin(self, logs=None):
+        from tqdm import tqdm
+
+        self.bar = tqdm(**self.args)
+        self.started, self.epochs_done = time.monotonic(), 0
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        self.epochs_done += 1
+        seconds = time.monotonic() - self.started  # this attempt's, first-epoch tracing included
+        shown = {"loss": f"{float(logs.get('loss', float('nan'))):.4f}"}
+        if "val_loss" in logs:
+            shown["val_loss"] = f"{float(logs['val_loss']):.4f}"
+        shown["samples/s"] = f"{self.epochs_done * self.samples_per_epoch / seconds:.1f}"
+        self.bar.set_postfix(shown, refresh=False)
+        self.bar.update(1)
+
+    def on_train_end(self, logs=None):
+        if self.bar is not None:
+            self.bar.close()
+
+
 # --------------------------------------------------------------------------- strategy
 def make_strategy(name: Optional[str]) -> tf.distribute.Strategy:
     """`None`/"default" (one device), "mirrored" (all local GPUs, or logical CPUs) or
@@ -230,11 +266,14 @@ def _fit_epochs(trainer: NetworkTrainer, run: RunDir, writer, cfg: TrainConfig, 
         if validate else ())
     data_error = None
     try:
+        progress = [EpochProgress(run.network, cfg.epochs, start, cfg.batch_size, steps)
+                    ] if verbose else []
         trainer.fit(run_dataset(data, start, cfg.epochs), initial_epoch=start,
-                    epochs=cfg.epochs, steps_per_epoch=steps, verbose=verbose, shuffle=False,
+                    epochs=cfg.epochs, steps_per_epoch=steps, verbose=0, shuffle=False,
                     validation_data=run_dataset(validation, 0, 1) if validate else None,
                     validation_freq=validation_epochs(cfg) if validate else 1,
-                    callbacks=[BNDecaySchedule(trainer.network, cfg), recorder, *callbacks])
+                    callbacks=[BNDecaySchedule(trainer.network, cfg), recorder, *progress,
+                               *callbacks])
     except BaseException as e:
         writer.close()
         run.forget_if_unstarted()

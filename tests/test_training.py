@@ -354,3 +354,18 @@ def test_a_log_keeps_its_columns_across_attempts(tmp_path):
     assert df.seconds.tolist() == [1.0, 2.0] and df.val_loss.isna().tolist() == [False, True]
     with pytest.raises(ValueError, match="no column for"):
         append_log(log, {"epoch": 3, "loss": 0.2, "val_msfcel": 0.1, "seconds": 3.0})
+
+
+def test_progress_is_one_line_per_network_not_a_bar_per_epoch(tmp_path, capsys):
+    """verbose training shows one tqdm line (epoch n/N, loss, samples/s, time left) instead
+    of Keras's per-epoch bars; the per-epoch detail is in the CSV log."""
+    preset = get_preset("tiny").replace(train={"epochs": 3, "batch_size": 2,
+                                               "checkpoint_every": 3})
+    train(preset, "shape", _dataset_fn(_batch_data(preset, n=2), 2), tmp_path, verbose=1)
+    captured = capsys.readouterr()
+    printed = captured.out + captured.err
+    assert "Epoch 1/3" not in printed and "step/" not in printed  # no Keras bars
+    final = printed.replace("\r", "\n").strip().splitlines()[-1]
+    assert final.startswith("shape: 100%") and "3/3" in final and "loss=" in final
+    assert "samples/s=" in final
+    assert len(np.genfromtxt(tmp_path / "log_shape.csv", delimiter=",", names=True)) == 3
