@@ -25,6 +25,7 @@ from im2avatar_tf.evaluation import (GROUND_TRUTH_FLOW, MEAN_COLOR, MEAN_SHAPE,
 from im2avatar_tf.registry import register
 
 from . import _common as common
+from . import _report as report
 from .table2 import COLORINGS, FLOW, REGRESSION, RELEASED, TRAINING_BLEND
 
 LOSS_NAMES = {"msfcel": "MSFCEL", "bce": "cross-entropy"}
@@ -178,13 +179,13 @@ class Claims:
 
         df = pd.DataFrame(rows)
         verdicts = study_claims(df)
-        for k, v in common.context(s).items():
+        for k, v in report.context(s).items():
             df[k] = v
-        res = common.Results(s)
+        res = report.Results(s)
         paths = res.write(markdown(df, verdicts, seeds), table=df, plot=lambda p: (
-            common.loss_curves(logs, p, s.preset.train.batch_size,
+            report.loss_curves(logs, p, s.preset.train.batch_size,
                                f"claims: training loss ({s.preset.name}, "
-                               f"{common.schedule_text(s.preset)}, seeds {seeds})")))
+                               f"{report.schedule_text(s.preset)}, seeds {seeds})")))
         from im2avatar_tf.io import atomic_write_text
 
         atomic_write_text(s.out_dir / "claims.json", json.dumps(verdicts, indent=1))
@@ -268,7 +269,7 @@ def _mean_se(values) -> str:
 
 
 def markdown(df, verdicts, seeds) -> list:
-    df = df.assign(column=[common.column_label(d, c) for d, c in zip(df.dataset, df.category)])
+    df = df.assign(column=[report.column_label(d, c) for d, c in zip(df.dataset, df.category)])
     cols = list(dict.fromkeys(df.column))
     iou = ["| method | threshold | " + " | ".join(cols) + " |", "|---|---|" + "---|" * len(cols)]
     for method in [arm_label(*a) for a in SHAPE_ARMS] + [MEAN_SHAPE]:
@@ -291,7 +292,7 @@ def markdown(df, verdicts, seeds) -> list:
              "verdict |", "|---|---|---|---|---|---|---|"]
     for v in verdicts:
         table.append(f"| {v['claim']} | {v['condition']} | "
-                     f"{common.column_label(v['dataset'], v['category'])} | "
+                     f"{report.column_label(v['dataset'], v['category'])} | "
                      f"{v['mean_difference']:+.3f} | {v['sem']:.3f} | {v['n_seeds']} | "
                      f"{v['verdict']} |")
     counts = df[df.n_models.notna()].groupby("column", sort=False)["n_models"].max()

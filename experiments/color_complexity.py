@@ -6,6 +6,7 @@ from im2avatar_tf.io import save_figure
 from im2avatar_tf.registry import register
 
 from . import _common as common
+from . import _report as report
 
 MAX_K = 8
 
@@ -52,7 +53,7 @@ class ColorComplexity:
                     rows.append({"category": cat, "model_id": e.key, "clusters": k,
                                  "iou": iou[e.key], "baseline_iou": base[cat].get(e.key)})
         models = pd.DataFrame(rows)
-        res = common.Results(s)
+        res = report.Results(s)
         for method, column in (("CVN + MSFCEL", "iou"), (MEAN_SHAPE, "baseline_iou")):
             g = models.groupby(["category", "clusters"])[column]
             df = g.mean().rename("value").reset_index()

@@ -14,6 +14,7 @@ from im2avatar_tf.evaluation import MEAN_COLOR
 from im2avatar_tf.registry import register
 
 from . import _common as common
+from . import _report as report
 
 DEFAULT_DATA = "data/human"
 HUMAN_BATCH = 55  # the released human training batch (reference section 3)
@@ -95,7 +96,7 @@ class Human:
             sets.append(("human-real", Path(args.real)))
         else:
             print(f"[human] no human-real set at {args.real} ({REAL_HINT}); skipped")
-        res = common.Results(s)
+        res = report.Results(s)
         # The trivial baselines (evaluation.score_baselines), fitted on the synthetic training
         # split and scored on every set: the mean training shape at its best training
         # threshold, the mean training color painted on the voxels the shape network predicts.
@@ -131,12 +132,12 @@ class Human:
         for metric, title, fmt in (("iou", "IoU", "{:.3f}"), ("psnr_rgb", "PSNR RGB (dB)", "{:.2f}"),
                                    ("psnr_ycbcr", "PSNR YCbCr (dB)", "{:.2f}")):
             sub = overall[overall.metric == metric]
-            sections += [f"## {title}", "", common.pivot_markdown(sub, "method", "dataset",
+            sections += [f"## {title}", "", report.pivot_markdown(sub, "method", "dataset",
                                                                   fmt=fmt), ""]
             per_view = df[(df.metric == metric)].assign(
                 column=lambda d: d["dataset"] + ": " + d["method"].map(_short))
             sections += [f"Per view ({title}):", "",
-                         common.pivot_markdown(per_view, "view", "column", fmt=fmt), ""]
+                         report.pivot_markdown(per_view, "view", "column", fmt=fmt), ""]
         out = s.out_dir
         out.mkdir(parents=True, exist_ok=True)
         gallery(s, shape, color, [r for _, r in sets], out / "gallery.png", args.gallery_models)

@@ -7,6 +7,7 @@ from im2avatar_tf.evaluation import MEAN_SHAPE
 from im2avatar_tf.registry import register
 
 from . import _common as common
+from . import _report as report
 
 # (label, method, shape loss); the CVN rows are the paper's shape network.
 METHODS = (("adapted 3D-R2N2", "r2n2", "msfcel"),
@@ -18,7 +19,7 @@ CLAIMS = (("CVN + MSFCEL", "CVN + cross-entropy", "MSFCEL beats cross-entropy (I
 
 
 @register("table1")
-class Table1(common.TableExperiment):
+class Table1(report.TableExperiment):
     """Table 1: mean IoU of adapted 3D-R2N2 / CVN + cross-entropy / CVN + MSFCEL.
 
     IoU at 0.8 for the CVNs, at the 3D-R2N2 volume's own boundary for it; other thresholds in
@@ -53,10 +54,10 @@ class Table1(common.TableExperiment):
                                                      label, "iou"), dataset)
         df = res.table()
         head = headline(df)
-        head = head.assign(column=[common.column_label(d, c)
+        head = head.assign(column=[report.column_label(d, c)
                                    for d, c in zip(head.dataset, head.category)])
-        return res.write(common.sections_per_test_set(s, df, lambda rows: tables(s, rows)),
-                         plot=lambda p: common.bar_plot(
+        return res.write(report.sections_per_test_set(s, df, lambda rows: tables(s, rows)),
+                         plot=lambda p: report.bar_plot(
                              head, p, "method", "column", "mean IoU",
                              f"Table 1 ({s.preset.name} preset, {s.data_source} data)"))
 
@@ -71,7 +72,7 @@ def headline(df):
 def tables(s, df) -> list:
     """The README's tables of one test set's rows."""
     head = headline(df)
-    sweep = common.overall(df[(df.metric == "iou") & (df.method != MEAN_SHAPE)]).copy()
+    sweep = report.overall(df[(df.metric == "iou") & (df.method != MEAN_SHAPE)]).copy()
     sweep["threshold"] = sweep["threshold"].map(lambda t: f"IoU@{t:g}")
     r2n2_08 = sweep[(sweep.method == "adapted 3D-R2N2") & (sweep.threshold == "IoU@0.8")]
     return [
@@ -87,10 +88,10 @@ def tables(s, df) -> list:
             f"{c} > {t:.2f}" for c, t in head[head.method == MEAN_SHAPE]
             .groupby("category", sort=False)["fitted_threshold"].first().items()
             if c != "mean") + "); fitted on the training split only.", "",
-        common.pivot_markdown(head, "method", "category", paper=common.PAPER_IOU,
+        report.pivot_markdown(head, "method", "category", paper=common.PAPER_IOU,
                               paper_label="paper, ShapeNet"), "",
         f"*Paper rows*: {common.PAPER_SOURCE}. Our data and sizes differ, so compare the "
         "ordering of the methods, not the values.", "",
         "## IoU at other thresholds (mean over categories)", "",
-        common.pivot_markdown(sweep, "method", "threshold"),
+        report.pivot_markdown(sweep, "method", "threshold"),
     ]

@@ -10,6 +10,7 @@ from im2avatar_tf.evaluation import MEAN_COLOR
 from im2avatar_tf.registry import register
 
 from . import _common as common
+from . import _report as report
 
 BLEND_TS = (0.1, 0.2, 0.5, 1.0)  # 0.2 is the released re-weighting threshold
 RELEASED = "blended, t = 0.2 (released)"
@@ -37,7 +38,7 @@ def method_name(row) -> str:
 
 
 @register("table2")
-class Table2(common.TableExperiment):
+class Table2(report.TableExperiment):
     """Tables 2-3: surface PSNR (RGB, YCbCr) of 3D-R2N2 / regression / flow / blend at t.
 
     Adapted 3D-R2N2, regression only (w = 1), flow only (w = 0) and the blend at t = 0.1, 0.2
@@ -79,10 +80,10 @@ class Table2(common.TableExperiment):
         df = res.table()
         head = df[(df.metric == "psnr_rgb") & (df.method.isin(
             [r2n2_method.title, REGRESSION, FLOW, RELEASED, MEAN_COLOR]))]
-        head = head.assign(column=[common.column_label(d, c)
+        head = head.assign(column=[report.column_label(d, c)
                                    for d, c in zip(head.dataset, head.category)])
-        return res.write(common.sections_per_test_set(s, df, tables),
-                         plot=lambda p: common.bar_plot(
+        return res.write(report.sections_per_test_set(s, df, tables),
+                         plot=lambda p: report.bar_plot(
                              head, p, "method", "column", "surface PSNR, RGB (dB)",
                              f"Table 2 ({s.preset.name} preset, {s.data_source} data)"))
 
@@ -110,7 +111,7 @@ def tables(df) -> list:
     for metric, title in (("psnr_rgb", "Surface PSNR, RGB (dB)"),
                           ("psnr_ycbcr", "Surface PSNR, YCbCr (dB)")):
         sections += [f"## {title}", "",
-                     common.pivot_markdown(df[df.metric == metric], "method", "category",
+                     report.pivot_markdown(df[df.metric == metric], "method", "category",
                                            fmt="{:.2f}", paper=common.PAPER_PSNR,
                                            paper_label="paper, ShapeNet, color space "
                                                        "not stated"), ""]

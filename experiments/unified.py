@@ -7,6 +7,7 @@ from im2avatar_tf.evaluation import MEAN_COLOR, MEAN_SHAPE
 from im2avatar_tf.registry import register
 
 from . import _common as common
+from . import _report as report
 
 DESIGNS = ("two networks", "unified")
 VOXELS_OF = {"two networks": "the shape network's voxels", "unified": "the unified network's voxels"}
@@ -15,7 +16,7 @@ METRICS = {"iou": {}, "psnr_rgb": {"coloring": "blend"}, "psnr_ycbcr": {"colorin
 
 
 @register("unified")
-class Unified(common.TableExperiment):
+class Unified(report.TableExperiment):
     """One unified encoder-decoder against the paper's two separate networks.
 
     Two networks (MSFCEL shape + color) vs one network with the shape output and the color
@@ -72,9 +73,9 @@ class Unified(common.TableExperiment):
             "(t = 0.2) on the voxels each design's own shape output predicts (>= 0.8). "
             f"Baselines, fitted on the training split only: {MEAN_SHAPE} at its best "
             "training threshold; the mean training color painted on each design's voxels."]
-        head["column"] = [common.column_label(d, c) for d, c in zip(head.dataset, head.category)]
-        return res.write(common.sections_per_test_set(s, head, tables, notes),
-                         plot=lambda p: common.bar_plot(
+        head["column"] = [report.column_label(d, c) for d, c in zip(head.dataset, head.category)]
+        return res.write(report.sections_per_test_set(s, head, tables, notes),
+                         plot=lambda p: report.bar_plot(
                              head[head.metric == "IoU@0.8"], p, "method", "column",
                              "mean IoU at 0.8", f"Two networks vs one ({s.preset.name} preset)"))
 
@@ -98,6 +99,6 @@ def tables(head) -> list:
     sections = []
     for metric in ("IoU@0.8", "PSNR RGB (dB)", "PSNR YCbCr (dB)"):
         fmt = "{:.3f}" if metric.startswith("IoU") else "{:.2f}"
-        sections += [f"## {metric}", "", common.pivot_markdown(
+        sections += [f"## {metric}", "", report.pivot_markdown(
             head[head.metric == metric], "method", "category", fmt=fmt), ""]
     return sections

@@ -6,6 +6,7 @@ from im2avatar_tf.io import save_figure
 from im2avatar_tf.registry import register
 
 from . import _common as common
+from . import _report as report
 
 
 @register("views")
@@ -27,7 +28,7 @@ class Views:
         from im2avatar_tf.evaluation import IOU_THRESHOLD, MEAN_SHAPE
 
         s = common.setup("views", args)
-        res = common.Results(s)
+        res = report.Results(s)
         net, base = {}, {}  # category -> per-model IoU
         for cat in s.categories:
             shape = common.train_or_reuse(s, "shape", cat)
@@ -50,12 +51,12 @@ class Views:
         sections = [
             "Mean IoU at 0.8 over test models, per input view (file name = azimuth in "
             "radians as released).", "",
-            common.pivot_markdown(table, "view", "category"), "",
+            report.pivot_markdown(table, "view", "category"), "",
             "Spread (best view minus worst view): " + ", ".join(
                 f"{c} {v:.3f}" for c, v in spread.items()) + ".", "",
             f"{MEAN_SHAPE}, fitted on the training split, read at its best training "
             "threshold (the same prediction for every view, so the same IoU per view):", "",
-            common.pivot_markdown(baseline.assign(method=MEAN_SHAPE).groupby(
+            report.pivot_markdown(baseline.assign(method=MEAN_SHAPE).groupby(
                 ["method", "category"], sort=False)["value"].mean().reset_index(),
                 "method", "category"),
         ]

@@ -246,6 +246,7 @@ def test_real_held_out_test_set(work, real_toy, monkeypatch, name, baseline):
 def test_real_test_set_without_the_category(work):
     """A real set lacking a category is not scored on it, and its section says so."""
     from experiments import _common as common
+    from experiments import _report as report
     from im2avatar_tf.config import get_preset
 
     chairs = write_toy_dataset(work / "chairs", categories=("chair",), split_sizes={"test": 1},
@@ -255,7 +256,7 @@ def test_real_test_set_without_the_category(work):
                      real_roots=(chairs,))
     assert s.test_sets_of("car") == [("in distribution", work / "toy")]
     rows = pd.DataFrame({"dataset": ["in distribution"], "category": ["car"], "n_models": [2]})
-    md = common.sections_per_test_set(s, rows, lambda df: ["table of " + ", ".join(df.category)])
+    md = report.sections_per_test_set(s, rows, lambda df: ["table of " + ", ".join(df.category)])
     assert md[0] == "table of car"
     assert "## Real held-out test set (chairs, 0 models)" in md
     assert any("Test models: none; no test split for car." in line for line in md)
@@ -266,6 +267,7 @@ def test_several_real_test_sets(work, real_toy):
     """--real-test DIR DIR: each set is scored where it has the category, under its own label
     and README section."""
     from experiments import _common as common
+    from experiments import _report as report
     from im2avatar_tf.config import get_preset
 
     chairs = write_toy_dataset(work / "chairs2", categories=("chair",), split_sizes={"test": 1},
@@ -278,7 +280,7 @@ def test_several_real_test_sets(work, real_toy):
     assert s.test_sets_of("car") == [("in distribution", work / "toy"), ("real (real)", real_toy)]
     rows = pd.DataFrame({"dataset": ["in distribution", "real (real)"], "category": ["car"] * 2,
                          "n_models": [2, 2]})
-    md = common.sections_per_test_set(s, rows, lambda df: ["table of " + ", ".join(df.dataset)])
+    md = report.sections_per_test_set(s, rows, lambda df: ["table of " + ", ".join(df.dataset)])
     assert "## Real held-out test set (real, 2 models)" in md
     assert "## Real held-out test set (chairs2, 0 models)" in md
     assert "table of real (real)" in md
