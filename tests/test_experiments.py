@@ -393,3 +393,23 @@ def test_seed_option_shares_the_claims_studys_run_dirs(work, monkeypatch):
         assert (common.run_dir(table1, network, "car")
                 == common.run_dir(claims, network, "car", train={"seed": 1}))
     assert common.run_dir(table1, "shape", "car") != common.run_dir(claims, "shape", "car")
+
+
+def test_practical(work, monkeypatch):
+    """Photos, fused views and STL with the zoo car (32^3, like the toy data) on the toy cars:
+    every condition scored beside the baselines, the paired claims, the STL count."""
+    df, md, out = run_experiment(work, monkeypatch, "practical", "--model", "car",
+                                 "--fuse-views", "2", "12")
+    conditions = ["clean render", "on a photo, as it is", "on a photo, --remove-background",
+                  "2 views fused", "12 views fused"]
+    iou = df[(df.metric == "iou") & (df.category == "car")]
+    assert set(conditions + [MEAN_SHAPE]) <= set(iou.method)
+    psnr = df[(df.metric == "psnr_rgb") & (df.category == "car")]
+    assert (psnr[psnr.method.isin(conditions)].coloring == "direct").all()
+    assert any(m.startswith(MEAN_COLOR) for m in psnr.method)
+    claims = [c["claim"] for c in json.loads((out / "claims.json").read_text())]
+    assert "removal beats no removal on photos (iou)" in claims
+    assert "12 fused views beat 1 view (psnr_rgb)" in claims
+    assert "| car | " in md.split("watertight when reloaded")[1]
+    good, written = md.split("watertight when reloaded")[1].split("| car | ")[1].split("|")[:2]
+    assert 1 <= int(written) <= 24 and 0 <= int(good) <= int(written)  # 2 models x 12 views
