@@ -24,10 +24,9 @@ from typing import Sequence
 import numpy as np
 
 from .colors import final_colors
-from .inference import Result
 
 
-def fused_colors(results: Sequence[Result]) -> np.ndarray:
+def fused_colors(results: Sequence) -> np.ndarray:
     """(R, R, R, 3) in [0, 1]: the views' final colors, weighted per voxel by 1 - w."""
     total = np.zeros(results[0].regressed.shape, np.float64)
     weight = np.zeros(results[0].confidence.shape, np.float64)
@@ -39,8 +38,9 @@ def fused_colors(results: Sequence[Result]) -> np.ndarray:
     return np.where(weight > 1e-6, total / np.maximum(weight, 1e-6), unseen).astype(np.float32)
 
 
-def fuse(results: Sequence[Result], name: str = "") -> Result:
-    """One Result from the Results of several views of one object (same model, same size)."""
+def fuse(results: Sequence, name: str = ""):
+    """One `inference.Result` from the Results of several views of one object (same model,
+    same size). (Takes and makes Results without importing inference: it imports this.)"""
     results = list(results)
     if not results:
         raise ValueError("fuse needs at least one view")
