@@ -18,18 +18,18 @@ Examples:
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 from .options import (add_preset_argument, float_range, int_range, nonnegative_int,
                       positive_int)
 
 HELP = ("build a dataset (colored voxels, views, flow) from procedural, folder, SweetHome3D, "
         "human or TORCS meshes")
-SOURCES = ("procedural", "folder", "sweethome3d", "human", "human-real", "torcs")
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--source", choices=SOURCES, default="procedural",
+    from ..building.sources import names
+
+    parser.add_argument("--source", choices=names(), default="procedural",
                         help="where meshes come from (default: procedural)")
     parser.add_argument("--out", default=None,
                         help="dataset root to write (default: data/<source>-r<resolution>)")
@@ -99,7 +99,9 @@ def build_options(args, resolution: int, background=None):
 
 
 def run(args) -> int:
+    from ..building import sources
     from ..building.meshes import orientation
+    from ..building.sources.base import Request
 
     orientation(args.up, args.front)  # --front parallel to --up: one error line, before any work
     if args.source != "human":
@@ -113,96 +115,11 @@ def run(args) -> int:
 
     preset = get_preset(args.preset) if args.preset else None
     resolution = args.resolution or (preset.model.volume_size if preset else 64)
-    build = {"human": _run_human, "human-real": _run_human_real,
-             "torcs": _run_torcs}.get(args.source, _run_jobs)
-    return build(args, preset, resolution)
-
-
-def _run_jobs(args, preset, resolution: int) -> int:
-    """procedural, folder and sweethome3d: a list of jobs through the builder's one loop."""
-    from ..building.builder import build_dataset
-    from ..config import CATEGORIES
-
-    categories = tuple(args.categories or (preset.data.categories if preset else CATEGORIES))
-    options = build_options(args, resolution)
-    out = args.out or os.path.join("data", f"{args.source}-r{resolution}")
-
-    if args.source == "procedural":
-        from ..building.sources.procedural.jobs import procedural_jobs
-
-        jobs = [job for c in categories for job in procedural_jobs(
-            [c], args.count or (preset.data.count(c) if preset else 10), args.seed)]
-    elif args.source == "folder":
-        from ..building.sources.folder import folder_jobs
-
-        if not args.input:
-            raise ValueError("--source folder needs --input DIR (a folder of meshes)")
-        jobs = folder_jobs(args.input, args.mapping, up=args.up, front=args.front)
-        if args.categories:
-            jobs = [j for j in jobs if j.category in categories]
-    else:
-        from ..building.sources.sweethome3d import sweethome3d_jobs
-
-        jobs = sweethome3d_jobs(categories, limit=args.count)
-    if not jobs:
-        raise ValueError(f"nothing to build for categories {list(categories)} from {args.source}")
-    print(f"{len(jobs)} models -> {out} ({resolution}^3, {args.views} views of "
-          f"{args.image_size} px, {args.workers} workers)")
-    report = build_dataset(jobs, out, options, workers=args.workers, seed=args.seed,
-                           progress=not args.no_progress)
-    print(report.summary())
-    if report.skipped:
-        print(f"skipped models and reasons: {os.path.join(out, 'build_report.json')}")
-    return 0 if report.built or report.reused else 1
-
-
-def _run_human(args, preset, resolution: int) -> int:
-    """The regenerated Colorful Human set (`building.sources.human`; needs the human extra)."""
-    from ..building.sources import human
-    from ..data.layout import HUMAN
-
-    human.require_extra()
-    bodies = args.bodies or human.DEFAULTS["bodies"]
-    styles = args.styles or human.DEFAULTS["styles"]
-    pairs = args.pairs or min(human.DEFAULTS["pairs"], bodies * styles)
-    options = build_options(args, resolution, background=HUMAN.background)  # reference 4.2
-    out = Path(args.out or os.path.join("data", f"human-r{resolution}"))
-    print(f"human set: {pairs} pairs of {styles} styles x {bodies} bodies -> {out} "
-          f"({resolution}^3, {options.views} views of {options.image_size} px, background "
-          f"{','.join(map(str, options.background))})")
-    summary = human.build_human(out, bodies, styles, pairs, args.seed, options,
-                                workers=args.workers, progress=not args.no_progress)
-    print(f"built {summary['built']}, reused {summary['reused']}, failed {len(summary['failed'])}; "
-          f"train {summary['train']}, test {summary['test']} (held out: bodies "
-          f"{summary['held_out_bodies']}, styles {summary['held_out_styles']}); "
-          f"{summary['seconds_per_human']} s per human")
-    return 0 if not summary["failed"] else 1
-
-
-def _run_human_real(args, preset, resolution: int) -> int:
-    """The Sweet Home 3D people as a test-only human set (`building.sources.human_real`)."""
-    from ..building.sources.human_real import build_real
-    from ..data.layout import HUMAN
-
-    out = Path(args.out or os.path.join("data", "human-real"))
-    options = build_options(args, resolution, background=HUMAN.background)
-    summary = build_real(out, options, args.workers, not args.no_progress, args.count)
-    print(f"human-real: {summary['models']} people ({summary['postures']}), "
-          f"{len(summary['failed'])} failed -> {out}")
-    return 0 if not summary["failed"] else 1
-
-
-def _run_torcs(args, preset, resolution: int) -> int:
-    """The TORCS cars as a test-only car set (`building.sources.torcs`)."""
-    from ..building.sources.torcs import build_torcs
-
-    if args.categories and tuple(args.categories) != ("car",):
-        raise ValueError("--source torcs only has cars: leave out --categories or pass car")
-    out = Path(args.out or os.path.join("data", f"torcs-r{resolution}"))
-    summary = build_torcs(out, build_options(args, resolution), args.workers,
-                          not args.no_progress, args.count)
-    print(f"torcs: {summary['models']} cars in the test split, {len(summary['failed'])} failed "
-          f"-> {out}")
-    for model, reason in summary["failed"].items():
-        print(f"  failed {model}: {reason}")
-    return 0 if not summary["failed"] else 1
+    source = sources.get(args.source)
+    request = Request(
+        out=args.out or os.path.join("data", source.out_dir(resolution)),
+        options=build_options(args, resolution, background=source.background), preset=preset,
+        categories=tuple(args.categories) if args.categories else None, count=args.count,
+        seed=args.seed, workers=args.workers, progress=not args.no_progress, input=args.input,
+        mapping=args.mapping, bodies=args.bodies, styles=args.styles, pairs=args.pairs)
+    return 0 if source.build(request) else 1

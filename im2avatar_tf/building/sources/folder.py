@@ -1,7 +1,7 @@
 """The `folder` source: meshes from a folder, one subfolder per category (or a mapping file).
 
-Like every source it turns into a list of `builder.Job`s (category, model id, a picklable
-loader); the other sources are its siblings in `building/sources/`.
+It turns into a list of `builder.Job`s (category, model id, a picklable loader), built by
+the builder's one loop; `SOURCE` is the `folder` source of build-dataset (`building.sources`).
 """
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from typing import Dict, List, Optional
 from ...config import CATEGORY_IDS
 from ..builder import Job
 from ..meshes import MESH_SUFFIXES, load_mesh, orientation
+from .base import Request, Source, build_jobs
 
 # File stems that name the format, not the model (ShapeNet v1 model.obj, v2 model_normalized.obj).
 _GENERIC_STEMS = {"model", "model_normalized", "mesh", "scene"}
@@ -44,6 +45,25 @@ def folder_jobs(root: os.PathLike, mapping: Optional[os.PathLike] = None,
         jobs.append(Job(category, folder_model_id(rel), functools.partial(load_mesh, path),
                         {"source": "folder", "path": str(path)}, up, front=front))
     return jobs
+
+
+class Folder(Source):
+    """A folder of meshes (`--input`, `--mapping`), oriented by `--up` and `--front`."""
+
+    name = "folder"
+
+    def build(self, request: Request) -> bool:
+        if not request.input:
+            raise ValueError("--source folder needs --input DIR (a folder of meshes)")
+        categories = request.wanted_categories()
+        jobs = folder_jobs(request.input, request.mapping, up=request.options.up,
+                           front=request.options.front)
+        if request.categories:
+            jobs = [j for j in jobs if j.category in categories]
+        return build_jobs(self.name, jobs, categories, request)
+
+
+SOURCE = Folder()
 
 
 def folder_model_id(rel: Path) -> str:

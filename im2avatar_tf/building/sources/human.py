@@ -15,7 +15,8 @@ lands here (`build_human`). Three steps, each resumable:
 
 This module never imports torch or anny: the generator is a separate process, so the
 TensorFlow side's import graph stays free of them. Without the optional extra installed,
-`build_human` says exactly what to install.
+`build_human` says exactly what to install. `SOURCE` is the `human` source of build-dataset
+(`building.sources`).
 """
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 from ...data.layout import HUMAN, human_model, write_split
 from ...io import atomic_write_text
+from .base import Request, Source
 from .human_gen import plan as plan_mod
 from .human_gen.bodies import design_bodies
 from .human_gen.styles import STYLES
@@ -152,6 +154,35 @@ def build_human(out: Path, bodies: int = 40, styles: int = 16, pairs: int = 367,
     }
     atomic_write_text(out / "human_report.json", json.dumps(summary, indent=1))
     return summary
+
+
+class Human(Source):
+    """The regenerated Colorful Human set (needs the human extra), on a white background."""
+
+    name = "human"
+    default_out = "human-r{resolution}"
+    background = HUMAN.background  # the reference's white (section 4.2)
+
+    def build(self, request: Request) -> bool:
+        require_extra()
+        bodies = request.bodies or DEFAULTS["bodies"]
+        styles = request.styles or DEFAULTS["styles"]
+        pairs = request.pairs or min(DEFAULTS["pairs"], bodies * styles)
+        options = request.options
+        out = Path(request.out)
+        request.say(f"human set: {pairs} pairs of {styles} styles x {bodies} bodies -> {out} "
+                    f"({options.resolution}^3, {options.views} views of {options.image_size} px, "
+                    f"background {','.join(map(str, options.background))})")
+        summary = build_human(out, bodies, styles, pairs, request.seed, options,
+                              workers=request.workers, progress=request.progress)
+        request.say(f"built {summary['built']}, reused {summary['reused']}, failed "
+                    f"{len(summary['failed'])}; train {summary['train']}, test {summary['test']} "
+                    f"(held out: bodies {summary['held_out_bodies']}, styles "
+                    f"{summary['held_out_styles']}); {summary['seconds_per_human']} s per human")
+        return not summary["failed"]
+
+
+SOURCE = Human()
 
 
 def _jobs(plan: plan_mod.Plan, mesh_dir: Path, up: str) -> list:

@@ -13,6 +13,8 @@ Each model's meta.json records the catalogue name, creator and licence, and a `p
 standing people resemble the synthetic training poses.
 
     python run.py build-dataset --source human-real --out data/human-real [--resolution 64]
+
+`SOURCE` is the `human-real` source of build-dataset (`building.sources`).
 """
 from __future__ import annotations
 
@@ -25,6 +27,8 @@ from typing import Optional
 
 from ...data.layout import HUMAN
 from ...io import atomic_write_text
+from .base import Request, Source
+
 
 def posture(name: str) -> str:
     """Posture from the catalogue name ('Sitting girl' -> 'sitting')."""
@@ -62,3 +66,22 @@ def build_real(out: Path, options=None, workers: int = 1, progress: bool = True,
                "resolution": options.resolution}
     atomic_write_text(out / "human_real_report.json", json.dumps(summary, indent=1))
     return summary
+
+
+class HumanReal(Source):
+    """The catalogue's people, test only, on the human set's white background."""
+
+    name = "human-real"
+    default_out = "human-real"
+    background = HUMAN.background
+
+    def build(self, request: Request) -> bool:
+        out = Path(request.out)
+        summary = build_real(out, request.options, request.workers, request.progress,
+                             request.count)
+        request.say(f"human-real: {summary['models']} people ({summary['postures']}), "
+                    f"{len(summary['failed'])} failed -> {out}")
+        return not summary["failed"]
+
+
+SOURCE = HumanReal()

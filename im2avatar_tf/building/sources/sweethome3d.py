@@ -7,7 +7,8 @@ PluginFurnitureCatalog.properties names every model (`name#N`, `category#N`, `cr
 
 Models map to our categories by their catalogue name (rules in `CATEGORY_RULES`), and the
 catalogue's "Characters" that are people map to `human` (a real test set for the human model).
-Creator and licence travel into each model's meta.json.
+Creator and licence travel into each model's meta.json. `SOURCE` is the `sweethome3d` source
+of build-dataset (`building.sources`).
 """
 from __future__ import annotations
 
@@ -21,6 +22,8 @@ from pathlib import Path
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
+
+from .base import Request, Source, build_jobs
 
 CATALOG_DIR = Path(os.environ.get("SWEETHOME3D_FURNITURE", "/usr/share/sweethome3d/furniture"))
 INSTALL_HINT = "install it with `apt-get install sweethome3d-furniture` (Debian/Ubuntu)"
@@ -145,6 +148,20 @@ def sweethome3d_jobs(categories: Sequence[str], limit: Optional[int] = None) -> 
         jobs.append(Job(entry.category, entry.model_id, functools.partial(CatalogEntry.load, entry),
                         entry.source(), group="sweethome3d"))
     return jobs
+
+
+class SweetHome3D(Source):
+    """The catalogue's models of the wanted categories (at most `--count` each)."""
+
+    name = "sweethome3d"
+
+    def build(self, request: Request) -> bool:
+        categories = request.wanted_categories()
+        return build_jobs(self.name, sweethome3d_jobs(categories, limit=request.count),
+                          categories, request)
+
+
+SOURCE = SweetHome3D()
 
 
 def parse_properties(data: bytes) -> Dict[str, str]:

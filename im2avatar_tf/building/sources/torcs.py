@@ -15,7 +15,8 @@ frame is y up with the nose at +x and the car's left at -z (the game reads a fil
     python run.py build-dataset --source torcs --out data/torcs --resolution 32
 
 writes every car into the test split of `car` (the train and validation lists are empty): a
-second real test set for cars beside the three Sweet Home 3D ones (`--real-test`).
+second real test set for cars beside the three Sweet Home 3D ones (`--real-test`). `SOURCE` is
+the `torcs` source of build-dataset (`building.sources`).
 """
 from __future__ import annotations
 
@@ -30,6 +31,8 @@ from pathlib import Path
 from typing import Dict, List, Optional
 
 import numpy as np
+
+from .base import Request, Source
 
 CARS_DIR = Path(os.environ.get("TORCS_CARS", "/usr/share/games/torcs/cars"))
 INSTALL_HINT = "install it with `apt-get install torcs-data` (Debian/Ubuntu)"
@@ -156,3 +159,24 @@ def build_torcs(out: os.PathLike, options=None, workers: int = 1, progress: bool
                "resolution": (options or BuildOptions()).resolution}
     atomic_write_text(out / "torcs_report.json", json.dumps(summary, indent=1))
     return summary
+
+
+class Torcs(Source):
+    """The TORCS cars, all in the test split of `car` (at most `--count`)."""
+
+    name = "torcs"
+
+    def build(self, request: Request) -> bool:
+        if request.categories and tuple(request.categories) != ("car",):
+            raise ValueError("--source torcs only has cars: leave out --categories or pass car")
+        out = Path(request.out)
+        summary = build_torcs(out, request.options, request.workers, request.progress,
+                              request.count)
+        request.say(f"torcs: {summary['models']} cars in the test split, "
+                    f"{len(summary['failed'])} failed -> {out}")
+        for model, reason in summary["failed"].items():
+            request.say(f"  failed {model}: {reason}")
+        return not summary["failed"]
+
+
+SOURCE = Torcs()

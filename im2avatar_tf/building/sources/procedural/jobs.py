@@ -2,6 +2,8 @@
 
     jobs = procedural_jobs(["car", "chair"], count=50, seed=0)   # builder.Job list
     root = ensure_dataset(preset.data, 32, "data/procedural-tiny")  # built once, then reused
+
+`SOURCE` is the `procedural` source of build-dataset (`building.sources`).
 """
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from typing import List, Optional, Sequence
 from ....config import CATEGORY_IDS
 from ....data.layout import layout_for
 from ...builder import REPORT_NAME, BuildOptions, Job, build_dataset, is_complete
+from ..base import Request, Source, build_jobs
 from . import generate
 
 
@@ -29,6 +32,22 @@ def procedural_jobs(categories: Sequence[str], count: int, seed: int = 0) -> Lis
     return [Job(c, procedural_model_id(i, seed), functools.partial(generate, c, i, seed=seed),
                 {"source": "procedural", "category": c, "index": i, "seed": seed})
             for c in categories for i in range(count)]
+
+
+class Procedural(Source):
+    """Generated models: `--count` per category (default: the preset's, else 10), by seed."""
+
+    name = "procedural"
+
+    def build(self, request: Request) -> bool:
+        preset = request.preset
+        categories = request.wanted_categories()
+        jobs = [job for c in categories for job in procedural_jobs(
+            [c], request.count or (preset.data.count(c) if preset else 10), request.seed)]
+        return build_jobs(self.name, jobs, categories, request)
+
+
+SOURCE = Procedural()
 
 
 def ensure_dataset(data_cfg, resolution: int, root: os.PathLike,
