@@ -3,7 +3,7 @@ defines `SOURCE`, a `base.Source` (its name, its default output folder and backg
 call, `build(request)`, that builds what a `base.Request` asks for); build-dataset looks the
 source up by name and knows none of them.
 
-    names()                 # ['folder', 'human', 'human-real', 'procedural', 'sweethome3d', 'torcs']
+    names()                 # ['procedural', 'folder', 'sweethome3d', 'human', ...]
     source = get("torcs")   # the module's SOURCE
     ok = source.build(Request(out="data/torcs-r32", options=BuildOptions(resolution=32)))
 
