@@ -4,9 +4,10 @@
 chooses the shape network by its IoU on the **validation** split and the color network and
 its blend threshold t by surface PSNR on the validation split, stores both as float16, and
 scores the stored (float16) networks on each test set beside the trivial baselines fitted on
-the training data. A model that does not beat both baselines on the in-distribution test set
-is refused (nothing is written). The manifest entry records the data and its licences, the
-schedule, the choice, the metrics, the command and the git revision.
+the training data (`score_test_set`, through `scoring.beside_baselines`). A model that does not
+beat both baselines on the in-distribution test set is refused (nothing is written). The
+manifest entry records the data and its licences, the schedule, the choice, the metrics, the
+command and the git revision.
 """
 from __future__ import annotations
 
@@ -40,17 +41,63 @@ def _scores(records, threshold: float) -> dict:
     return out
 
 
-def _evaluate(shape, color, root, split: str, category: str, preset, progress: bool):
-    """-> (scores, EvalResult) of the shape network (and the color network, if given)."""
-    from . import evaluation, methods
+def _predictor(shape, color):
+    """The shape network's predictor, with the color network's colors if one is given."""
+    from . import methods
+
+    return (methods.get("color").predictor(color, shape=shape) if color is not None
+            else methods.get("shape").predictor(shape))
+
+
+def _evaluate(shape, color, root, split: str, category: str, preset, progress: bool) -> dict:
+    """The scores of the shape network (and the color network, if given) on a split."""
+    from . import evaluation
 
     result = evaluation.evaluate(
-        methods.get("color").predictor(color, shape=shape) if color is not None
-        else methods.get("shape").predictor(shape),
-        root, split, [category], image_size=preset.model.image_size,
+        _predictor(shape, color), root, split, [category], image_size=preset.model.image_size,
         resolution=preset.model.volume_size, iou_thresholds=(THRESHOLD,), blend_ts=COLOR_TS,
         progress=progress, desc=f"{category}: {split} of {Path(root).name}")
-    return dict(_scores(result.records, THRESHOLD), n_models=result.n_models), result
+    return dict(_scores(result.records, THRESHOLD), n_models=result.n_models)
+
+
+# (metric, the claim as the manifest words it): "beats" is the paired verdict of `scoring`.
+CLAIMS = (("iou", "beats the mean training shape (IoU)"),
+          ("psnr_rgb", "beats the mean training color (PSNR RGB)"))
+
+
+def score_test_set(nets: dict, root: Path, fit_roots: Sequence[Path], category: str, preset,
+                   color_t: float, progress: bool = True) -> dict:
+    """The networks' test scores on `root` beside the trivial baselines fitted on the
+    training `fit_roots` (`scoring.beside_baselines`), and whether they beat them: IoU at
+    THRESHOLD and RGB surface PSNR of the blend at `color_t`, each 'supported' when the mean
+    per-model difference is more than 2 standard errors above zero."""
+    from . import scoring
+
+    selections = [scoring.Selection(f"IoU@{THRESHOLD:g}", "iou", (("threshold", THRESHOLD),)),
+                  scoring.Selection(f"blend t = {color_t:g}", "psnr_rgb",
+                                    (("coloring", "blend"), ("t", color_t)))]
+    scored = scoring.beside_baselines(
+        _predictor(nets["shape"], nets["color"]), root, "test", [category],
+        image_size=preset.model.image_size, resolution=preset.model.volume_size,
+        shape=nets["shape"], fit_root=fit_roots, selections=selections,
+        iou_thresholds=(THRESHOLD,), blend_ts=COLOR_TS, progress=progress,
+        desc=f"{category}: test of {Path(root).name}")
+    [base] = scored.baselines.values()
+    score = dict(_scores(scored.result.records, THRESHOLD), n_models=scored.result.n_models,
+                 test_set=f"{Path(root).name} test split",
+                 mean_shape_iou=float(base.model_means("iou").mean()),
+                 mean_shape_threshold=base.baselines.shape_threshold,
+                 mean_color_psnr_rgb=float(base.model_means("psnr_rgb").mean()))
+    claims = []
+    for metric, claim in CLAIMS:
+        [row] = scored.verdicts[scored.verdicts.metric == metric].itertuples()
+        claims.append({"claim": claim, "mean_difference": float(row.mean_difference),
+                       "sem": float(row.sem), "n_models": int(row.n_models),
+                       "verdict": row.verdict})
+    score["beats_mean_shape"] = claims[0]["verdict"] == "supported"
+    score["beats_mean_color"] = claims[1]["verdict"] == "supported"
+    score["claims"] = claims
+    return score
 
 
 def choose(shape_dirs: Sequence[Path], color_dirs: Sequence[Path], root: Path, category: str,
@@ -79,7 +126,7 @@ def choose(shape_dirs: Sequence[Path], color_dirs: Sequence[Path], root: Path, c
     best_shape, best_iou, shape_net = None, -math.inf, None  # a NaN score never wins
     for d in shape_dirs:
         preset, net = load_preset(d), load_network(Path(d) / "shape.keras")
-        score, _ = _evaluate(net, None, root, "val", category, preset, progress)
+        score = _evaluate(net, None, root, "val", category, preset, progress)
         val[str(d)] = score
         if best_shape is None or score["iou"] > best_iou:
             best_shape, best_iou, shape_net = Path(d), score["iou"], net
@@ -87,7 +134,7 @@ def choose(shape_dirs: Sequence[Path], color_dirs: Sequence[Path], root: Path, c
     for d in color_dirs:
         _same_model(d, best_shape)
         preset, net = load_preset(d), load_network(Path(d) / "color.keras")
-        score, _ = _evaluate(shape_net, net, root, "val", category, preset, progress)
+        score = _evaluate(shape_net, net, root, "val", category, preset, progress)
         val[str(d)] = score
         for t in (COLOR_TS if color_t is None else (color_t,)):
             value = score.get(f"psnr_rgb_t{t:g}", -math.inf)  # absent: no voxel colored
@@ -154,7 +201,6 @@ def publish(name: str, category: str, shape_dirs: Sequence[Path], color_dirs: Se
             progress: bool = True, color_t: Optional[float] = None) -> ZooModel:
     """Choose, store (float16), score and register one zoo model; see the module docstring."""
     from . import evaluation
-    from .claims import model_means, paired_claim
     from .io import atomic_dir, atomic_write_text
     from .models import load_network, load_preset
     from .rundir import git_revision
@@ -182,7 +228,6 @@ def publish(name: str, category: str, shape_dirs: Sequence[Path], color_dirs: Se
                 pretrained.build_network(network, preset), folder / f"{network}.weights.npz")
 
         # Score what is shipped: the float16 weights, loaded back.
-        fitted = evaluation.fit_baselines(roots, [category], preset.model.volume_size)
         test_sets = [("in distribution", data)] + ([("real", Path(real_test))]
                                                    if real_test else [])
         metrics = {}
@@ -191,27 +236,8 @@ def publish(name: str, category: str, shape_dirs: Sequence[Path], color_dirs: Se
                 print(f"note: {root} has no test {category} models: no {label} metrics")
                 metrics[label] = {"test_set": f"{Path(root).name} test split", "n_models": 0}
                 continue
-            score, result = _evaluate(nets["shape"], nets["color"], root, "test", category,
-                                      preset, progress)
-            base = evaluation.score_baselines(
-                root, "test", [category], image_size=preset.model.image_size,
-                resolution=preset.model.volume_size, shape=nets["shape"], baselines=fitted,
-                progress=progress, desc=f"baselines {category} ({label})")
-            score.update(test_set=f"{Path(root).name} test split",
-                         mean_shape_iou=float(base.model_means("iou").mean()),
-                         mean_shape_threshold=fitted.shape_threshold,
-                         mean_color_psnr_rgb=float(base.model_means("psnr_rgb").mean()))
-            # "Beats": the paired per-model difference is more than 2 SE above zero.
-            shape_claim = paired_claim(
-                model_means(result.records, metric="iou", threshold=THRESHOLD),
-                base.model_means("iou"), "beats the mean training shape (IoU)")
-            color_claim = paired_claim(
-                model_means(result.records, metric="psnr_rgb", coloring="blend", t=color_t),
-                base.model_means("psnr_rgb"), "beats the mean training color (PSNR RGB)")
-            score["beats_mean_shape"] = shape_claim["verdict"] == "supported"
-            score["beats_mean_color"] = color_claim["verdict"] == "supported"
-            score["claims"] = [shape_claim, color_claim]
-            metrics[label] = score
+            metrics[label] = score_test_set(nets, root, roots, category, preset, color_t,
+                                            progress)
         ind = metrics["in distribution"]
         if not (ind["beats_mean_shape"] and ind["beats_mean_color"]):
             raise NotBetterThanBaselines(

@@ -1,5 +1,5 @@
 """A predictor scored beside the trivial baselines, with paired verdicts: one call for
-`evaluate` and `quickstart`.
+`evaluate`, `quickstart` and `publish`.
 
     scored = scoring.beside_baselines(predictor, root, "test", ["car"], image_size=S,
                                       resolution=R, shape=shape_network)
@@ -67,12 +67,14 @@ def beside_baselines(predictor, root, split: str, categories: Sequence[str], *,
                      image_size: Optional[int], resolution: int, shape=None,
                      selections: Optional[Sequence[Selection]] = None,
                      per_category: bool = True, baseline_split: str = "train",
-                     max_models: Optional[int] = None, skip_bad: bool = False,
+                     fit_root=None, max_models: Optional[int] = None, skip_bad: bool = False,
                      progress: bool = True, **evaluate_kwargs) -> Scored:
     """Score `predictor` on `split` of `root` (`evaluation.evaluate`, with `evaluate_kwargs`)
     and the trivial baselines beside it; `shape` (a shape network or Predictor) gives the
     mean color its voxels (no color baseline without it, or when the predictor scores no
-    colors). `selections`: default `standard_selections()` (colors when there are some)."""
+    colors). `fit_root`: the root(s) whose `baseline_split` the baselines are fitted on
+    (default `root`), e.g. a model's training roots when `root` is another test set.
+    `selections`: default `standard_selections()` (colors when there are some)."""
     from .data.pipeline import resolve_categories
 
     kw = dict(image_size=image_size, resolution=resolution, max_models=max_models,
@@ -85,8 +87,8 @@ def beside_baselines(predictor, root, split: str, categories: Sequence[str], *,
               else {ALL: list(categories)})
     baselines = {}
     for group, cats in groups.items():
-        fitted = evaluation.fit_baselines(root, cats, resolution, split=baseline_split,
-                                          skip_bad=skip_bad)
+        fitted = evaluation.fit_baselines(root if fit_root is None else fit_root, cats,
+                                          resolution, split=baseline_split, skip_bad=skip_bad)
         baselines[group] = evaluation.score_baselines(
             root, split, cats, shape=shape, baselines=fitted, progress=progress, **kw)
     if selections is None:
