@@ -66,6 +66,12 @@ def add_arguments(parser, default_preset: str = "small", seed: bool = True) -> N
     # results/<experiment>/<preset>-<E>epochs or -<S>steps
     if seed:
         add_seed_argument(parser)
+    parser.add_argument("--color-batch-size", type=positive_int, default=None, metavar="B",
+                        help="the color network's batch instead of the preset's (the other "
+                             "networks keep it), its step budget scaled to the same number of "
+                             "samples: for `paper` on a 24 GB machine, where the color network "
+                             "at the released 60 does not fit (docs/training.md). Part of the "
+                             "color run's configuration")
     parser.add_argument("--max-test-models", type=positive_int, default=None,
                         help="evaluate only the first N test models of each category")
     parser.add_argument("--runs-dir", default="runs",
@@ -98,6 +104,7 @@ class Setup:
     # --extra-train-data roots; and --real-test's datasets, more test sets
     train_root: object = None
     real_roots: Tuple[Path, ...] = ()
+    color_batch_size: Optional[int] = None  # --color-batch-size (`network_changes`)
 
     def __post_init__(self):
         if self.train_root is None:
@@ -155,7 +162,8 @@ def setup(name: str, args, data: Optional[str] = None,
                  out_dir=Path(args.results_dir) / name / folder,
                  max_test_models=args.max_test_models, skip_bad=args.skip_bad,
                  cache=not args.no_cache, verbose=not args.quiet,
-                 command="python run.py " + " ".join(sys.argv[1:]))
+                 command="python run.py " + " ".join(sys.argv[1:]),
+                 color_batch_size=getattr(args, "color_batch_size", None))
 
 
 def data_source(root: Path) -> str:
@@ -180,11 +188,25 @@ def data_source(root: Path) -> str:
 
 # ------------------------------------------------------------------------------- training
 
+def network_changes(s: Setup, network: str, changes: dict) -> dict:
+    """`changes` (Preset.replace arguments) with the network's own batch: --color-batch-size
+    for the color network, its step budget scaled to the same samples (ceil), else as given."""
+    if network != "color" or not s.color_batch_size:
+        return changes
+    train = dict(changes.get("train", {}))
+    steps, batch = s.preset.train.steps, s.preset.train.batch_size
+    train["batch_size"] = s.color_batch_size
+    if steps:
+        train["steps"] = -(-steps * batch // s.color_batch_size)
+    return {**changes, "train": train}
+
+
 def run_dir(s: Setup, network: str, category: str, shape_loss: str = "msfcel",
             **changes) -> Path:
     """Where `train_or_reuse` keeps that network (its log_<network>.csv holds the curve)."""
     from im2avatar_tf import runs
 
+    changes = network_changes(s, network, changes)
     preset = s.preset.replace(**changes) if changes else s.preset
     return runs.run_dir(s.runs_dir, preset, s.train_root, network, category, shape_loss)
 
@@ -197,8 +219,9 @@ def train_or_reuse(s: Setup, network: str, category: str, shape_loss: str = "msf
     own run dir."""
     from im2avatar_tf import runs
 
-    preset = s.preset.replace(**changes) if changes else s.preset
     out = run_dir(s, network, category, shape_loss, **changes)
+    changes = network_changes(s, network, changes)
+    preset = s.preset.replace(**changes) if changes else s.preset
     [net] = runs.train_or_reuse(runs.network_preset(preset, category, shape_loss), [network],
                                 s.train_root, out, skip_bad=s.skip_bad, cache=s.cache,
                                 verbose=s.verbose, label=f"[{s.name}] ")
@@ -211,6 +234,7 @@ def precise_bn(s: Setup, network, category: str, **changes):
     train_or_reuse."""
     from im2avatar_tf import runs
 
+    changes = network_changes(s, "color", changes)  # PreciseBN is for the color networks
     preset = runs.network_preset(s.preset.replace(**changes) if changes else s.preset, category)
     return runs.precise_bn(network, preset, s.train_root, skip_bad=s.skip_bad, cache=s.cache)
 
