@@ -532,14 +532,14 @@ class Reconstructor:
 
         remove_background: cut the object out first (`background.remove_background`: the
         image's own alpha if it has one, else GrabCut), warn (`ForegroundWarning`) when the
-        cut-out covers under 1 % or over 95 % of the frame, and frame it as the training views
-        are (`foreground_ratio`, default `background.TRAINING_FOREGROUND_RATIO`).
+        cut-out covers under 1 % or over 95 % of the frame. The photo's framing is kept.
         foreground_ratio: crop to the foreground so its longer side is this fraction of the
-        input (replaces `crop` / `crop_margin`)."""
+        input (replaces `crop` / `crop_margin`). The networks read the object's size in the
+        frame as its size (a fixed training camera), so reframing changes the shape: use it for
+        a photo whose object is far smaller or larger than in the training views
+        (`background.TRAINING_FOREGROUND_RATIOS`)."""
         from . import background as bg
 
-        if remove_background and foreground_ratio is None:
-            foreground_ratio = bg.TRAINING_FOREGROUND_RATIO
         if foreground_ratio is not None:
             crop, crop_margin = True, bg.foreground_margin(foreground_ratio)
         items, _ = _as_image_list(images)

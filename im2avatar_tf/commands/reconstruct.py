@@ -68,14 +68,15 @@ def add_arguments(parser) -> None:
     parser.add_argument("--remove-background", action="store_true",
                         help="for photos with a scene behind the object: cut the object out "
                              "(OpenCV GrabCut from the frame's border; an image with its own "
-                             "alpha channel keeps it), warn when the cut-out covers under 1 %% "
-                             "or over 95 %% of the frame, and frame it as the training views "
-                             "(--foreground-ratio)")
+                             "alpha channel keeps it) and warn when the cut-out covers under "
+                             "1 %% or over 95 %% of the frame; the photo's framing is kept "
+                             "(--foreground-ratio reframes)")
     parser.add_argument("--foreground-ratio", type=float_range(0, 1, lo_open=True), default=None,
                         metavar="R",
                         help="crop to the foreground so its longer side is R of the network's "
-                             "input (the training views: about 0.7; the default with "
-                             "--remove-background); replaces --crop")
+                             "input; replaces --crop. The training views: cars 0.57, chairs "
+                             "0.72 on average; the networks read size in the frame as size, so "
+                             "reframe only a photo whose object is far off that")
     parser.add_argument("--runtime", choices=("tensorflow", "onnxruntime"), default="tensorflow",
                         help="what runs the networks: TensorFlow (default), or ONNX Runtime "
                              "(needs tf2onnx and onnxruntime; a model that is not an ONNX "
@@ -176,7 +177,7 @@ def run(args) -> int:
 def _reconstruct(args, paths: List[Path], out: Path) -> int:
     from tqdm import tqdm
 
-    from ..background import TRAINING_FOREGROUND_RATIO, cut_out
+    from ..background import cut_out
     from ..images import SquashedImageWarning, read_image, squash_warning
     from ..inference import Reconstructor, crop_to_foreground, has_foreground, save_png
     from ..fusion import fuse
@@ -186,8 +187,6 @@ def _reconstruct(args, paths: List[Path], out: Path) -> int:
     if args.fuse:  # one model from every view, named after the first image
         names = {p: f"{names[paths[0]]}_fused" for p in paths}
     ratio = args.foreground_ratio
-    if args.remove_background and ratio is None:
-        ratio = TRAINING_FOREGROUND_RATIO
     framed = ratio is not None
     already = [] if args.overwrite else [
         p for p in paths

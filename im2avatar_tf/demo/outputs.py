@@ -88,8 +88,8 @@ def reconstruct_into(folder: Path, reconstructor, image: np.ndarray, name: str =
     """Reconstruct `image` (H, W, C) uint8 and write `<name>_input.png` (the preprocessed
     input) and `<name>.glb/.ply/.obj` (the colored `geometry`) into `folder`. An empty
     prediction writes the input only and says why in `Outcome.error`. `remove_background`:
-    a photo's scene cut away first (`background.cut_out`), the object framed as in training."""
-    from ..background import TRAINING_FOREGROUND_RATIO, cut_out
+    a photo's scene cut away first (`background.cut_out`), its framing kept."""
+    from ..background import cut_out
     from ..images import SquashedImageWarning, squash_warning
     from ..inference import crop_to_foreground, has_foreground
     from ..mesh_io import vertex_colored, write_geometry
@@ -102,11 +102,9 @@ def reconstruct_into(folder: Path, reconstructor, image: np.ndarray, name: str =
     if remove_background:
         image, note = cut_out(image, "the image")
         notes += [note] if note else []
-    ratio = TRAINING_FOREGROUND_RATIO if remove_background else None
     with warnings.catch_warnings():  # said below, in the outcome's warnings
         warnings.simplefilter("ignore", SquashedImageWarning)
-        result = reconstructor.predict(image, threshold=threshold, crop=crop,
-                                       foreground_ratio=ratio)
+        result = reconstructor.predict(image, threshold=threshold, crop=crop)
     predicted = time.perf_counter()
     result.save_input(folder / f"{name}_input.png")
     outcome = Outcome(files={"input": f"{name}_input.png"}, resolution=result.resolution,
@@ -115,7 +113,7 @@ def reconstruct_into(folder: Path, reconstructor, image: np.ndarray, name: str =
     if not has_foreground(image):
         outcome.warnings.append("the image has no foreground (it is blank or fully "
                                 "transparent): the model is a guess")
-    seen = crop_to_foreground(image) if crop or remove_background else image
+    seen = crop_to_foreground(image) if crop else image
     squashed = squash_warning("the image", *seen.shape[:2], reconstructor.image_size)
     if squashed:
         outcome.warnings.append(squashed.replace("(try --crop)", "(try crop)"))
