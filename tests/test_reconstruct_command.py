@@ -1,6 +1,7 @@
 """`reconstruct` over a folder: a stopped run resumes (finished images are skipped), the rate
 is printed. A tiny, randomly initialised model dir (nothing is trained)."""
 import numpy as np
+import pytest
 from PIL import Image
 
 from im2avatar_tf import cli
@@ -20,6 +21,7 @@ def _run(images, model_dir, out, *extra):
                      "--format", "ply", "--threshold", "0.5", "--views", "1", *extra])
 
 
+@pytest.mark.slow
 def test_a_second_run_skips_what_is_done_and_redoes_what_is_missing(model_dir, tmp_path, capsys):
     images, out = _folder(tmp_path), tmp_path / "out"
     assert _run(images, model_dir, out) == 0

@@ -356,6 +356,7 @@ def test_a_log_keeps_its_columns_across_attempts(tmp_path):
         append_log(log, {"epoch": 3, "loss": 0.2, "val_msfcel": 0.1, "seconds": 3.0})
 
 
+@pytest.mark.slow
 def test_progress_is_one_line_per_network_not_a_bar_per_epoch(tmp_path, capsys):
     """verbose training shows one tqdm line (epoch n/N, loss, samples/s, time left) instead
     of Keras's per-epoch bars; the per-epoch detail is in the CSV log."""
