@@ -208,3 +208,47 @@ def test_the_real_cars_load():
         assert "texture" in surface.kinds and surface.kinds[-4:] == ("face",) * 4, car.folder
         extent = np.ptp(surface.mesh.vertices, axis=0)
         assert extent[0] == extent.max(), car.folder  # long along x: the nose at +x
+
+
+def _add_car(cars, name, acc, texture_from="mycar"):
+    import shutil
+
+    car = cars / name
+    car.mkdir()
+    (car / f"{name}.acc").write_text(acc)
+    (car / f"{name}.xml").write_text(XML)
+    shutil.copy(cars / texture_from / f"{texture_from}.rgb", car / "mycar.rgb")
+    return car
+
+
+def test_by_model_keeps_every_livery_of_a_body_in_one_split(tmp_path, cars):
+    """Two liveries of one body (the same geometry, detected from the .acc, not the name) and
+    two other bodies: split by body, the liveries together, every split used."""
+    from PIL import Image
+
+    livery = _add_car(cars, "zz-livery", ACC)  # same geometry, another paint
+    Image.fromarray(np.full((8, 16, 3), (0, 0, 255), np.uint8)).save(livery / "mycar.rgb",
+                                                                      format="SGI")
+    for name, dy in (("other", 0.3), ("third", -0.6)):  # every part moved: no shared vertex
+        _add_car(cars, name, ACC.replace("loc 0.5 0 0", f"loc 0.5 {dy} 0").replace(
+            'name "TRIM"', f'name "TRIM"\nloc 0 {dy} 0.1'))
+    found = torcs.iter_cars(cars)
+    groups = torcs.shared_bodies(found)
+    assert ["torcs_mycar", "torcs_zz-livery"] in groups and len(groups) == 3
+    splits = torcs.car_splits(found, "by-model", seed=0)
+    assert splits["torcs_mycar"] == splits["torcs_zz-livery"]
+    assert set(splits.values()) == {"train", "val", "test"}
+    assert torcs.car_splits(found) == {c.model_id: "test" for c in found}  # the default
+    out = tmp_path / "torcs"
+    summary = torcs.build_torcs(out, BuildOptions(resolution=16, image_size=32),
+                                progress=False, cars_dir=cars, split="by-model")
+    assert summary["models"] == 4 and summary["splits"]["train"]
+    for name in ("train", "val", "test"):
+        listed = split_list_path(out, name, "car").read_text().split()
+        assert sorted(listed) == summary["splits"][name]
+        for model in listed:
+            meta = json.loads((out / "02958343" / model / "meta.json").read_text())
+            assert meta["source"]["split"] == name
+    assert check_dataset(out, progress=False).ok
+    with pytest.raises(ValueError, match="by-model"):
+        torcs.car_splits(found, "random")

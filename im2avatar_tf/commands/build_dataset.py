@@ -75,6 +75,10 @@ def add_arguments(parser) -> None:
     parser.add_argument("--seed", type=nonnegative_int, default=0,
                         help="procedural seed and split shuffle seed (default 0)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--torcs-split", choices=("test", "by-model"), default=None,
+                        help="torcs only: every car in the test split (default), or held out "
+                             "by car body: cars sharing body geometry in one split, "
+                             "train / val / test 0.5 / 0.1 / 0.4 of the bodies by --seed")
     human = parser.add_argument_group("human source only (im2avatar_tf.building.sources.human)")
     human.add_argument("--bodies", type=positive_int, default=None, help="human only: body meshes")
     human.add_argument("--styles", type=positive_int, default=None,
@@ -108,6 +112,8 @@ def run(args) -> int:
         given = [f"--{n}" for n in ("bodies", "styles", "pairs") if getattr(args, n) is not None]
         if given:
             raise ValueError(f"{', '.join(given)} only apply to --source human")
+    if args.source != "torcs" and args.torcs_split is not None:
+        raise ValueError("--torcs-split only applies to --source torcs")
     if args.source != "folder" and args.front is not None:
         raise ValueError("--front only applies to --source folder (the other sources' meshes "
                          "are already in the procedural frame)")
@@ -121,5 +127,6 @@ def run(args) -> int:
         options=build_options(args, resolution, background=source.background), preset=preset,
         categories=tuple(args.categories) if args.categories else None, count=args.count,
         seed=args.seed, workers=args.workers, progress=not args.no_progress, input=args.input,
-        mapping=args.mapping, bodies=args.bodies, styles=args.styles, pairs=args.pairs)
+        mapping=args.mapping, bodies=args.bodies, styles=args.styles, pairs=args.pairs,
+        torcs_split=args.torcs_split)
     return 0 if source.build(request) else 1
