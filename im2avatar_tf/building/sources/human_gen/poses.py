@@ -81,6 +81,9 @@ def to_deltas(pose: Pose, rig: Rig, rest_heads: np.ndarray) -> torch.Tensor:
 
     g = lambda k: pose.get(k, 0.0)  # noqa: E731
     for side, sign in (("L", -1.0), ("R", 1.0)):
+        if f"shoulder_twist.{side}" in pose:  # about the upper arm's rest axis (+ inward)
+            upper = rest_heads[rig.bone(f"lowerarm01.{side}")] - rest_heads[rig.bone(f"upperarm01.{side}")]
+            put(f"upperarm01.{side}", _rot(upper, -sign * g(f"shoulder_twist.{side}")))
         put(f"upperarm01.{side}", _rot(X, -g(f"shoulder_forward.{side}"))
             @ _rot(Y, sign * g(f"shoulder_raise.{side}")))
         forearm = rest_heads[rig.bone(f"wrist.{side}")] - rest_heads[rig.bone(f"lowerarm01.{side}")]
@@ -93,6 +96,8 @@ def to_deltas(pose: Pose, rig: Rig, rest_heads: np.ndarray) -> torch.Tensor:
             @ _rot(Y, g("spine_lean") / 3))
     for bone in ("neck02", "head"):
         put(bone, _rot(Z, g("head_turn") / 2) @ _rot(X, g("head_nod") / 2))
+    if "body_pitch" in pose:  # the whole body about x at the root (-90: lying on the back)
+        put("root", _rot(X, g("body_pitch")))
     deltas = rig.identity()
     for bone, r in rots.items():
         deltas[0, rig.bone(bone), :3, :3] = torch.as_tensor(r)
@@ -150,3 +155,169 @@ def natural_pose(rig: Rig, phenotype: dict, seed: int, tries: int = 40):
         if all(now[k] >= min(MARGIN, 0.5 * at_rest[k]) for k in now):
             return pose, posed, attempt
     return dict(REST), rest, -1
+
+
+# -- poses people are photographed in (the `photo` pose set of the wide varieties) ----------
+# Families and their shares: standing relaxed, walking, sitting (on an invisible or a real
+# seat), arms folded / crossed, hands clasped in front, holding something (a bag at the side,
+# a phone or cup in front, a box in both hands), lying on the back, and the old natural pose.
+# Heads turn and nod in all of them. A pose records its family (`family`) and, for sitting
+# and holding, what the generator adds (`seat`, `held`): strings, kept apart from the angles.
+FAMILIES = {"stand": 0.20, "walk": 0.17, "sit": 0.20, "arms_crossed": 0.09, "hands_front": 0.06,
+            "hold": 0.16, "lying": 0.04, "natural": 0.08}
+SEATS = ("none", "none", "stool", "chair", "bench")  # drawn uniformly: 40 % invisible
+HELD = {"bag": 0.4, "phone": 0.3, "box": 0.3}
+# Part pairs allowed to touch in a family (a folded arm lies on the chest, a seated hand on the
+# thigh); the others keep the natural pose's clearance test.
+TOUCHING = {
+    "arms_crossed": ("forearm.L|torso", "forearm.R|torso", "forearm.L|forearm.R",
+                     "upperarm.L|torso", "upperarm.R|torso"),
+    "hands_front": ("forearm.L|torso", "forearm.R|torso", "forearm.L|forearm.R",
+                    "upperarm.L|torso", "upperarm.R|torso"),
+    "sit": ("forearm.L|thigh.L", "forearm.L|thigh.R", "forearm.R|thigh.L", "forearm.R|thigh.R",
+            "upperarm.L|torso", "upperarm.R|torso"),
+    "hold": ("forearm.L|forearm.R", "upperarm.L|torso", "upperarm.R|torso"),
+    "stand": ("upperarm.L|torso", "upperarm.R|torso"),
+    "walk": ("upperarm.L|torso", "upperarm.R|torso"),
+    "lying": ("upperarm.L|torso", "upperarm.R|torso"),
+}
+
+
+def _pick(rng: np.random.Generator, table: dict) -> str:
+    keys = list(table)
+    p = np.array([table[k] for k in keys], np.float64)
+    return keys[int(rng.choice(len(keys), p=p / p.sum()))]
+
+
+def _arms_down(pose: Pose, u, side: str, swing: float = 0.0) -> None:
+    pose[f"shoulder_raise.{side}"] = u(-36, -28)
+    pose[f"shoulder_forward.{side}"] = swing + u(-4, 6)
+    pose[f"elbow.{side}"] = u(3, 25)
+
+
+def sample_photo_pose(rng: np.random.Generator, family: str = None) -> Pose:
+    """A pose from one of FAMILIES (drawn by share unless given): angles as in `sample_pose`
+    plus `shoulder_twist.{L,R}` (about the upper arm, + inward) and `body_pitch`, and the
+    string entries `family`, `seat` (sit), `held` / `held_side` (hold)."""
+    u = lambda lo, hi: float(rng.uniform(lo, hi))  # noqa: E731
+    family = family or _pick(rng, FAMILIES)
+    if family == "natural":
+        pose = sample_pose(rng)
+        pose["head_turn"] = round(u(-55, 55), 2)
+        return {**pose, "family": "natural"}
+    pose: Pose = {}
+    sides = ("L", "R")
+    if family in ("stand", "arms_crossed", "hands_front", "hold"):
+        support = sides[int(rng.random() < 0.5)]  # weight on one leg: the other knee gives
+        for side in sides:
+            pose[f"hip_out.{side}"] = u(0, 6)
+            pose[f"hip_forward.{side}"] = u(-4, 8)
+            pose[f"knee.{side}"] = u(0, 4) if side == support else u(4, 18)
+        for side in sides:
+            _arms_down(pose, u, side)
+    if family == "walk":
+        lead, trail = sides if rng.random() < 0.5 else sides[::-1]
+        stride = u(14, 30)
+        pose[f"hip_forward.{lead}"], pose[f"knee.{lead}"] = stride, u(3, 18)
+        pose[f"hip_forward.{trail}"], pose[f"knee.{trail}"] = -u(8, 18), u(12, 35)
+        for side in sides:
+            pose[f"hip_out.{side}"] = u(0, 4)
+            # arms swing against the legs
+            _arms_down(pose, u, side, swing=(-1 if side == lead else 1) * stride * u(0.6, 1.0))
+            pose[f"elbow.{side}"] = u(10, 35)
+    elif family == "sit":
+        for side in sides:
+            pose[f"hip_forward.{side}"] = u(78, 95)
+            pose[f"knee.{side}"] = u(70, 105)
+            pose[f"hip_out.{side}"] = u(2, 14)
+        if rng.random() < 0.3:  # legs crossed at the ankles / one stretched
+            side = sides[int(rng.random() < 0.5)]
+            pose[f"knee.{side}"] = u(35, 60)
+        if rng.random() < 0.6:  # hands on the thighs
+            for side in sides:
+                pose[f"shoulder_raise.{side}"] = u(-32, -24)
+                pose[f"shoulder_forward.{side}"] = u(28, 42)
+                pose[f"elbow.{side}"] = u(30, 55)
+                pose[f"shoulder_twist.{side}"] = u(10, 25)
+        else:
+            for side in sides:
+                _arms_down(pose, u, side)
+        pose["spine_bend"] = u(0, 12)
+        pose["seat"] = SEATS[int(rng.integers(len(SEATS)))]
+    elif family == "arms_crossed":
+        for side in sides:
+            pose[f"shoulder_raise.{side}"] = u(-18, -8)
+            pose[f"shoulder_forward.{side}"] = u(0, 8)
+            pose[f"shoulder_twist.{side}"] = u(62, 75)
+            pose[f"elbow.{side}"] = u(95, 108)
+    elif family == "hands_front":
+        for side in sides:
+            pose[f"shoulder_raise.{side}"] = u(-32, -26)
+            pose[f"shoulder_forward.{side}"] = u(8, 16)
+            pose[f"shoulder_twist.{side}"] = u(70, 82)
+            pose[f"elbow.{side}"] = u(55, 75)
+    elif family == "hold":
+        held = _pick(rng, HELD)
+        side = sides[int(rng.random() < 0.5)]
+        pose["held"], pose["held_side"] = held, side
+        if held == "bag":  # hanging from one hand, the arm a little away from the body
+            pose[f"shoulder_raise.{side}"] = u(-26, -18)
+            pose[f"elbow.{side}"] = u(0, 8)
+        elif held == "phone":  # looked at, in front of the chest
+            pose[f"shoulder_raise.{side}"] = u(-32, -26)
+            pose[f"shoulder_forward.{side}"] = u(15, 30)
+            pose[f"shoulder_twist.{side}"] = u(25, 40)
+            pose[f"elbow.{side}"] = u(95, 120)
+            pose["head_nod"] = u(10, 20)
+        else:  # a box carried in front in both hands
+            for s in sides:
+                pose[f"shoulder_raise.{s}"] = u(-24, -16)
+                pose[f"shoulder_forward.{s}"] = u(15, 25)
+                pose[f"shoulder_twist.{s}"] = u(15, 25)
+                pose[f"elbow.{s}"] = u(70, 85)
+    elif family == "lying":
+        pose["body_pitch"] = -90.0
+        for side in sides:
+            _arms_down(pose, u, side)
+            pose[f"hip_out.{side}"] = u(0, 8)
+        if rng.random() < 0.5:  # one knee up
+            side = sides[int(rng.random() < 0.5)]
+            pose[f"hip_forward.{side}"], pose[f"knee.{side}"] = u(30, 50), u(50, 90)
+    if "head_turn" not in pose:
+        pose["head_turn"] = u(-55, 55) if rng.random() < 0.6 else u(-10, 10)
+    pose.setdefault("head_nod", u(-8, 12))
+    pose.setdefault("spine_twist", u(-12, 12))
+    pose.setdefault("spine_lean", u(-4, 4))
+    pose.setdefault("spine_bend", u(-2, 6))
+    out: Pose = {k: (round(v, 2) if isinstance(v, float) else v) for k, v in pose.items()}
+    out["family"] = family
+    return out
+
+
+def angles(pose: Pose) -> Pose:
+    """Only the numeric joint angles of a pose (drops family, seat, held)."""
+    return {k: v for k, v in pose.items() if not isinstance(v, str)}
+
+
+def photo_pose(rig: Rig, phenotype: dict, seed: int, tries: int = 40):
+    """A pose people are photographed in, for a body, free of bad self-intersection (the
+    family's allowed contacts aside). Returns (pose, Posed, attempts); the family is drawn
+    once and kept over the re-draws, so the shares hold. Falls back to a relaxed stance."""
+    rng = np.random.default_rng(seed)
+    family = _pick(rng, FAMILIES)
+    rest = rig.forward(phenotype)
+    masks = _part_masks(rig, rest.vertices, rest.rest_heads)
+    at_rest = min_distances(rest.vertices, masks)
+    for attempt in range(1, tries + 1):
+        pose = sample_photo_pose(rng, family)
+        if attempt > 1:  # heavy bodies: after each collision the arms hang a little wider
+            for side in ("L", "R"):
+                key = f"shoulder_raise.{side}"
+                pose[key] = round(pose.get(key, 0.0) + min(attempt - 1, 20) * 1.5, 2)
+        posed = rig.forward(phenotype, to_deltas(angles(pose), rig, rest.rest_heads))
+        now = min_distances(posed.vertices, masks)
+        allowed = TOUCHING.get(family, ())
+        if all(now[k] >= min(MARGIN, 0.5 * at_rest[k]) for k in now if k not in allowed):
+            return pose, posed, attempt
+    pose = {"family": "stand", "shoulder_raise.L": -32.0, "shoulder_raise.R": -32.0}
+    return pose, rig.forward(phenotype, to_deltas(angles(pose), rig, rest.rest_heads)), -1
