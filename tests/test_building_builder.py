@@ -190,7 +190,11 @@ def test_procedural_source_builds_every_category(tmp_path):
     assert len(report.built) == 4, report.skipped
     assert check_dataset(tmp_path, progress=False).ok
     meta = json.loads(shapenet_model(tmp_path, "car", "proc0_00000", 16).meta.read_text())
+    from im2avatar_tf.building.sources.procedural import describe
+
+    params = meta["source"].pop("params")  # the sampled parameters: family, type, sizes, livery
     assert meta["source"] == {"source": "procedural", "category": "car", "index": 0, "seed": 0}
+    assert params == describe("car", 0) and params["family"] == "wide"
 
 
 def test_cli_build_and_check(mesh_folder, tmp_path, capsys):

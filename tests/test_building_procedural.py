@@ -9,6 +9,7 @@ import pytest
 import trimesh
 
 from im2avatar_tf.building.sources.procedural import CATEGORIES, describe, generate
+from im2avatar_tf.building.sources.procedural import car
 from im2avatar_tf.building.sources.procedural import texture as tx
 
 
@@ -73,8 +74,12 @@ def test_variety_covers_every_option():
     def seen(category, key, n=60):
         return Counter(describe(category, i)[key] for i in range(n))
 
-    assert set(seen("car", "body")) == {"sedan", "hatchback", "van", "suv", "pickup", "sports"}
-    assert len(seen("car", "pattern")) >= 6
+    classic = Counter(describe("car", i, family="classic")["body"] for i in range(60))
+    assert set(classic) == {"sedan", "hatchback", "van", "suv", "pickup", "sports"}
+    assert len(Counter(describe("car", i, family="classic")["pattern"] for i in range(60))) >= 6
+    assert set(seen("car", "type", 120)) == set(car.TYPES)
+    wide = [describe("car", i) for i in range(120)]
+    assert set(p["livery"] for p in wide if "livery" in p) == set(car.livery.LIVERIES)
     assert set(seen("chair", "legs")) == {0, 3, 4, 5}
     assert set(seen("chair", "base")) == {"legs", "office", "sled", "cantilever"}
     assert set(seen("chair", "arms")) == {True, False}
@@ -105,7 +110,7 @@ def test_few_objects_are_near_white():
 
 def test_texture_at_face_uv_gives_the_part_colour():
     for i in range(6):
-        m, p = generate("car", i), describe("car", i)
+        m, p = generate("car", i, family="classic"), describe("car", i, family="classic")
         assert np.abs(_face_colors(m, "taillight") - p["taillight"]).max() <= 1
         assert np.abs(_face_colors(m, "headlight") - p["headlight"]).max() <= 1
     for i in range(6):
@@ -147,3 +152,70 @@ def test_generate_is_fast():
         for i in range(5):
             generate(category, i)
         assert (time.perf_counter() - t) / 5 < 0.2, category
+
+
+def _one_per_type(n=200):
+    first = {}
+    for i in range(n):
+        first.setdefault(describe("car", i)["type"], i)
+    return first
+
+
+def test_classic_family_is_the_old_generator_and_wide_is_the_default():
+    """The classic family draws exactly what the generator drew before the wide family (the
+    params of the old generator for index 0 of seed 0, recorded); the default is the wide one."""
+    p = describe("car", 0, family="classic")
+    assert (p["family"], p["type"], p["body"], p["pattern"]) == ("classic", "classic", "sports", "solid")
+    assert (p["L"], p["W"], p["wheel"], p["number"]) == (4.273, 1.9887, 0.3359, 69)
+    assert describe("car", 0)["family"] == "wide"
+    assert generate("car", 3, family="classic").metadata["params"]["family"] == "classic"
+    with pytest.raises(ValueError, match="family"):
+        describe("car", 0, family="bus")
+    with pytest.raises(ValueError, match="only cars"):
+        describe("chair", 0, family="wide")
+
+
+def test_every_car_type_is_closed_outward_and_sized_like_its_kind():
+    for kind, i in _one_per_type().items():
+        m, p = generate("car", i), describe("car", i)
+        for name, spans in m.metadata["part_faces"].items():
+            for a, b in spans:
+                part = trimesh.Trimesh(m.vertices, m.faces[a:b], process=True)
+                assert part.is_watertight and part.is_winding_consistent and part.volume > 0, (kind, name)
+        assert (m.area_faces > 1e-12).all() and 300 <= len(m.faces) <= 20000, kind
+        length, height = m.extents[2], m.extents[1]
+        assert 2.8 < length < 6.5 and 0.7 < height < 2.3, (kind, m.extents)
+        if kind == "open_wheel":  # wheels outside the body, wings
+            assert {"front_wing", "rear_wing", "helmet", "sidepods"} <= set(m.metadata["part_faces"])
+            assert m.extents[0] >= p["track"] - 1e-6
+        if kind == "buggy":
+            assert "cage" in m.metadata["part_faces"]
+        if kind == "pickup":
+            assert "bed" in m.metadata["part_faces"]
+
+
+def test_wide_family_varies_wheels_ride_height_and_extras():
+    ps = [describe("car", i) for i in range(150)]
+    road = [p for p in ps if p["type"] in car.road.KINDS]
+    assert np.ptp([p["wheel"] for p in road]) > 0.12 and np.ptp([p["clear"] for p in road]) > 0.3
+    assert np.ptp([p["wheel_out"] for p in road]) > 0.15  # track: tyres inside to well outside the body
+    assert {"none", "wing", "ducktail"} == {p["spoiler"] for p in road}
+    assert any(p["splitter"] for p in road) and any(p["light_bar"] for p in road)
+
+
+def test_liveries_are_painted_on_the_body():
+    """A two-tone car's body shows both colours; a number livery puts its panel colour on the body."""
+    found = set()
+    for i in range(200):
+        p = describe("car", i)
+        if p["type"] not in car.road.KINDS or p["livery"] not in ("two_tone", "number") or p["livery"] in found:
+            continue
+        cols = _face_colors(generate("car", i), "body")
+        near = lambda c: (np.abs(cols - c).max(axis=1) <= 30).mean()  # noqa: E731 (paint carries noise)
+        if p["livery"] == "two_tone":
+            assert near(p["colors"]["paint"]) > 0.1 and near(p["colors"]["secondary"]) > 0.1
+        else:
+            img = _texture(generate("car", i)).reshape(-1, 3).astype(int)
+            assert (np.abs(img - tx.contrast(p["colors"]["paint"])).max(axis=1) <= 2).sum() > 100
+        found.add(p["livery"])
+    assert found == {"two_tone", "number"}

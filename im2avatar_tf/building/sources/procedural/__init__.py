@@ -28,15 +28,19 @@ def _module(category: str):
     return _MODULES[category]
 
 
-def describe(category: str, index: int, seed: int = 0) -> dict:
-    """The sampled parameters of model ``index`` (body type, part counts, colours as 0-255 RGB, pattern...)."""
-    params = _module(category).sample(Sampler(rng_for(category, index, seed)))
+def describe(category: str, index: int, seed: int = 0, family: str | None = None) -> dict:
+    """The sampled parameters of model ``index`` (body type, part counts, colours as 0-255 RGB, pattern...).
+    ``family``: cars only, "wide" (the default) or "classic" (the generator before issue 34), see car/."""
+    sampler = Sampler(rng_for(category, index, seed))
+    if family is not None and category != "car":
+        raise ValueError(f"only cars have families, not {category!r}")
+    params = _module(category).sample(sampler, family) if family else _module(category).sample(sampler)
     return {"category": category, "index": int(index), "seed": int(seed), **params}
 
 
-def generate(category: str, index: int, seed: int = 0) -> trimesh.Trimesh:
-    """One textured triangle mesh; the same (category, index, seed) always gives the same mesh and texture."""
-    params = describe(category, index, seed)
+def generate(category: str, index: int, seed: int = 0, family: str | None = None) -> trimesh.Trimesh:
+    """One textured triangle mesh; the same (category, index, seed, family) always gives the same mesh and texture."""
+    params = describe(category, index, seed, family)
     mesh = _module(category).build(copy.deepcopy(params)).mesh()
     mesh.metadata.update({"category": category, "index": int(index), "seed": int(seed), "params": params})
     return mesh

@@ -16,7 +16,7 @@ from ....config import CATEGORY_IDS
 from ....data.layout import layout_for
 from ...builder import REPORT_NAME, BuildOptions, Job, build_dataset, is_complete
 from ..base import Request, Source, build_jobs
-from . import generate
+from . import describe, generate
 
 
 def procedural_model_id(index: int, seed: int = 0) -> str:
@@ -24,13 +24,16 @@ def procedural_model_id(index: int, seed: int = 0) -> str:
 
 
 def procedural_jobs(categories: Sequence[str], count: int, seed: int = 0) -> List[Job]:
-    """`count` generated models per category (deterministic in (category, index, seed))."""
+    """`count` generated models per category (deterministic in (category, index, seed)); each
+    model's sampled parameters (`describe`: a car's family and type, sizes, livery) go into its
+    meta.json under source.params."""
     unknown = [c for c in categories if c not in CATEGORY_IDS]
     if unknown:
         raise ValueError(f"procedural categories must be among {sorted(CATEGORY_IDS)}, "
                          f"got {unknown}")
     return [Job(c, procedural_model_id(i, seed), functools.partial(generate, c, i, seed=seed),
-                {"source": "procedural", "category": c, "index": i, "seed": seed})
+                {"source": "procedural", "category": c, "index": i, "seed": seed,
+                 "params": describe(c, i, seed)})
             for c in categories for i in range(count)]
 
 

@@ -1,5 +1,7 @@
-"""Cars: a lower body (side profile with wheel arches, extruded across the width), a cabin whose
-walls carry the windows in the texture, four wheels, bumpers, lights, grille; pickups get a bed.
+"""The classic car family (the generator before issue 34): a lower body (side profile with wheel
+arches, extruded across the width), a cabin whose walls carry the windows in the texture, four
+wheels, bumpers, lights, grille; pickups get a bed. Boxes of boxes: `road.py` has the rounded
+bodies.
 
 Units are metres; y up, front toward +z, width along x.
 """
@@ -8,9 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import texture as tx
-from .parts import CAP0, CAP1, WALL, Assembly, arc_param, box, cylinder, prism, rounded_path
-from .sampling import Sampler
+from .. import texture as tx
+from ..parts import CAP0, CAP1, WALL, Assembly, arc_param, box, cylinder, prism, rounded_path
+from ..sampling import Sampler
+from .details import wheel_tiles
 
 BODIES = ("sedan", "hatchback", "van", "suv", "pickup", "sports")
 PATTERNS = ("solid", "racing_stripes", "two_tone", "side_stripe", "number", "checks", "gradient")
@@ -159,20 +162,6 @@ def _cabin_tiles(a: Assembly, p: dict, cabin, zr_zf) -> dict:
     return {CAP0: side_tile, CAP1: side_tile, WALL: a.tile("cabin_wall", wall)}
 
 
-def _wheel_tiles(a: Assembly, p: dict, seed: int) -> dict:
-    c = p["colors"]
-    rad = np.hypot(tx.U - 0.5, tx.V - 0.5) * 2
-    ang = np.arctan2(tx.V - 0.5, tx.U - 0.5)
-    face = tx.fill(c["tire"])
-    rim = p["rim_size"]
-    face[rad < rim] = tx.rgb(c["rim"])
-    holes = (rad < rim * 0.85) & (rad > 0.3) & (np.cos(ang * p["spokes"]) < -0.2)
-    face[holes] = tx.rgb(tx.shade(c["tire"], 0.7))
-    face[rad < 0.15] = tx.rgb(tx.shade(c["rim"], 0.7))
-    tread = tx.stripes(c["tire"], tx.shade(c["tire"], 1.6), 36, "u", 0.3)
-    return {CAP0: a.tile("wheel_face", face), CAP1: "wheel_face", WALL: a.tile("tire", tx.noise(tread, seed, 0.05))}
-
-
 def build(p: dict) -> Assembly:
     a = Assembly()
     seed = p["texture_seed"]
@@ -185,7 +174,7 @@ def build(p: dict) -> Assembly:
     inset = 0.05
     a.add("cabin", prism(*cabin, (-W / 2 + inset, W / 2 - inset), axis="x", inset=p["tumblehome"]), _cabin_tiles(a, p, cabin, zr_zf))
 
-    wheel = _wheel_tiles(a, p, seed + 1)
+    wheel = wheel_tiles(a, p, seed + 1)
     R, tw = p["wheel"], p["tire_width"]
     for zw in wheels_z:
         for sx in (-1, 1):
