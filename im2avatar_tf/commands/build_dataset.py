@@ -85,6 +85,11 @@ def add_arguments(parser) -> None:
                        help="human only: clothing styles")
     human.add_argument("--pairs", type=positive_int, default=None,
                        help="human only: (clothes, body) pairs")
+    human.add_argument("--human-variety", default=None,
+                       choices=("classic", "poses", "clothes", "wide"),
+                       help="human only: what the generated people widen (docs/human.md): "
+                            "wide (default: photo poses and clothing with volume), poses, "
+                            "clothes, or classic (the earlier 16 painted styles)")
 
 
 def build_options(args, resolution: int, background=None):
@@ -109,7 +114,8 @@ def run(args) -> int:
 
     orientation(args.up, args.front)  # --front parallel to --up: one error line, before any work
     if args.source != "human":
-        given = [f"--{n}" for n in ("bodies", "styles", "pairs") if getattr(args, n) is not None]
+        given = [f"--{n.replace('_', '-')}" for n in ("bodies", "styles", "pairs", "human_variety")
+                 if getattr(args, n, None) is not None]
         if given:
             raise ValueError(f"{', '.join(given)} only apply to --source human")
     if args.source != "torcs" and args.torcs_split is not None:
@@ -128,5 +134,5 @@ def run(args) -> int:
         categories=tuple(args.categories) if args.categories else None, count=args.count,
         seed=args.seed, workers=args.workers, progress=not args.no_progress, input=args.input,
         mapping=args.mapping, bodies=args.bodies, styles=args.styles, pairs=args.pairs,
-        torcs_split=args.torcs_split)
+        human_variety=getattr(args, "human_variety", None), torcs_split=args.torcs_split)
     return 0 if source.build(request) else 1

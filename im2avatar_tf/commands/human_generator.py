@@ -29,6 +29,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--preview", default=None,
                    help="write a sheet of every style on --preview-body, front and back, to this PNG")
     p.add_argument("--preview-body", type=nonnegative_int, default=0, help="body id of the preview sheet (0)")
+    p.add_argument("--variety", default="classic",
+                   choices=("classic", "poses", "clothes", "wide"),
+                   help="what the people widen (building.sources.human_gen.variety): classic "
+                        "(the 16 painted styles, A/natural poses), poses, clothes, or wide "
+                        "(both); default classic, the earlier generator")
+    p.add_argument("--outfits", type=positive_int, default=48,
+                   help="size of the outfit design of the non-classic varieties (48)")
     p.add_argument("--jsonl", action="store_true",
                    help="one JSON line per finished pair on stdout instead of a progress bar")
     return p

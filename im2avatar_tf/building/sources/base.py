@@ -23,6 +23,7 @@ class Request:
     bodies: Optional[int] = None  # human: body meshes
     styles: Optional[int] = None  # human: clothing styles
     pairs: Optional[int] = None  # human: (clothes, body) pairs
+    human_variety: Optional[str] = None  # human: classic / poses / clothes / wide (default)
     torcs_split: Optional[str] = None  # torcs: "test" (all) or "by-model" (held out by body)
     say: Callable[[str], None] = print  # where the source says what it builds and built
 

@@ -34,14 +34,28 @@ from ...data.layout import HUMAN, human_model, write_split
 from ...io import atomic_write_text
 from .base import Request, Source
 from .human_gen import plan as plan_mod
-from .human_gen.bodies import design_bodies
+from .human_gen import variety as varieties
 from .human_gen.styles import STYLES
 
 REPO = Path(__file__).resolve().parents[3]
 EXTRA_MODULES = ("torch", "anny", "warp")
 INSTALL_HINT = ("pip install torch==2.13.0 && pip install -r requirements-human.txt "
                 "(torch first and pinned, so pip keeps the CPU wheel)")
-DEFAULTS = {"bodies": 40, "styles": 16, "pairs": 367}
+DEFAULTS = {"bodies": 40, "styles": 16, "pairs": 367}  # the classic variety's
+
+
+def mesh_cache(seed: int, variety: str = "classic") -> Path:
+    """The generator's mesh cache of a variety and seed (classic: the earlier path)."""
+    name = f"meshes-seed{seed}" if variety == "classic" else f"meshes-{variety}-seed{seed}"
+    return REPO / "cache" / "human" / name
+
+
+def make_plan(variety: str, bodies: int, styles: int, pairs: int, seed: int) -> plan_mod.Plan:
+    """The pairs and split of a variety: classic's held-out bodies or styles, the others'
+    held out by body and by outfit."""
+    if varieties.variety(variety).split == "body-and-outfit":
+        return plan_mod.make_heldout_plan(bodies, styles, pairs, seed)
+    return plan_mod.make_plan(bodies, styles, pairs, seed)
 
 
 def missing_extra() -> List[str]:
@@ -68,7 +82,8 @@ def cache_env(cache_root: Optional[Path] = None) -> Dict[str, str]:
 
 
 def generate(pairs: Sequence[Tuple[int, int]], mesh_dir: Path, bodies: int, seed: int,
-             progress: bool = True, texture_size: int = 512) -> None:
+             progress: bool = True, texture_size: int = 512, variety: str = "classic",
+             outfits: int = 48) -> None:
     """Run the generator subprocess for `pairs` (skips finished ones), showing progress."""
     from tqdm import tqdm
 
@@ -82,6 +97,8 @@ def generate(pairs: Sequence[Tuple[int, int]], mesh_dir: Path, bodies: int, seed
            "--out", str(mesh_dir),
            "--bodies", str(bodies), "--seed", str(seed), "--pairs-file", str(pairs_file),
            "--texture-size", str(texture_size), "--jsonl"]
+    if variety != "classic":
+        cmd += ["--variety", variety, "--outfits", str(outfits)]
     bar = tqdm(total=len(todo), desc="generating people", unit="mesh", disable=not progress)
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env=cache_env(), cwd=str(REPO))
@@ -108,34 +125,41 @@ def _mesh_done(mesh_dir: Path, style_id: int, body_id: int) -> bool:
 
 def build_human(out: Path, bodies: int = 40, styles: int = 16, pairs: int = 367, seed: int = 0,
                 options=None, workers: int = 1, progress: bool = True,
-                mesh_dir: Optional[Path] = None, plan: Optional[plan_mod.Plan] = None) -> dict:
+                mesh_dir: Optional[Path] = None, plan: Optional[plan_mod.Plan] = None,
+                variety: str = "classic") -> dict:
     """Plan, generate and build the human set into `out`; returns a summary dict.
     `plan` overrides the planned pairs and split (tests pin exact pairs this way). The meshes
     are built by the dataset builder's `build_dataset` (one `Job` per pair, its clothes folder
-    as the group); the split lists follow the plan."""
+    as the group); the split lists follow the plan. `variety` (human_gen.variety): classic,
+    poses, clothes or wide; with a non-classic one, `styles` counts outfits."""
     from ...images import WHITE_RGB
     from ..builder import BuildOptions, build_dataset, is_complete
 
     require_extra()
-    if not 1 <= styles <= len(STYLES):
+    kind = varieties.variety(variety)
+    if not kind.outfits and not 1 <= styles <= len(STYLES):
         raise ValueError(f"--styles must be 1..{len(STYLES)} (the named styles), got {styles}")
     options = options or BuildOptions(background=WHITE_RGB)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    plan = plan or plan_mod.make_plan(bodies, styles, pairs, seed)
+    plan = plan or make_plan(variety, bodies, styles, pairs, seed)
     bodies = max(bodies, plan.bodies)
-    atomic_write_text(out / "human_plan.json", json.dumps(plan.to_dict(), indent=1))
-    mesh_dir = Path(mesh_dir or REPO / "cache" / "human" / f"meshes-seed{seed}")
+    styles = max(styles, plan.styles)
+    plan_doc = plan.to_dict()
+    if variety != "classic":
+        plan_doc["variety"] = kind.to_dict()
+    atomic_write_text(out / "human_plan.json", json.dumps(plan_doc, indent=1))
+    mesh_dir = Path(mesh_dir or mesh_cache(seed, variety))
 
     t0 = time.perf_counter()
     todo = [p for p in plan.pairs if not is_complete(
         human_model(out, plan_mod.clothes_name(p[0]), plan_mod.mesh_name(p[1]),
                     options.resolution), options)]
-    generate(todo, mesh_dir, bodies, seed, progress)
+    generate(todo, mesh_dir, bodies, seed, progress, variety=variety, outfits=styles)
     t_generate = time.perf_counter() - t0
 
     t1 = time.perf_counter()
-    report = build_dataset(_jobs(plan, mesh_dir, options.up), out, options, workers=workers,
+    report = build_dataset(_jobs(plan, mesh_dir, options.up, variety), out, options, workers=workers,
                            progress=progress, splits=False)
     t_build = time.perf_counter() - t1
     failed = {s["entry"]: s["reason"] for s in report.skipped}
@@ -150,7 +174,7 @@ def build_human(out: Path, bodies: int = 40, styles: int = 16, pairs: int = 367,
         "held_out_styles": [plan_mod.clothes_name(s) for s in plan.held_out_styles],
         "seconds_generate": round(t_generate, 2), "seconds_build": round(t_build, 2),
         "seconds_per_human": round((t_generate + t_build) / max(1, len(todo)), 3),
-        "mesh_cache": str(mesh_dir), "resolution": options.resolution,
+        "mesh_cache": str(mesh_dir), "resolution": options.resolution, "variety": variety,
     }
     atomic_write_text(out / "human_report.json", json.dumps(summary, indent=1))
     return summary
@@ -165,16 +189,20 @@ class Human(Source):
 
     def build(self, request: Request) -> bool:
         require_extra()
-        bodies = request.bodies or DEFAULTS["bodies"]
-        styles = request.styles or DEFAULTS["styles"]
-        pairs = request.pairs or min(DEFAULTS["pairs"], bodies * styles)
+        variety = getattr(request, "human_variety", None) or varieties.DEFAULT
+        kind = varieties.variety(variety)
+        bodies = request.bodies or kind.bodies_default
+        styles = request.styles or kind.styles_default
+        pairs = request.pairs or min(kind.pairs_default, bodies * styles)
         options = request.options
         out = Path(request.out)
-        request.say(f"human set: {pairs} pairs of {styles} styles x {bodies} bodies -> {out} "
+        request.say(f"human set ({variety}): {pairs} pairs of {styles} "
+                    f"{'outfits' if kind.outfits else 'styles'} x {bodies} bodies -> {out} "
                     f"({options.resolution}^3, {options.views} views of {options.image_size} px, "
                     f"background {','.join(map(str, options.background))})")
         summary = build_human(out, bodies, styles, pairs, request.seed, options,
-                              workers=request.workers, progress=request.progress)
+                              workers=request.workers, progress=request.progress,
+                              variety=variety)
         request.say(f"built {summary['built']}, reused {summary['reused']}, failed "
                     f"{len(summary['failed'])}; train {summary['train']}, test {summary['test']} "
                     f"(held out: bodies {summary['held_out_bodies']}, styles "
@@ -185,7 +213,7 @@ class Human(Source):
 SOURCE = Human()
 
 
-def _jobs(plan: plan_mod.Plan, mesh_dir: Path, up: str) -> list:
+def _jobs(plan: plan_mod.Plan, mesh_dir: Path, up: str, variety: str = "classic") -> list:
     """One builder `Job` per planned pair: category "human", the clothes folder as its group,
     the generated GLB as its mesh and the plan's split and held-out flags as its source."""
     from ..builder import Job
@@ -203,6 +231,8 @@ def _jobs(plan: plan_mod.Plan, mesh_dir: Path, up: str) -> list:
                   "held_out_style": p[0] in plan.held_out_styles,
                   "held_out_bodies": plan.held_out_bodies,
                   "held_out_styles": plan.held_out_styles, "generator": sidecar}
+        if variety != "classic":  # styles are outfits here: no outfit or body of a test
+            source["variety"] = variety  # person is in training (plan.make_heldout_plan)
         jobs.append(Job(HUMAN.CATEGORY, mesh,
                         functools.partial(load_mesh, stem.with_suffix(".glb")), source, up=up,
                         group=clothes))

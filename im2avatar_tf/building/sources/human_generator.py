@@ -22,7 +22,8 @@ import time
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 1  # the classic variety's meshes
+WIDE_VERSION = 2  # the poses / clothes / wide varieties' meshes
 DEFAULT_CACHE = Path(__file__).resolve().parents[3] / "cache" / "anny"
 
 
@@ -46,14 +47,27 @@ def pair_stem(style_id: int, body_id: int) -> str:
 class Generator:
     """Holds the anny rig, the UV atlas and per-body poses; makes one pair at a time."""
 
-    def __init__(self, bodies, texture_size: int = 512):
+    def __init__(self, bodies, texture_size: int = 512, variety: str = "classic",
+                 outfits=None, seed: int = 0):
         from .human_gen import atlas, mesh_out, rig
+        from .human_gen.variety import variety as get_variety
 
         self.bodies = bodies
+        self.variety = get_variety(variety)
+        self.outfits = outfits
+        self.seed = seed
         self.rig = rig.Rig()
         self.atlas = atlas.build_atlas(self.rig, texture_size)
         self.split = mesh_out.SeamSplit(self.rig.faces, self.rig.face_uv, self.rig.internal_faces)
         self._posed: Dict[int, tuple] = {}
+        self._pair: Dict[tuple, tuple] = {}
+        if self.variety.outfits:
+            from .human_gen import garments
+
+            self.fields = atlas.vertex_fields(self.rig, self.atlas)
+            self.weights = self.rig.skinning_weights()
+            self.body_faces = mesh_out.kept_faces(self.rig.faces, self.rig.internal_faces)
+            self.neighbors = garments.vertex_neighbors(self.body_faces, self.rig.num_vertices)
 
     def posed(self, body_id: int):
         """(pose angles, vertices (V, 3), attempts) of a body, computed once."""
@@ -69,23 +83,120 @@ class Generator:
                 self._posed[body_id] = (pose, out.vertices, attempts)
         return self._posed[body_id]
 
+    def pair_pose(self, style_id: int, body_id: int):
+        """(pose, posed, attempts, unposed) of a pair in the wide varieties: drawn per pair."""
+        from .human_gen import poses
+        from .human_gen.variety import pair_seed
+
+        key = (style_id, body_id)
+        if key not in self._pair:
+            self._pair.clear()  # one pair at a time: keeps memory flat
+            pheno = self.rig.phenotype(self.bodies[body_id])
+            seed = pair_seed(self.seed, style_id, body_id)
+            unposed = self.rig.forward(pheno)
+            if self.variety.poses == "photo":
+                pose, posed, attempts = poses.photo_pose(self.rig, pheno, seed)
+            elif seed % 5 == 0:  # the classic distribution: one in five in the rest pose
+                pose, posed, attempts = dict(poses.REST), unposed, 0
+            else:
+                pose, posed, attempts = poses.natural_pose(self.rig, pheno, seed)
+            self._pair[key] = (pose, posed, attempts, unposed)
+        return self._pair[key]
+
     def mesh(self, style_id: int, body_id: int):
         from .human_gen import mesh_out, paint, styles
 
         body = self.bodies[body_id]
-        texture = paint.paint(self.atlas, styles.style(style_id), body.skin_tone)
-        _, vertices, _ = self.posed(body_id)
-        return mesh_out.textured_mesh(vertices, self.split, self.rig.uv, texture)
+        if not self.variety.outfits:
+            texture = paint.paint(self.atlas, styles.style(style_id), body.skin_tone)
+            _, vertices, _ = self.posed(body_id)
+            return mesh_out.textured_mesh(vertices, self.split, self.rig.uv, texture)
+        outfit = self.outfits[style_id]
+        pose, posed, _, unposed = self.pair_pose(style_id, body_id)
+        if self.variety.clothes == "painted":
+            texture = paint.paint(self.atlas, outfit.to_style(), body.skin_tone)
+            return self._with_props(mesh_out.textured_mesh(posed.vertices, self.split, self.rig.uv,
+                                                           texture), pose, posed, style_id, body_id)
+        return self._dressed(outfit, body, pose, posed, unposed, style_id, body_id)
+
+    def _dressed(self, outfit, body, pose, posed, unposed, style_id, body_id):
+        """The body with its garment shells, skirts, hair extras and props (a Scene)."""
+        from .human_gen import garments, mesh_out, paint
+        from .human_gen.variety import pair_seed
+
+        seed = pair_seed(self.seed, style_id, body_id)
+        texture = paint.paint_outfit(self.atlas, outfit, body.skin_tone, meshed=True, seed=seed)
+        thickness = garments.shell_thickness(outfit, self.fields, self.neighbors)
+        hidden = garments.hidden_vertices(outfit, self.fields)
+        verts, faces, uv_of = garments.dress_body(posed.vertices, self.body_faces, self.split,
+                                                  thickness, hidden)
+        import numpy as np
+
+        parts = [mesh_out.textured_parts(verts, faces, self.rig.uv[self.split.uv[uv_of]], texture)]
+        extra = []
+        b = self.rig.bone
+        # (rest_heads are in anny's rest frame, offset from the vertices: use the bone frames)
+        heads = {"waist": unposed.posed_heads[b("spine04")], "hip": unposed.posed_heads[b("upperleg01.L")],
+                 "ankle": unposed.posed_heads[b("foot.L")]}
+        skin = garments.Skin(unposed.vertices, self.weights, unposed.bone_poses, posed.bone_poses,
+                             region=~np.isin(self.fields.group, [2, 3]))  # not the arms
+        if outfit.bottom in ("skirt", "dress"):
+            flare = {"mini": 0.22, "knee": 0.25, "midi": 0.22, "maxi": 0.15}[outfit.length]
+            ease = 0.012
+            if pose.get("family") == "sit":  # a flared skirt skinned to raised thighs balloons
+                flare, ease = 0.04, 0.006
+            extra.append(garments.skirt(unposed.vertices, self.fields, heads, skin,
+                                        paint.HEM_LEG_S[outfit.length], outfit.bottom_fabric,
+                                        ease=ease, flare=flare, seed=seed))
+        if outfit.outer == "coat":
+            sit = pose.get("family") == "sit"
+            extra.append(garments.skirt(unposed.vertices, self.fields, heads, skin,
+                                        garments.COAT_HEM_S, outfit.outer_fabric,
+                                        ease=0.02 if sit else 0.035, flare=0.03 if sit else 0.12,
+                                        seed=seed))
+        extra += garments.hair_extra(outfit, unposed.vertices, self.fields, skin, b("head"))
+        return self._with_props(parts, pose, posed, style_id, body_id, extra)
+
+    def _with_props(self, parts, pose, posed, style_id, body_id, extra=()):
+        """`parts` (glTF axes) and `extra` (anny axes) with the pose's seat and held things,
+        as one Scene."""
+        from .human_gen import garments, mesh_out
+        from .human_gen.variety import pair_seed
+
+        parts = list(parts) if isinstance(parts, (list, tuple)) else [parts]
+        extra = list(extra)
+        if not pose.get("family"):
+            return mesh_out.scene(parts, extra)
+        seed = pair_seed(self.seed, style_id, body_id)
+        fields = getattr(self, "fields", None)
+        if fields is None:
+            from .human_gen import atlas
+
+            fields = self.fields = atlas.vertex_fields(self.rig, self.atlas)
+        extra += garments.seat(pose.get("seat", "none"), posed.vertices, fields, seed)
+        extra += garments.held(pose.get("held"), pose.get("held_side"), posed.vertices, fields, seed)
+        return mesh_out.scene(parts, extra)
 
     def sidecar(self, style_id: int, body_id: int, seconds: float) -> dict:
         from .human_gen import paint, styles
 
         body = self.bodies[body_id]
-        pose, vertices, attempts = self.posed(body_id)
+        if self.variety.outfits:
+            pose, posed, attempts, _ = self.pair_pose(style_id, body_id)
+            vertices = posed.vertices
+            outfit = self.outfits[style_id]
+            clothing = {"outfit_id": style_id, "outfit": outfit.to_dict(),
+                        "painted_style": outfit.to_style().to_dict()
+                        if self.variety.clothes == "painted" else None}
+        else:
+            pose, vertices, attempts = self.posed(body_id)
+            clothing = {"style": styles.style(style_id).to_dict()}
         return {
-            "generator": "im2avatar_tf.building.sources.human_generator", "generator_version": GENERATOR_VERSION,
+            "generator": "im2avatar_tf.building.sources.human_generator",
+            "generator_version": GENERATOR_VERSION if not self.variety.outfits else WIDE_VERSION,
             "anny_version": self.rig.anny_version, "style_id": style_id,
-            "style": styles.style(style_id).to_dict(), "body_id": body_id, "body": body.to_dict(),
+            "variety": self.variety.to_dict(), "seed": self.seed,
+            **clothing, "body_id": body_id, "body": body.to_dict(),
             "anny_phenotype": self.rig.phenotype(body), "pose": pose, "pose_attempts": attempts,
             "axes": {"up": "+y", "front": "+z", "units": "m"},
             "height_m": float(vertices[:, 2].max() - vertices[:, 2].min()),
@@ -101,6 +212,9 @@ class Generator:
         stem = pair_stem(style_id, body_id)
         mesh_out.write_glb(self.mesh(style_id, body_id), out / f"{stem}.glb")
         meta = self.sidecar(style_id, body_id, time.perf_counter() - t)
+        if meta["variety"]["name"] == "classic":  # the earlier generator's sidecar, as it was
+            meta.pop("variety")
+            meta.pop("seed")
         mesh_out.write_sidecar(out / f"{stem}.json", meta)
         return meta
 
@@ -112,20 +226,25 @@ def is_done(out: Path, style_id: int, body_id: int) -> bool:
 
 def generate(out: os.PathLike, bodies: int = 40, seed: int = 0, pairs: Optional[str] = None,
              pairs_file: Optional[str] = None, texture_size: int = 512,
-             preview: Optional[str] = None, preview_body: int = 0, jsonl: bool = False) -> int:
+             preview: Optional[str] = None, preview_body: int = 0, jsonl: bool = False,
+             variety: str = "classic", outfits: int = 48) -> int:
     """Write the meshes of `pairs` ("STYLE:BODY,..." 0-based ids) and/or `pairs_file` (a JSON
     list of [style, body]) of a body design of `bodies` (seeded by `seed`) into `out`; with
     `preview`, a sheet of every style on body `preview_body`. Returns an exit status."""
     os.environ.setdefault("ANNY_CACHE_DIR", str(DEFAULT_CACHE))
     os.environ.setdefault("WARP_CACHE_PATH", str(Path(os.environ["ANNY_CACHE_DIR"]).parent / "warp"))
-    from .human_gen.bodies import design_bodies
+    from .human_gen import variety as varieties
+    from .human_gen.outfits import design_outfits
     from .human_gen.styles import STYLES
 
-    bodies = design_bodies(bodies, seed)
+    kind = varieties.variety(variety)
+    bodies = varieties.design(variety, bodies, seed)
+    clothes = design_outfits(outfits, seed) if kind.outfits else None
+    n_styles = len(clothes) if kind.outfits else len(STYLES)
     pairs = _parse_pairs(pairs, pairs_file)
     for s, b in pairs:
-        if not (0 <= s < len(STYLES) and 0 <= b < len(bodies)):
-            print(f"error: pair {s}:{b} out of range ({len(STYLES)} styles, {len(bodies)} bodies)",
+        if not (0 <= s < n_styles and 0 <= b < len(bodies)):
+            print(f"error: pair {s}:{b} out of range ({n_styles} styles, {len(bodies)} bodies)",
                   file=sys.stderr)
             return 2
     out = Path(out)
@@ -133,7 +252,7 @@ def generate(out: os.PathLike, bodies: int = 40, seed: int = 0, pairs: Optional[
     todo = [(s, b) for s, b in pairs if not is_done(out, s, b)]
     if not todo and not preview:
         return 0
-    gen = Generator(bodies, texture_size)
+    gen = Generator(bodies, texture_size, variety, clothes, seed)
     # Body by body: each body is posed once and reused for its styles.
     todo.sort(key=lambda p: (p[1], p[0]))
     bar = None
@@ -153,7 +272,21 @@ def generate(out: os.PathLike, bodies: int = 40, seed: int = 0, pairs: Optional[
     if preview:
         from .human_gen import preview as sheet
 
-        meshes = [gen.mesh(s, preview_body) for s in range(len(STYLES))]
-        labels = [f"{s}: {st.name}" for s, st in enumerate(STYLES)]
+        if kind.outfits:  # people of the first pairs asked, else outfit k on body k
+            shown = pairs[:24] or [(k % n_styles, k % len(bodies)) for k in range(16)]
+            meshes = [gen.mesh(s, b) for s, b in shown]
+            labels = [f"{clothes[s].name} / {_pose_label(gen, s, b)}" for s, b in shown]
+        else:
+            meshes = [gen.mesh(s, preview_body) for s in range(len(STYLES))]
+            labels = [f"{s}: {st.name}" for s, st in enumerate(STYLES)]
         sheet.sheet(meshes, labels, Path(preview))
     return 0
+
+
+def _pose_label(gen: Generator, style_id: int, body_id: int) -> str:
+    pose = gen.pair_pose(style_id, body_id)[0]
+    body = gen.bodies[body_id]
+    label = pose.get("family", "rest" if not pose else "natural")
+    extra = pose.get("seat") if pose.get("seat") not in (None, "none") else pose.get("held")
+    return f"{label}{'+' + extra if extra else ''}, {body.age_years:.0f} y"
+

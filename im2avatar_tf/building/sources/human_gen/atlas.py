@@ -83,6 +83,52 @@ def _read_mask(name: str, size: int) -> np.ndarray:
                       np.float32) / 255.0
 
 
+@dataclass
+class VertexFields:
+    """The atlas's fields at the mesh vertices instead of the texels (same names, so the
+    paint rules run on either): which garment region each vertex is in, for the shells."""
+
+    position: np.ndarray  # (V, 3) canonical position
+    group: np.ndarray
+    segment: np.ndarray
+    arm_t: np.ndarray
+    leg_s: np.ndarray
+    anchors: Dict[str, float]
+
+
+def vertex_fields(rig: Rig, atlas: Atlas) -> VertexFields:
+    """Per-vertex canonical position, bone group, segment (at a UV corner of the vertex) and
+    limb coordinates, with the atlas's anchors."""
+    canonical = rig.forward({})
+    heads = canonical.rest_heads
+    position = canonical.vertices
+    group = rig.group_weights.argmax(1)
+    corner_uv = np.zeros((len(position), 2))
+    corner_uv[rig.faces.ravel()] = rig.uv[rig.face_uv.ravel()]
+    size = atlas.size
+    seg_img = _read_segmentation(size)
+    cols = np.clip((corner_uv[:, 0] * size).astype(int), 0, size - 1)
+    rows = np.clip(((1.0 - corner_uv[:, 1]) * size).astype(int), 0, size - 1)
+    segment = seg_img[rows, cols]
+    arm_t, leg_s = _limb_coordinates(rig, heads, position, group)
+    return VertexFields(position, group, segment, arm_t, leg_s, atlas.anchors)
+
+
+def _limb_coordinates(rig: Rig, heads: np.ndarray, position: np.ndarray, group: np.ndarray):
+    b = rig.bone
+    arm_t = np.full(len(position), np.nan)
+    leg_s = np.full(len(position), np.nan)
+    for side in ("L", "R"):
+        on_arm = group == GROUPS.index(f"arm.{side}")
+        shoulder, wrist = heads[b(f"upperarm01.{side}")], heads[b(f"wrist.{side}")]
+        axis = wrist - shoulder
+        arm_t[on_arm] = (position[on_arm] - shoulder) @ axis / (axis @ axis)
+        on_leg = group == GROUPS.index(f"leg.{side}")
+        hip_z, ankle_z = heads[b(f"upperleg01.{side}")][2], heads[b(f"foot.{side}")][2]
+        leg_s[on_leg] = (hip_z - position[on_leg, 2]) / (hip_z - ankle_z)
+    return arm_t, leg_s
+
+
 def build_atlas(rig: Rig, size: int = 512) -> Atlas:
     covered, faces, bary = _rasterize(rig, size)
     canonical = rig.forward({})  # all phenotypes 0.5, rest pose

@@ -83,3 +83,50 @@ def design_bodies(n: int, seed: int = 0) -> List[Body]:
             pose_seed=int(seed) * 100_003 + i,
         ))
     return bodies
+
+
+# -- the wide sets' bodies: anny's whole range -----------------------------------------------
+# Age 6-90 years (children to elders), the phenotypes over nearly all of anny's box, gender
+# mostly female / male with some in between, and skin tones continuous between the 8 anchors
+# above (interpolated) with a small warm / cool undertone shift. The pose is drawn per
+# (outfit, body) pair by the generator (`pose` = "per-pair").
+WIDE_AGE_YEARS = (6.0, 90.0)
+WIDE_RANGES = {"muscle": (0.0, 1.0), "weight": (0.0, 1.0), "height": (0.02, 0.98),
+               "proportions": (0.1, 0.9)}
+
+
+def skin_tone_at(t: float, undertone: float = 0.0) -> Tuple[int, int, int]:
+    """sRGB skin tone at t in [0, 1] along SKIN_TONES (light to dark); `undertone` in
+    [-1, 1] shifts it warm (+) or cool (-)."""
+    x = np.clip(t, 0.0, 1.0) * (len(SKIN_TONES) - 1)
+    i = min(int(np.floor(x)), len(SKIN_TONES) - 2)
+    c = np.array(SKIN_TONES[i]) * (1 - (x - i)) + np.array(SKIN_TONES[i + 1]) * (x - i)
+    c = c + undertone * np.array([6.0, 0.0, -8.0])
+    return tuple(int(v) for v in np.clip(np.round(c), 0, 255))
+
+
+def design_wide_bodies(n: int, seed: int = 0) -> List[Body]:
+    """The first `n` bodies of the wide design for `seed` (prefix-stable)."""
+    if n < 1:
+        raise ValueError(f"need at least one body, got {n}")
+    rng = np.random.default_rng([seed, 4099])
+    shift = rng.random(8)
+    bodies = []
+    for i in range(n):
+        u = [(_radical_inverse(i + 1, b) + s) % 1.0
+             for b, s in zip((2, 3, 5, 7, 11, 13, 17, 19), shift)]
+        gender = float(i % 2)
+        if u[6] < 0.15:  # some androgynous bodies
+            gender = 0.35 + 0.3 * u[6] / 0.15
+        else:
+            gender = abs(gender - 0.12 * u[6])
+        vals = {k: float(lo + (hi - lo) * x) for (k, (lo, hi)), x in zip(WIDE_RANGES.items(), u[1:5])}
+        bodies.append(Body(
+            index=i, gender=round(gender, 4),
+            age_years=round(float(WIDE_AGE_YEARS[0] + (WIDE_AGE_YEARS[1] - WIDE_AGE_YEARS[0]) * u[0]), 2),
+            **{k: round(v, 4) for k, v in vals.items()},
+            skin_tone=skin_tone_at(u[5], 2 * u[7] - 1),
+            pose="per-pair", pose_seed=int(seed) * 100_003 + i,
+        ))
+    return bodies
+

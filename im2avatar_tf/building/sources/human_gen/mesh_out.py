@@ -41,6 +41,44 @@ def textured_mesh(vertices: np.ndarray, split: SeamSplit, uv: np.ndarray,
     return trimesh.Trimesh(verts, split.faces, visual=visual, process=False)
 
 
+def kept_faces(faces: np.ndarray, drop_faces: np.ndarray) -> np.ndarray:
+    """The source faces without the dropped ones (mouth, eye sockets)."""
+    keep = np.ones(len(faces), bool)
+    keep[drop_faces] = False
+    return faces[keep]
+
+
+def textured_parts(vertices: np.ndarray, faces: np.ndarray, uv: np.ndarray,
+                   texture: np.ndarray) -> trimesh.Trimesh:
+    """A textured mesh from output vertices in anny coordinates (K, 3), faces, per-vertex UVs
+    (K, 2): the body with its garment shells; glTF-oriented."""
+    visual = trimesh.visual.TextureVisuals(
+        uv=uv, material=trimesh.visual.material.SimpleMaterial(
+            image=Image.fromarray(texture), diffuse=[255, 255, 255, 255]))
+    return trimesh.Trimesh(vertices @ ANNY_TO_GLTF.T, faces, visual=visual, process=False)
+
+
+def to_gltf(mesh: trimesh.Trimesh) -> trimesh.Trimesh:
+    """A copy of a mesh in anny coordinates turned into glTF's axes."""
+    out = mesh.copy()
+    m = np.eye(4)
+    m[:3, :3] = ANNY_TO_GLTF
+    out.apply_transform(m)
+    return out
+
+
+def scene(parts, extra=()):
+    """One mesh as is, or a Scene of `parts` (glTF axes) and `extra` (anny axes) as separate
+    geometries (each keeps its own texture or vertex colors)."""
+    meshes = list(parts) + [to_gltf(m) for m in extra]
+    if len(meshes) == 1:
+        return meshes[0]
+    sc = trimesh.Scene()
+    for i, m in enumerate(meshes):
+        sc.add_geometry(m, geom_name=f"part{i}")
+    return sc
+
+
 def write_glb(mesh: trimesh.Trimesh, path: Path) -> None:
     data = trimesh.exchange.gltf.export_glb(mesh, include_normals=True)
     with atomic_path(path) as tmp:

@@ -37,6 +37,12 @@ _SEG = {n: i for i, n in enumerate(SEGMENT_NAMES)}
 
 def regions(atlas: Atlas, style: Style) -> np.ndarray:
     """(N,) region code of every covered texel for a style."""
+    return _tidy(atlas, region_codes(atlas, style))
+
+
+def region_codes(atlas, style: Style) -> np.ndarray:
+    """(N,) region code of every point of `atlas` (an `Atlas`: its texels, or a
+    `VertexFields`: the mesh vertices) for a style, before the clean-up of tiny islands."""
     x, y, z = atlas.position.T
     a = atlas.anchors
     seg, grp = atlas.segment, atlas.group
@@ -96,7 +102,7 @@ def regions(atlas: Atlas, style: Style) -> np.ndarray:
         out[seg == _SEG[f"eye_back.{side}"]] = EYE_WHITE
     out[np.isin(seg, [_SEG["mouth_cavity"], _SEG["tongue"], _SEG["eye_cavity.L"],
                       _SEG["eye_cavity.R"]])] = INNER
-    return _tidy(atlas, out)
+    return out
 
 
 def _tidy(atlas: Atlas, codes: np.ndarray, min_texels: int = 12) -> np.ndarray:
@@ -150,6 +156,18 @@ def pattern(g: Garment, pos: np.ndarray, z_range: Tuple[float, float], anchors: 
     return (1 - mix)[:, None] * a + mix[:, None] * b
 
 
+def _skin(atlas: Atlas, skin_tone) -> np.ndarray:
+    """(N, 3) skin colors with anny's face detail (relief, lips, eyelids)."""
+    skin = _c(skin_tone)
+    detail = atlas.masks["detail"]
+    shade = 1.0 + 0.35 * (detail - np.median(detail))  # anny's skin detail map: face relief
+    skin_rgb = np.clip(skin[None] * shade[:, None], 0, 1)
+    lips = atlas.masks["lips"][:, None]
+    skin_rgb = skin_rgb * (1 - 0.6 * lips) + 0.6 * lips * np.array([0.62, 0.28, 0.28]) * (0.5 + skin)
+    skin_rgb *= (1.0 - 0.25 * atlas.masks["eyelids"])[:, None]
+    return skin_rgb
+
+
 def paint(atlas: Atlas, style: Style, skin_tone) -> np.ndarray:
     """Texture (S, S, 3) uint8 for a style on a body with `skin_tone`; texels outside the UV
     islands are filled from their nearest island texel (no dark seams when filtering)."""
@@ -158,14 +176,7 @@ def paint(atlas: Atlas, style: Style, skin_tone) -> np.ndarray:
     pos = atlas.position
     colors = np.zeros((len(codes), 3), np.float32)
 
-    skin = _c(skin_tone)
-    detail = atlas.masks["detail"]
-    shade = 1.0 + 0.35 * (detail - np.median(detail))  # anny's skin detail map: face relief
-    skin_rgb = np.clip(skin[None] * shade[:, None], 0, 1)
-    lips = atlas.masks["lips"][:, None]
-    skin_rgb = skin_rgb * (1 - 0.6 * lips) + 0.6 * lips * np.array([0.62, 0.28, 0.28]) * (0.5 + skin)
-    skin_rgb *= (1.0 - 0.25 * atlas.masks["eyelids"])[:, None]
-    colors[:] = skin_rgb
+    colors[:] = _skin(atlas, skin_tone)
 
     chest = (0.0, a["chest_z"] - 0.08)
     m = codes == UPPER
@@ -185,3 +196,44 @@ def paint(atlas: Atlas, style: Style, skin_tone) -> np.ndarray:
     tex = tex[atlas.fill_rows, atlas.fill_cols]
     return np.round(np.clip(tex, 0, 1) * 255).astype(np.uint8)
 
+
+
+# -- the wide sets' outfits: regions from the outfit's flat style, colors from real fabrics ----
+# Where a skirt or a dress is a mesh of its own, the leg below its hem is skin (bare legs);
+# above the hem the legs are hidden and dropped from the mesh.
+HEM_LEG_S = {"mini": 0.30, "knee": 0.55, "midi": 0.75, "maxi": 0.93}
+
+
+def outfit_codes(fields, outfit, meshed: bool, tidy_atlas: Atlas = None) -> np.ndarray:
+    """Region codes of an `outfits.Outfit` at the points of `fields` (atlas or vertices)."""
+    codes = region_codes(fields, outfit.to_style())
+    if meshed and outfit.bottom in ("skirt", "dress"):
+        leg_s = np.nan_to_num(fields.leg_s, nan=-9.0)
+        bare = (leg_s >= HEM_LEG_S[outfit.length] - 0.02) & np.isin(codes, [UPPER, LOWER])
+        codes[bare] = SKIN
+    return _tidy(tidy_atlas, codes) if tidy_atlas is not None else codes
+
+
+def paint_outfit(atlas: Atlas, outfit, skin_tone, meshed: bool, seed: int = 0) -> np.ndarray:
+    """Texture (S, S, 3) uint8 of an outfit on a body: fabric colors (`fabrics.color` at each
+    texel's canonical position) for the garments, strands for the hair, leather for shoes."""
+    from . import fabrics
+
+    codes = outfit_codes(atlas, outfit, meshed, tidy_atlas=atlas)
+    pos = atlas.position
+    colors = _skin(atlas, skin_tone).astype(np.float32)
+    upper = (outfit.outer_fabric if outfit.outer != "none" else
+             outfit.bottom_fabric if outfit.bottom == "dress" else outfit.top_fabric)
+    for code, fabric in ((UPPER, upper), (LOWER, outfit.bottom_fabric),
+                         (HAIR, fabrics.Fabric("hair", (outfit.hair_color, outfit.hair_color))),
+                         (SHOES, fabrics.Fabric("leather", (outfit.shoe_color, outfit.shoe_color)))):
+        m = codes == code
+        if m.any():
+            colors[m] = fabrics.color(fabric, pos[m], seed)
+    colors[codes == EYE_WHITE] = _c((205, 200, 194))
+    colors[codes == IRIS] = _c((70, 50, 36))
+    colors[codes == INNER] = _c((120, 40, 40))
+    tex = np.zeros(atlas.covered.shape + (3,), np.float32)
+    tex[atlas.covered] = colors
+    tex = tex[atlas.fill_rows, atlas.fill_cols]
+    return np.round(np.clip(tex, 0, 1) * 255).astype(np.uint8)

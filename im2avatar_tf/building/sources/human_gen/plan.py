@@ -130,3 +130,44 @@ def make_plan(bodies: int, styles: int, pairs: int, seed: int = 0,
         raise ValueError(f"only {len(test)} test pairs possible, {n_test} asked")
     return Plan(bodies=bodies, styles=styles, seed=seed, train=train, test=sorted(test),
                 held_out_bodies=held_b, held_out_styles=held_s)
+
+
+def make_heldout_plan(bodies: int, styles: int, pairs: int, seed: int = 0,
+                      test_fraction: float = 0.1) -> Plan:
+    """The wide sets' plan: the test split is held out by body AND by outfit. About 10 % of
+    the bodies and 1 in 8 outfits (more if needed to fill the test split) are never trained
+    on, and every test pair is a held-out body in a held-out outfit: no test person shares
+    a body or an outfit with any training person. Balanced round-robin orders as in
+    `make_plan`; deterministic in `seed`."""
+    total = bodies * styles
+    if not 2 <= pairs <= total:
+        raise ValueError(f"--pairs must be between 2 and bodies x styles = {total}, got {pairs}")
+    if bodies < 2 or styles < 2:
+        raise ValueError("a split held out by body and by outfit needs at least 2 bodies and "
+                         "2 outfits")
+    rng = np.random.default_rng(seed + 104729)
+    n_test = max(1, int(round(test_fraction * pairs)))
+    k_b = min(bodies - 1, max(1, int(round(0.1 * bodies))))
+    k_s = min(styles - 1, max(1, int(round(styles / 8))))
+    while k_b * k_s < n_test and (k_b < bodies - 1 or k_s < styles - 1):
+        # widen whichever is held out in the smaller share
+        if (k_b / bodies <= k_s / styles and k_b < bodies - 1) or k_s >= styles - 1:
+            k_b += 1
+        else:
+            k_s += 1
+    if k_b * k_s < n_test:
+        raise ValueError(f"{n_test} test pairs need more held-out bodies x outfits than "
+                         f"{bodies} bodies and {styles} outfits allow")
+    held_b = sorted(int(b) for b in rng.choice(bodies, k_b, replace=False))
+    held_s = sorted(int(s) for s in rng.choice(styles, k_s, replace=False))
+    seen_b = [b for b in range(bodies) if b not in held_b]
+    seen_s = [s for s in range(styles) if s not in held_s]
+    n_train = pairs - n_test
+    train_pool = _round_robin(seen_b, seen_s, rng)
+    if n_train > len(train_pool):
+        raise ValueError(f"{pairs} pairs leave {n_train} for training, but only "
+                         f"{len(train_pool)} pairs avoid the held-out bodies and outfits: ask "
+                         f"for fewer pairs or more bodies / outfits")
+    test = sorted(_round_robin(held_b, held_s, rng)[:n_test])
+    return Plan(bodies=bodies, styles=styles, seed=seed, train=sorted(train_pool[:n_train]),
+                test=test, held_out_bodies=held_b, held_out_styles=held_s)

@@ -18,8 +18,12 @@ from ....io import write_png
 
 def render(mesh: trimesh.Trimesh, size: int = 192, back: bool = False,
            extent: float = None) -> np.ndarray:
-    """(size, size, 3) uint8 view of a glTF-oriented textured mesh from the front (+z) or the
-    back, white background, a soft headlight."""
+    """(size, size, 3) uint8 view of a glTF-oriented textured mesh (or a Scene of parts) from
+    the front (+z) or the back, white background, a soft headlight."""
+    from ....scene.surface import as_surface
+
+    surface = as_surface(mesh)
+    mesh = surface.mesh
     lo, hi = mesh.bounds
     center = (lo + hi) / 2
     ext = extent or max(hi[0] - lo[0], hi[1] - lo[1]) * 1.08
@@ -40,20 +44,15 @@ def render(mesh: trimesh.Trimesh, size: int = 192, back: bool = False,
     t = np.einsum("nd,nd->n", tris[:, 0] - o, n) / (n @ direction)
     p = o + t[:, None] * direction
     bary = trimesh.triangles.points_to_barycentric(tris, p)
-    uv = np.einsum("nk,nkd->nd", bary, mesh.visual.uv[mesh.faces[faces]])
-    tex = np.asarray(mesh.visual.material.image.convert("RGB"), np.float32) / 255.0
-    h, w = tex.shape[:2]
-    cols = np.clip((uv[:, 0] % 1.0) * w, 0, w - 1).astype(int)
-    rows = np.clip((1.0 - uv[:, 1] % 1.0) * h, 0, h - 1).astype(int)
     shade = 0.55 + 0.45 * np.abs(n @ direction)
-    img[hit] = tex[rows, cols] * shade[:, None]
+    img[hit] = surface.colors_at(faces, bary) * shade[:, None]
     return to_uint8(img.reshape(size, size, 3))
 
 
 def sheet(meshes: Sequence[trimesh.Trimesh], labels: Sequence[str], path: Path,
           size: int = 192, columns: int = 8) -> None:
     """A sheet of front and back views (two rows per group of `columns` meshes)."""
-    extent = max(max(m.extents[0], m.extents[1]) for m in meshes) * 1.08
+    extent = max(max(e[0], e[1]) for e in (np.ptp(m.bounds, axis=0) for m in meshes)) * 1.08
     tiles: List[np.ndarray] = []
     for m in meshes:
         tiles.append((render(m, size, False, extent), render(m, size, True, extent)))
@@ -68,3 +67,32 @@ def sheet(meshes: Sequence[trimesh.Trimesh], labels: Sequence[str], path: Path,
         canvas.paste(Image.fromarray(front), (c * size, y0 + label_h))
         canvas.paste(Image.fromarray(back), (c * size, y0 + label_h + size))
     write_png(path, np.asarray(canvas))
+
+
+def views_sheet(root: Path, path: Path, view: str = "0.000", columns: int = 12,
+                size: int = 128, split: str = "both") -> int:
+    """A grid of one rendered view of every person of a built human set (what the networks
+    see), test people framed in red; torch-free. Returns the number of people shown."""
+    from ....data.layout import HUMAN
+
+    root = Path(root)
+    entries = []
+    for which in ("train", "test"):
+        if split in (which, "both"):
+            lines = HUMAN.split_list_path(root, which, HUMAN.CATEGORY).read_text().split("\n")
+            entries += [(which, line.split()) for line in lines if line.strip()]
+    tiles = []
+    for which, (clothes, mesh) in entries:
+        img = Image.open(root / clothes / mesh / "views" / f"{view}.png").convert("RGB")
+        img = img.resize((size, size), Image.BILINEAR)
+        if which == "test":
+            ImageDraw.Draw(img).rectangle([0, 0, size - 1, size - 1], outline=(220, 30, 30), width=3)
+        tiles.append(np.asarray(img))
+    rows = (len(tiles) + columns - 1) // columns
+    canvas = np.full((rows * size, columns * size, 3), 255, np.uint8)
+    for i, t in enumerate(tiles):
+        r, c = divmod(i, columns)
+        canvas[r * size:(r + 1) * size, c * size:(c + 1) * size] = t
+    write_png(path, canvas)
+    return len(tiles)
+

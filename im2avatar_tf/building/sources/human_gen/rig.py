@@ -47,6 +47,7 @@ class Posed:
     vertices: np.ndarray  # (V, 3) float64, anny coordinates
     rest_heads: np.ndarray  # (J, 3) rest-pose bone heads of this body
     posed_heads: np.ndarray  # (J, 3)
+    bone_poses: np.ndarray = None  # (J, 4, 4) posed bone frames (garments are skinned with them)
 
 
 class Rig:
@@ -119,7 +120,16 @@ class Rig:
         out = self.model(pose_parameters=deltas, phenotype_kwargs=phenotype)
         return Posed(vertices=out["vertices"][0].cpu().numpy(),
                      rest_heads=out["rest_bone_heads"][0].cpu().numpy(),
-                     posed_heads=out["bone_poses"][0, :, :3, 3].cpu().numpy())
+                     posed_heads=out["bone_poses"][0, :, :3, 3].cpu().numpy(),
+                     bone_poses=out["bone_poses"][0].cpu().numpy())
+
+    def skinning_weights(self) -> np.ndarray:
+        """(V, J) dense per-vertex bone weights (anny keeps 9 per vertex)."""
+        w = self.model.vertex_bone_weights.cpu().numpy()
+        i = self.model.vertex_bone_indices.cpu().numpy()
+        dense = np.zeros((len(w), len(self.bone_labels)))
+        np.add.at(dense, (np.repeat(np.arange(len(w)), w.shape[1]), i.ravel()), w.ravel())
+        return dense
 
     def identity(self) -> torch.Tensor:
         return torch.eye(4, dtype=torch.float64).repeat(1, len(self.bone_labels), 1, 1)
