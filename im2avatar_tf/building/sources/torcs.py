@@ -4,7 +4,8 @@ Optional Debian package: `apt-get install torcs-data` (333 MB) puts 17 cars in
 /usr/share/games/torcs/cars/<car>/ (an AC3D `<car>.acc` body with its `<car>.rgb` texture, a
 `<car>.xml` of specifications and a readme with the authors and licence; Debian: GPL-2+, some
 textures Free Art License). Nobody here made them; eight of them (`car1-trb1` ... `car8-trb1`)
-share one racing body under different paint.
+are eight different bodies of one racing class; `car1-trb3` reuses parts of `car1-trb1`
+(`shared_bodies` finds them from the geometry).
 
 The game draws the wheels itself, so each car gets four dark tyres (cylinders) where its
 `.xml` puts them: the axles' `xpos`, the wheels' `ypos`, rim diameter, tyre width and
