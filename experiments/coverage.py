@@ -164,8 +164,8 @@ def measure(category, family, proc, real, say) -> List[dict]:
         (i, x) for i, x in sorted(real.get("torcs", ({}, {}))[0].items())
         if real["torcs"][1].get(i) == "train"]
     stacked = {k: (np.stack([x for _, x in v]), [i for i, _ in v]) for k, v in pools.items()}
-    train, train_ids = stacked["all"]
-    ms, t = mean_shape(train)
+    ms, t = mean_shape(stacked["all"][0])
+    ms_before, _ = mean_shape(stacked["plus_sweethome3d"][0])
     keys = DESCRIPTORS if category == "car" else GENERIC  # wheels: cars only
     fam = [descriptors(x) for x in stacked["procedural"][0]]
     rows = []
@@ -182,6 +182,7 @@ def measure(category, family, proc, real, say) -> List[dict]:
             b, w = nearest_iou(tests, x)
             best[pool] = (b, [ids[j] for j in w])
         mean_iou = iou_matrix(tests, ms[None])[:, 0]
+        mean_before = iou_matrix(tests, ms_before[None])[:, 0]
         which_p = [stacked["procedural"][1].index(m) for m in best["procedural"][1]]
         for k, i in enumerate(test_ids):
             d, dn = descriptors(tests[k]), fam[which_p[k]]
@@ -191,6 +192,7 @@ def measure(category, family, proc, real, say) -> List[dict]:
                 row[f"nn_{pool}"] = w[k] if w else ""
             rows.append({
                 **row, "mean_shape_iou": float(mean_iou[k]), "mean_shape_threshold": t,
+                "mean_shape_plus_sweethome3d_iou": float(mean_before[k]),
                 **{f"n_train_{pool}": len(x[1]) for pool, x in stacked.items()},
                 "profile_rms_to_nn": profile_distance(d, dn),
                 **{f"real_{key}": val for key, val in d.items()},
@@ -224,6 +226,26 @@ def summary_table(df) -> List[str]:
                      f"{_fmt(sub.nn_all_iou.mean())} | {_fmt(sub.mean_shape_iou.mean())} | "
                      f"{sub.n_train_procedural.iloc[0]} / {sub.n_train_plus_sweethome3d.iloc[0]}"
                      f" / {sub.n_train_all.iloc[0]} |")
+    return lines
+
+
+def before_after(df, before: str, after: str) -> List[str]:
+    """Cars: the training set before issue 34 (the `before` family + the Sweet Home 3D training
+    cars) against after it (the `after` family + Sweet Home 3D + the TORCS training cars)."""
+    cars = df[df.category == "car"]
+    lines = ["| test set | test cars | nearest training car, before | after | nearest procedural "
+             "car, before | after | mean training shape, before | after |",
+             "|---|---|---|---|---|---|---|---|"]
+    for name, sub in cars.groupby("set", sort=False):
+        b, a = sub[sub.family == before], sub[sub.family == after]
+        if not len(b) or not len(a):
+            continue
+        after_all = a.nn_all_iou if name != "torcs-all" else a.nn_plus_sweethome3d_iou
+        lines.append(f"| {name} | {len(a)} | {_fmt(b.nn_plus_sweethome3d_iou.mean())} | "
+                     f"{_fmt(after_all.mean())} | {_fmt(b.nn_procedural_iou.mean())} | "
+                     f"{_fmt(a.nn_procedural_iou.mean())} | "
+                     f"{_fmt(b.mean_shape_plus_sweethome3d_iou.mean())} | "
+                     f"{_fmt(a.mean_shape_iou.mean())} |")
     return lines
 
 
@@ -326,7 +348,7 @@ class Coverage:
         out = Path(args.results_dir) / "coverage" / args.preset
         out.mkdir(parents=True, exist_ok=True)
         atomic_write_text(out / "results.csv", df.to_csv(index=False, float_format="%.6g"))
-        fams = [f for f in args.car_families] if "car" in args.categories else []
+        fams = list(args.car_families) if "car" in args.categories else []
         md = [f"# coverage at the `{args.preset}` preset ({r}³ surface shells)", "",
               "The best surface-shell IoU of any training model on each real test model (the "
               "most a network that memorized its training set could score): over the "
@@ -341,7 +363,18 @@ class Coverage:
               "test split" + (" by model; `torcs-all` every TORCS car (measured against the "
                               "procedural and Sweet Home 3D models only)"
                               if args.torcs_split == "by-model" else "") + ".", "",
-              "## Mean over the real test models", ""] + summary_table(df)
+              ]
+        if {"classic", "wide"} <= set(fams):
+            md += ["## Cars before and after", "",
+                   "Before: the classic procedural family + the Sweet Home 3D training cars (the "
+                   "TORCS cars all in test). After: the wide family + the Sweet Home 3D training "
+                   "cars + the TORCS training cars" + (" (held out by car body)" if
+                                                       args.torcs_split == "by-model" else "") +
+                   ". Mean IoU of each real test car's nearest model (`torcs-all`: every TORCS "
+                   "car, against procedural + Sweet Home 3D only, both times); the mean training "
+                   "shape is fitted on the training models of each (before: no TORCS car).", ""]
+            md += before_after(df, "classic", "wide") + [""]
+        md += ["## Mean over the real test models", ""] + summary_table(df)
         if fams:
             md += ["", "## Every real test car, per procedural car family", "",
                    "The Sweet Home 3D test cars and the TORCS cars held out by car model; the "

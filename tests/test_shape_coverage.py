@@ -102,5 +102,6 @@ def test_coverage_experiment_writes_its_tables(tmp_path, monkeypatch, capsys):
     assert cars[cars.set == "torcs-all"].nn_all_iou.isna().all()
     md = (out / "README.md").read_text()
     assert "| car | torcs | wide | 2 |" in md and "## Where the nearest procedural model falls short" in md
+    assert "## Cars before and after" in md and "| torcs | 2 |" in md
     assert "python run.py coverage --preset small" in md
     assert (tmp_path / "cache").is_dir() and len(list((tmp_path / "cache").glob("*.npz"))) == 3
