@@ -1,0 +1,255 @@
+"""The wide human sets (`--human-variety`): the switch, the outfit and body designs, fabrics
+and the split held out by body and by outfit (torch-free, always), and an end-to-end build of
+people at R=32 through the real generator subprocess and the dataset builder (skipped without
+the optional extra: `pip install torch==2.13.0 && pip install -r requirements-human.txt`).
+
+Expectations come from the designs' own tables (outfit garments, pose families), not from the
+code that builds meshes: a skirt made a mesh must occupy voxels between the legs that the same
+person with the skirt painted on leaves empty.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from im2avatar_tf.building.sources import human
+from im2avatar_tf.building.sources.human_gen import fabrics, outfits, plan as plan_mod, variety
+from im2avatar_tf.building.sources.human_gen.bodies import design_bodies, design_wide_bodies
+
+
+# -- torch-free ---------------------------------------------------------------------------------
+def test_varieties_switch():
+    assert set(variety.VARIETIES) == {"classic", "poses", "clothes", "wide"}
+    assert variety.DEFAULT == "wide"
+    classic = variety.variety("classic")
+    assert (classic.bodies_default, classic.styles_default, classic.pairs_default) == (40, 16, 367)
+    assert not classic.outfits and classic.split == "body-or-style"
+    wide = {n: variety.variety(n) for n in ("poses", "clothes", "wide")}
+    # the ablation's arms differ only in what their name says
+    assert {(v.bodies, v.split, v.bodies_default, v.styles_default, v.pairs_default)
+            for v in wide.values()} == {("wide", "body-and-outfit", 80, 48, 367)}
+    assert (wide["poses"].poses, wide["poses"].clothes) == ("photo", "painted")
+    assert (wide["clothes"].poses, wide["clothes"].clothes) == ("natural", "meshed")
+    assert (wide["wide"].poses, wide["wide"].clothes) == ("photo", "meshed")
+    assert variety.design("classic", 5, 0) == design_bodies(5, 0)
+    assert variety.design("poses", 5, 0) == variety.design("wide", 5, 0) == design_wide_bodies(5, 0)
+    with pytest.raises(ValueError, match="unknown human variety"):
+        variety.variety("fancy")
+
+
+@pytest.mark.parametrize("bodies, styles, pairs", [(80, 48, 367), (24, 16, 48), (12, 8, 40)])
+def test_split_held_out_by_body_and_by_outfit(bodies, styles, pairs):
+    p = plan_mod.make_heldout_plan(bodies, styles, pairs, seed=0)
+    assert len(p.train) + len(p.test) == pairs == len(set(p.pairs))
+    assert len(p.test) == max(1, round(0.1 * pairs))
+    train_bodies, train_outfits = {b for _, b in p.train}, {s for s, _ in p.train}
+    for s, b in p.test:  # no test person shares a body or an outfit with training
+        assert b not in train_bodies and s not in train_outfits
+        assert b in p.held_out_bodies and s in p.held_out_styles
+    assert not set(p.held_out_bodies) & train_bodies
+    assert not set(p.held_out_styles) & train_outfits
+    # training is balanced over its bodies and outfits
+    counts = np.bincount([b for _, b in p.train], minlength=bodies)[sorted(train_bodies)]
+    assert counts.max() - counts.min() <= 1
+    assert p == plan_mod.make_heldout_plan(bodies, styles, pairs, seed=0)
+    assert p != plan_mod.make_heldout_plan(bodies, styles, pairs, seed=1)
+
+
+def test_paper_sized_wide_plan_and_errors():
+    p = human.make_plan("wide", 80, 48, 367, 0)
+    assert (len(p.train), len(p.test)) == (330, 37)
+    assert len(p.held_out_bodies) == 8 and len(p.held_out_styles) == 6
+    assert human.make_plan("classic", 40, 16, 367, 0) == plan_mod.make_plan(40, 16, 367, 0)
+    with pytest.raises(ValueError, match="ask for fewer pairs"):
+        plan_mod.make_heldout_plan(4, 4, 16)
+    with pytest.raises(ValueError, match="at least 2 bodies"):
+        plan_mod.make_heldout_plan(1, 8, 4)
+
+
+def test_outfits_cover_clothing_with_volume():
+    design = outfits.design_outfits(48, seed=0)
+    assert design[:10] == outfits.design_outfits(10, seed=0)  # prefix-stable
+    assert design != outfits.design_outfits(48, seed=1)
+    bottoms = {o.bottom for o in design}
+    assert {"skirt", "dress", "jeans", "trousers", "shorts"} <= bottoms
+    assert {o.outer for o in design} == {"none", "jacket", "coat"}
+    assert len({o.hair for o in design}) >= 6
+    meshed = [g for o in design for g in o.meshed]
+    for garment in ("hair", "skirt", "dress", "coat", "jacket"):
+        assert garment in meshed, garment
+    for o in design:
+        style = o.to_style()  # the flat version is a valid classic style
+        assert style.dress == (o.bottom == "dress")
+        if o.bottom == "jeans":
+            assert o.bottom_fabric.kind == "denim"
+        d = o.to_dict()
+        assert d["name"] == o.name and json.loads(json.dumps(d))["meshed"] == o.meshed
+
+
+def test_wide_bodies_span_ages_and_skin_tones():
+    bodies = design_wide_bodies(80)
+    assert bodies[:7] == design_wide_bodies(7)
+    ages = [b.age_years for b in bodies]
+    assert min(ages) < 12 and max(ages) > 80
+    for k in ("weight", "height", "muscle"):
+        v = [getattr(b, k) for b in bodies]
+        assert max(v) - min(v) > 0.9, k
+    tones = {b.skin_tone for b in bodies}
+    assert len(tones) > 40  # continuous, not 8 anchors
+    lum = [sum(t) for t in tones]
+    assert min(lum) < 250 and max(lum) > 600  # dark to light
+    assert {b.pose for b in bodies} == {"per-pair"}
+
+
+def test_fabrics_are_deterministic_two_colored_cloth():
+    rng = np.random.default_rng(0)
+    pos = rng.uniform(-0.3, 0.3, (4000, 3))
+    red, white = (200, 30, 30), (240, 240, 240)
+    for kind in fabrics.KINDS:
+        rgb = fabrics.color(fabrics.Fabric(kind, (red, white)), pos)
+        assert rgb.shape == (4000, 3) and rgb.min() >= 0 and rgb.max() <= 1, kind
+        assert np.array_equal(rgb, fabrics.color(fabrics.Fabric(kind, (red, white)), pos))
+        assert rgb.std(0).max() > 0.002, kind  # never a flat fill (plastic nearly)
+    plaid = fabrics.color(fabrics.Fabric("plaid", (red, white)), pos)
+    whiteish = (plaid.min(1) > 0.6).mean()
+    assert 0.1 < whiteish < 0.9  # both colors show
+    tile = fabrics.tile(fabrics.Fabric("denim", ((52, 78, 120), (110, 150, 210))), 32)
+    assert tile.shape == (32, 32, 3) and tile.dtype == np.uint8
+    with pytest.raises(ValueError, match="unknown fabric"):
+        fabrics.Fabric("silkk", (red, white))
+
+
+def test_build_dataset_passes_the_variety(monkeypatch):
+    import argparse
+
+    from im2avatar_tf.commands import build_dataset
+
+    parser = argparse.ArgumentParser()
+    build_dataset.add_arguments(parser)
+    seen = {}
+    monkeypatch.setattr(human, "require_extra", lambda: None)
+    monkeypatch.setattr(human, "build_human", lambda out, *a, **k: seen.update(args=a, **k) or {
+        "built": 0, "reused": 0, "failed": {}, "train": 0, "test": 0, "held_out_bodies": [],
+        "held_out_styles": [], "seconds_per_human": 0.0})
+    base = ["--source", "human", "--out", "unused", "--no-progress"]
+    assert build_dataset.run(parser.parse_args(base)) == 0
+    assert seen["variety"] == "wide" and seen["args"][:3] == (80, 48, 367)
+    assert build_dataset.run(parser.parse_args(base + ["--human-variety", "classic"])) == 0
+    assert seen["variety"] == "classic" and seen["args"][:3] == (40, 16, 367)
+    assert build_dataset.run(parser.parse_args(base + ["--human-variety", "poses", "--bodies",
+                                                       "10", "--styles", "6"])) == 0
+    assert seen["variety"] == "poses" and seen["args"][:3] == (10, 6, 60)
+    with pytest.raises(ValueError, match="--human-variety only apply to --source human"):
+        build_dataset.run(parser.parse_args(["--source", "procedural", "--out", "unused",
+                                             "--human-variety", "wide"]))
+
+
+def test_mesh_caches_apart_per_variety():
+    assert human.mesh_cache(0).name == "meshes-seed0"  # the classic cache, as before
+    assert human.mesh_cache(3, "wide").name == "meshes-wide-seed3"
+    assert len({human.mesh_cache(0, v) for v in variety.VARIETIES}) == 4
+
+
+# -- end to end (needs the extra) ---------------------------------------------------------------
+needs_extra = pytest.mark.skipif(
+    bool(human.missing_extra()),
+    reason=f"optional human extra not installed ({', '.join(human.missing_extra())}): "
+           f"{human.INSTALL_HINT}")
+
+
+def _standing_skirt_pair(n_bodies: int, n_outfits: int):
+    """An (outfit, body) pair whose photo pose stands or walks and whose outfit is a knee to
+    maxi skirt or dress, found from the designs' own draws."""
+    from im2avatar_tf.building.sources.human_gen import poses
+
+    design = outfits.design_outfits(n_outfits)
+    for s, o in enumerate(design):
+        if o.bottom in ("skirt", "dress") and o.length in ("knee", "midi", "maxi") \
+                and o.outer == "none":
+            for b in range(n_bodies):
+                rng = np.random.default_rng(variety.pair_seed(0, s, b))
+                if poses._pick(rng, poses.FAMILIES) == "stand":
+                    return s, b
+    raise AssertionError("no standing skirt pair in the design")
+
+
+@pytest.fixture(scope="module")
+def wide_and_painted(tmp_path_factory):
+    if human.missing_extra():
+        pytest.skip("optional human extra not installed")
+    from im2avatar_tf.building.builder import BuildOptions
+    from im2avatar_tf.images import WHITE_RGB
+
+    s, b = _standing_skirt_pair(6, 16)
+    other = ((s + 1) % 16, (b + 1) % 6)
+    p = plan_mod.Plan(bodies=6, styles=16, seed=0, train=[(s, b)], test=[other],
+                      held_out_bodies=[other[1]], held_out_styles=[other[0]])
+    out = {}
+    for name in ("wide", "poses"):
+        root = tmp_path_factory.mktemp(name)
+        summary = human.build_human(root, bodies=6, styles=16, options=BuildOptions(
+            resolution=32, background=WHITE_RGB), progress=False, mesh_dir=root / "_meshes",
+            plan=p, variety=name)
+        out[name] = (root, summary, (s, b), other)
+    return out
+
+
+@needs_extra
+@pytest.mark.slow
+def test_wide_build_layout_and_metadata(wide_and_painted):
+    from im2avatar_tf.data.layout import VIEW_NAMES, read_split
+
+    root, summary, (s, b), other = wide_and_painted["wide"]
+    assert summary["failed"] == {} and summary["built"] == 2 and summary["variety"] == "wide"
+    assert (root / "train_list_human.txt").read_text() == f"{plan_mod.entry((s, b))}\n"
+    assert (root / "test_list_human.txt").read_text() == f"{plan_mod.entry(other)}\n"
+    plan_doc = json.loads((root / "human_plan.json").read_text())
+    assert plan_doc["variety"]["name"] == "wide"
+    for split in ("train", "test"):
+        for m in read_split(root, split, "human", resolution=32):
+            for f in m.required_files(VIEW_NAMES):
+                assert f.exists(), f
+            src = json.loads(m.meta.read_text())["source"]
+            gen = src["generator"]
+            assert src["split"] == split and src["variety"] == "wide"
+            assert gen["variety"]["name"] == "wide" and gen["generator_version"] == 2
+            outfit = outfits.design_outfits(16)[gen["outfit_id"]]
+            assert gen["outfit"]["name"] == outfit.name and gen["outfit"]["meshed"] == outfit.meshed
+            assert gen["pose"]["family"] in ("stand", "walk", "sit", "arms_crossed", "hands_front",
+                                             "hold", "lying", "natural")
+            assert gen["body"]["pose"] == "per-pair" and "anny_phenotype" in gen
+
+
+@needs_extra
+@pytest.mark.slow
+def test_skirt_mesh_fills_between_the_legs(wide_and_painted):
+    """The same standing person, skirt as a mesh (wide) or painted (poses): in the band just
+    below the hips, the mesh occupies the gap between the legs in front view, the paint
+    cannot."""
+    from im2avatar_tf.io import read_h5
+
+    def gap_fraction(name):
+        root, _, (s, b), _ = wide_and_painted[name]
+        from im2avatar_tf.building.sources.human_gen.plan import clothes_name, mesh_name
+
+        color = read_h5(root / clothes_name(s) / mesh_name(b) / f"{mesh_name(b)}.h5")
+        occ = color[..., 0] > -0.5  # (x, y, z), y up
+        ys = np.argwhere(occ)[:, 1]
+        y0, y1 = ys.min(), ys.max()
+        band = occ[:, y0 + int(0.30 * (y1 - y0)):y0 + int(0.42 * (y1 - y0)) + 1, :]
+        front = band.any(2)  # (x, y) silhouette seen from the front
+        empty = total = 0
+        for row in front.T:  # each height: empty cells between its outermost occupied ones
+            xs = np.flatnonzero(row)
+            if len(xs):
+                inside = row[xs.min():xs.max() + 1]
+                empty, total = empty + (~inside).sum(), total + len(inside)
+        return empty / total
+
+    meta_root, _, (s, b), _ = wide_and_painted["wide"]
+    assert outfits.design_outfits(16)[s].bottom in ("skirt", "dress")
+    wide, painted = gap_fraction("wide"), gap_fraction("poses")
+    assert wide < 0.02 and painted > wide + 0.05, (wide, painted)
