@@ -13,6 +13,11 @@ lands here (`build_human`). Three steps, each resumable:
    `DIR/{clothesK}/{meshN_new}/`; complete models are skipped. Then the split lists
    `train_list_human.txt` / `test_list_human.txt` ("clothesK meshN_new" lines).
 
+`--human-variety` (`human_gen.variety`) picks what the people widen: `wide` (the default:
+photo poses and clothing with volume), `poses`, `clothes`, or `classic` (the earlier set: 16
+painted styles, its own plan and mesh cache). The non-classic ones plan a split held out by
+body and by outfit (`plan.make_heldout_plan`) and count outfits with `--styles`.
+
 This module never imports torch or anny: the generator is a separate process, so the
 TensorFlow side's import graph stays free of them. Without the optional extra installed,
 `build_human` says exactly what to install. `SOURCE` is the `human` source of build-dataset
