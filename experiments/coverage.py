@@ -110,8 +110,9 @@ def _split(ids, seed: int, category: str) -> Dict[str, str]:
     return {**{i: "train" for i in train}, **{i: "val" for i in val}, **{i: "test" for i in test}}
 
 
-def procedural_train(vox: Voxels, category: str, count: int, seed: int, family=None):
-    """The procedural training split of `count` models (build-dataset's split)."""
+def procedural_split(vox: Voxels, category: str, count: int, seed: int, family=None,
+                     which: str = "train"):
+    """The procedural training (or test) split of `count` models (build-dataset's split)."""
     import functools
 
     from im2avatar_tf.building.builder import Job
@@ -122,8 +123,9 @@ def procedural_train(vox: Voxels, category: str, count: int, seed: int, family=N
     kw = {"family": family} if family else {}
     jobs = [Job(category, procedural_model_id(i, seed),
                 functools.partial(generate, category, i, seed=seed, **kw))
-            for i in range(count) if split[procedural_model_id(i, seed)] == "train"]
+            for i in range(count) if split[procedural_model_id(i, seed)] == which]
     key = f"procedural-{category}-{family or 'default'}-seed{seed}-n{count}-{_code_hash(category)}"
+    key += "" if which == "train" else f"-{which}"
     return vox.get(key, jobs)
 
 
@@ -339,8 +341,10 @@ class Coverage:
             if "torcs" in real:
                 torcs_splits = real["torcs"][1]
             for fam in (args.car_families if cat == "car" else [None]):
-                proc = procedural_train(vox, cat, count, args.seed, fam)
-                rows += measure(cat, fam, proc, real, say)
+                proc = procedural_split(vox, cat, count, args.seed, fam)
+                held = procedural_split(vox, cat, count, args.seed, fam, "test")
+                own = {"procedural-test": (held, {i: "test" for i in held})}  # the contrast
+                rows += measure(cat, fam, proc, {**real, **own}, say)
         df = pd.DataFrame(rows)
         command = "python run.py " + " ".join(sys.argv[1:])
         df["resolution"], df["git_revision"] = r, git_revision()
@@ -358,7 +362,9 @@ class Coverage:
                  "torcs --torcs-split by-model`)" if args.torcs_split == "by-model" else "") +
               "; beside the mean training shape (cut at its best training threshold). Same "
               "frame and grid as build-dataset. Procedural training split: 70 % of the "
-              "preset's models, as build-dataset splits them. Test sets: `sweethome3d` its "
+              "preset's models, as build-dataset splits them. Test sets: `procedural-test` the "
+              "procedural test split of the same family (the in-distribution contrast); "
+              "`sweethome3d` its "
               "test cars, chairs and tables (held out by model); `torcs` the TORCS cars in the "
               "test split" + (" by model; `torcs-all` every TORCS car (measured against the "
                               "procedural and Sweet Home 3D models only)"

@@ -104,4 +104,6 @@ def test_coverage_experiment_writes_its_tables(tmp_path, monkeypatch, capsys):
     assert "| car | torcs | wide | 2 |" in md and "## Where the nearest procedural model falls short" in md
     assert "## Cars before and after" in md and "| torcs | 2 |" in md
     assert "python run.py coverage --preset small" in md
-    assert (tmp_path / "cache").is_dir() and len(list((tmp_path / "cache").glob("*.npz"))) == 3
+    assert len(list((tmp_path / "cache").glob("*.npz"))) == 6  # train and test: classic, wide, table
+    own = df[df.set == "procedural-test"]
+    assert set(own.category) == {"car", "table"} and (own.nn_procedural_iou > 0).all()
