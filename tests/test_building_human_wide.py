@@ -149,8 +149,24 @@ def test_build_dataset_passes_the_variety(monkeypatch):
 
 def test_mesh_caches_apart_per_variety():
     assert human.mesh_cache(0).name == "meshes-seed0"  # the classic cache, as before
-    assert human.mesh_cache(3, "wide").name == "meshes-wide-seed3"
+    assert human.mesh_cache(3, "wide").name == "meshes-wide-v2-seed3"
     assert len({human.mesh_cache(0, v) for v in variety.VARIETIES}) == 4
+    from im2avatar_tf.building.sources import human_generator
+
+    assert human.WIDE_VERSION == human_generator.WIDE_VERSION
+
+
+def test_designs_import_no_torch():
+    """The designs are read by the TensorFlow side (names, splits, metadata): no torch."""
+    import subprocess
+    import sys
+
+    mods = ", ".join(f"im2avatar_tf.building.sources.human_gen.{m}"
+                     for m in ("variety", "outfits", "fabrics", "plan", "bodies", "styles"))
+    code = f"import sys, {mods}; print('torch' in sys.modules, 'anny' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=Path(__file__).resolve().parents[1])
+    assert out.stdout.split() == ["False", "False"], out.stderr
 
 
 # -- end to end (needs the extra) ---------------------------------------------------------------

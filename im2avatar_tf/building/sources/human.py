@@ -49,9 +49,15 @@ INSTALL_HINT = ("pip install torch==2.13.0 && pip install -r requirements-human.
 DEFAULTS = {"bodies": 40, "styles": 16, "pairs": 367}  # the classic variety's
 
 
+WIDE_VERSION = 2  # = human_generator.WIDE_VERSION (not imported: keeps this module light)
+
+
 def mesh_cache(seed: int, variety: str = "classic") -> Path:
-    """The generator's mesh cache of a variety and seed (classic: the earlier path)."""
-    name = f"meshes-seed{seed}" if variety == "classic" else f"meshes-{variety}-seed{seed}"
+    """The generator's mesh cache of a variety and seed (classic: the earlier path). The wide
+    varieties' carry the generator version: finished meshes are reused by name, so a changed
+    generator must not find the old ones."""
+    name = (f"meshes-seed{seed}" if variety == "classic"
+            else f"meshes-{variety}-v{WIDE_VERSION}-seed{seed}")
     return REPO / "cache" / "human" / name
 
 
