@@ -269,3 +269,59 @@ def test_skirt_mesh_fills_between_the_legs(wide_and_painted):
     assert outfits.design_outfits(16)[s].bottom in ("skirt", "dress")
     wide, painted = gap_fraction("wide"), gap_fraction("poses")
     assert wide < 0.02 and painted > wide + 0.05, (wide, painted)
+
+
+needs_torch = pytest.mark.skipif(bool(human.missing_extra()), reason="optional human extra not "
+                                 f"installed: {human.INSTALL_HINT}")
+
+
+@needs_torch
+def test_photo_pose_families_and_shares():
+    from im2avatar_tf.building.sources.human_gen import poses
+
+    rng = np.random.default_rng(0)
+    draws = [poses.sample_photo_pose(rng) for _ in range(3000)]
+    families = [d["family"] for d in draws]
+    for family, share in poses.FAMILIES.items():
+        assert abs(families.count(family) / len(draws) - share) < 0.03, family
+    for d in draws:
+        angles = poses.angles(d)
+        assert all(isinstance(v, float) and abs(v) <= 120 for v in angles.values()), d
+        assert abs(angles.get("head_turn", 0.0)) <= 55
+        if d["family"] == "sit":
+            assert d["seat"] in poses.SEATS and angles["hip_forward.L"] >= 78
+        if d["family"] == "hold":
+            assert d["held"] in poses.HELD and d["held_side"] in ("L", "R")
+        if d["family"] == "lying":
+            assert angles["body_pitch"] == -90.0
+        assert ("shoulder_twist.L" in angles) <= (d["family"] in ("sit", "arms_crossed",
+                                                                  "hands_front", "hold"))
+
+
+@needs_torch
+def test_shell_is_offset_and_closed_by_its_rim():
+    """A garment shell over half a sphere: its vertices sit `t` outside, the covered faces are
+    gone, and the rim closes it (every edge shared by two faces: watertight)."""
+    import trimesh
+
+    from im2avatar_tf.building.sources.human_gen import garments
+
+    sphere = trimesh.creation.icosphere(3, 1.0)
+    v, f = np.asarray(sphere.vertices), np.asarray(sphere.faces)
+
+    class Split:  # no UV seams: output vertex k is source vertex k
+        vertex = np.arange(len(v))
+        faces = f
+
+    t = np.where(v[:, 2] > 0.2, 0.05, 0.0)
+    verts, faces, uv_of = garments.dress_body(v, f, Split, t, np.zeros(len(v), bool))
+    out = trimesh.Trimesh(verts, faces, process=False)
+    shell = np.arange(len(v), len(verts))
+    assert np.allclose(np.linalg.norm(verts[shell], axis=1), 1.05, atol=2e-3)
+    assert np.array_equal(uv_of[shell], np.unique(f[(t[f] > 0).all(1)]))
+    assert (np.linalg.norm(verts[np.unique(faces)], axis=1) > 0.999).all()  # nothing inside
+    edges = np.sort(np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]]), 1)
+    _, counts = np.unique(edges, axis=0, return_counts=True)
+    assert (counts == 2).all(), np.bincount(counts)
+    assert len(faces) > len(f)  # body less the covered faces, + shell (as many) + rim
+    assert out.is_watertight
