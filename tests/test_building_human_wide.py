@@ -204,7 +204,7 @@ def wide_and_painted(tmp_path_factory):
     p = plan_mod.Plan(bodies=6, styles=16, seed=0, train=[(s, b)], test=[other],
                       held_out_bodies=[other[1]], held_out_styles=[other[0]])
     out = {}
-    for name in ("wide", "poses"):
+    for name in ("wide", "poses", "clothes"):
         root = tmp_path_factory.mktemp(name)
         summary = human.build_human(root, bodies=6, styles=16, options=BuildOptions(
             resolution=32, background=WHITE_RGB), progress=False, mesh_dir=root / "_meshes",
@@ -325,3 +325,38 @@ def test_shell_is_offset_and_closed_by_its_rim():
     assert (counts == 2).all(), np.bincount(counts)
     assert len(faces) > len(f)  # body less the covered faces, + shell (as many) + rim
     assert out.is_watertight
+
+
+@needs_extra
+@pytest.mark.slow
+def test_a_person_rebuilds_from_its_metadata(wide_and_painted, tmp_path):
+    """meta.json's `rebuild` command, run as is, writes the same mesh byte for byte."""
+    import os
+    import shlex
+    import subprocess
+    import sys
+
+    root, _, (s, b), _ = wide_and_painted["wide"]
+    stem = f"{plan_mod.clothes_name(s)}_{plan_mod.mesh_name(b)}"
+    meta = json.loads((root / plan_mod.clothes_name(s) / plan_mod.mesh_name(b) / "meta.json")
+                      .read_text())["source"]["generator"]
+    cmd = shlex.split(meta["rebuild"].replace("DIR", str(tmp_path)))
+    assert cmd[:3] == ["python", "-m", "im2avatar_tf.commands.human_generator"]
+    done = subprocess.run([sys.executable] + cmd[1:], capture_output=True, text=True,
+                          env=human.cache_env(), cwd=human.REPO)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert (tmp_path / f"{stem}.glb").read_bytes() == (root / "_meshes" / f"{stem}.glb").read_bytes()
+
+
+@needs_extra
+@pytest.mark.slow
+def test_clothes_variety_keeps_classic_poses(wide_and_painted):
+    """`clothes`: the same outfits with volume, on the classic pose distribution (rest or a
+    natural random pose, no family, seat or held thing)."""
+    root, summary, (s, b), _ = wide_and_painted["clothes"]
+    assert summary["failed"] == {} and summary["built"] == 2
+    gen = json.loads((root / plan_mod.clothes_name(s) / plan_mod.mesh_name(b) / "meta.json")
+                     .read_text())["source"]["generator"]
+    assert gen["variety"]["name"] == "clothes" and "family" not in gen["pose"]
+    assert gen["outfit"]["meshed"] == outfits.design_outfits(16)[s].meshed
+

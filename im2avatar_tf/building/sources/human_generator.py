@@ -191,7 +191,14 @@ class Generator:
         else:
             pose, vertices, attempts = self.posed(body_id)
             clothing = {"style": styles.style(style_id).to_dict()}
+        rebuild = None
+        if self.variety.outfits:  # designs are prefix-stable: these ids suffice
+            rebuild = (f"python -m im2avatar_tf.commands.human_generator --variety "
+                       f"{self.variety.name} --seed {self.seed} --bodies {body_id + 1} "
+                       f"--outfits {style_id + 1} --pairs {style_id}:{body_id} "
+                       f"--texture-size {self.atlas.size} --out DIR")
         return {
+            "rebuild": rebuild,
             "generator": "im2avatar_tf.building.sources.human_generator",
             "generator_version": GENERATOR_VERSION if not self.variety.outfits else WIDE_VERSION,
             "anny_version": self.rig.anny_version, "style_id": style_id,
@@ -213,8 +220,8 @@ class Generator:
         mesh_out.write_glb(self.mesh(style_id, body_id), out / f"{stem}.glb")
         meta = self.sidecar(style_id, body_id, time.perf_counter() - t)
         if meta["variety"]["name"] == "classic":  # the earlier generator's sidecar, as it was
-            meta.pop("variety")
-            meta.pop("seed")
+            for key in ("variety", "seed", "rebuild"):
+                meta.pop(key)
         mesh_out.write_sidecar(out / f"{stem}.json", meta)
         return meta
 
