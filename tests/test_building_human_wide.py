@@ -265,8 +265,21 @@ def test_skirt_mesh_fills_between_the_legs(wide_and_painted):
                 empty, total = empty + (~inside).sum(), total + len(inside)
         return empty / total
 
-    meta_root, _, (s, b), _ = wide_and_painted["wide"]
-    assert outfits.design_outfits(16)[s].bottom in ("skirt", "dress")
+    root, _, (s, b), _ = wide_and_painted["wide"]
+    outfit = outfits.design_outfits(16)[s]
+    assert outfit.bottom in ("skirt", "dress")
+    # and the voxels there wear the skirt's fabric (its colors at random points)
+    from im2avatar_tf.building.sources.human_gen.plan import clothes_name, mesh_name
+    from im2avatar_tf.io import read_h5
+
+    color = read_h5(root / clothes_name(s) / mesh_name(b) / f"{mesh_name(b)}.h5")
+    occ = color[..., 0] > -0.5
+    idx = np.argwhere(occ)
+    y0, y1 = idx[:, 1].min(), idx[:, 1].max()
+    band = idx[(idx[:, 1] >= y0 + 0.30 * (y1 - y0)) & (idx[:, 1] <= y0 + 0.42 * (y1 - y0))]
+    cloth = fabrics.color(outfit.bottom_fabric, np.random.default_rng(0).uniform(-0.4, 0.4, (4000, 3)))
+    got = np.median(color[tuple(band.T)], 0)
+    assert np.abs(got - np.median(cloth, 0)).max() < 0.15, (got, np.median(cloth, 0))
     wide, painted = gap_fraction("wide"), gap_fraction("poses")
     assert wide < 0.02 and painted > wide + 0.05, (wide, painted)
 

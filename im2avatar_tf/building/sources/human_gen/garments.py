@@ -280,7 +280,7 @@ def seat(kind: str, posed: np.ndarray, fields, seed: int = 0) -> List[trimesh.Tr
             parts.append(_box((0.03, 0.03, height - 0.04),
                               [cx + 0.12 * np.cos(a), cy + 0.12 * np.sin(a), floor + (height - 0.04) / 2]))
     else:
-        width = 0.46 if kind == "chair" else 1.2
+        width = 0.46 if kind == "chair" else 0.9
         parts.append(_box((width, 0.44, 0.04), [cx, cy, top - 0.02]))
         for dx in (-width / 2 + 0.03, width / 2 - 0.03):
             for dy in (-0.19, 0.19):
