@@ -48,7 +48,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--cache", default="data/coverage-cache",
                         help="where voxelized sets are kept between runs")
     parser.add_argument("--results-dir", default="results",
-                        help="results/coverage/<preset>/ is written here (default: results)")
+                        help="results/coverage/<preset>[-<N>models]/ is written here (default: "
+                             "results)")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
 
 
@@ -354,7 +355,8 @@ class Coverage:
         command = "python run.py " + " ".join(sys.argv[1:])
         df["resolution"], df["git_revision"] = r, git_revision()
         df["date"], df["command"] = time.strftime("%Y-%m-%d"), command
-        out = Path(args.results_dir) / "coverage" / args.preset
+        folder = args.preset + (f"-{args.count}models" if args.count else "")  # apart
+        out = Path(args.results_dir) / "coverage" / folder
         out.mkdir(parents=True, exist_ok=True)
         atomic_write_text(out / "results.csv", df.to_csv(index=False, float_format="%.6g"))
         fams = list(args.car_families) if "car" in args.categories else []

@@ -89,7 +89,7 @@ def test_coverage_experiment_writes_its_tables(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr("sys.argv", ["run.py"] + argv)  # what the README records
     rc = main(argv)
     assert rc == 0
-    out = tmp_path / "results" / "coverage" / "small"
+    out = tmp_path / "results" / "coverage" / "small-8models"  # --count: its own folder
     import pandas as pd
 
     df = pd.read_csv(out / "results.csv")
