@@ -252,3 +252,12 @@ def test_by_model_keeps_every_livery_of_a_body_in_one_split(tmp_path, cars):
     assert check_dataset(out, progress=False).ok
     with pytest.raises(ValueError, match="by-model"):
         torcs.car_splits(found, "random")
+
+
+def test_torcs_split_flag_is_torcs_only(tmp_path, capsys):
+    from im2avatar_tf.cli import main
+
+    rc = main(["build-dataset", "--source", "procedural", "--torcs-split", "by-model",
+               "--count", "1", "--out", str(tmp_path / "x"), "--no-progress"])
+    assert rc == 1 and "--torcs-split only applies to --source torcs" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()
