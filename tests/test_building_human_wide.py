@@ -373,3 +373,27 @@ def test_clothes_variety_keeps_classic_poses(wide_and_painted):
     assert gen["variety"]["name"] == "clothes" and "family" not in gen["pose"]
     assert gen["outfit"]["meshed"] == outfits.design_outfits(16)[s].meshed
 
+
+
+def test_nearest_shell_iou():
+    from im2avatar_tf.building.sources.human_gen.coverage import nearest_shell_iou
+
+    a = np.zeros((2, 4, 4, 4), bool)
+    a[0, :2] = True  # 32 voxels
+    a[1, :, :1] = True  # 16 voxels
+    g = np.zeros((3, 4, 4, 4), bool)
+    g[0, :1] = True  # 16 voxels inside a[0]: IoU 0.5 with it
+    g[1, :2, :2] = True  # 16 voxels: IoU 16/32 with a[0], 8/24 with a[1]
+    g[2] = a[1]
+    assert np.allclose(nearest_shell_iou(a, g), [0.5, 1.0])
+
+
+@needs_extra
+@pytest.mark.slow
+def test_coverage_of_a_set_by_itself_is_one(wide_and_painted):
+    from im2avatar_tf.building.sources.human_gen import coverage
+
+    root = wide_and_painted["wide"][0]
+    table = coverage.coverage(root, {"self": str(root), "poses": str(wide_and_painted["poses"][0])})
+    assert table["self"]["all"] == pytest.approx(1.0) and table["self"]["people"] == 2
+    assert 0.0 < table["poses"]["all"] < 1.0
