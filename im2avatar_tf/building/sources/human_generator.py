@@ -143,13 +143,14 @@ class Generator:
         if outfit.bottom in ("skirt", "dress"):
             flare = {"mini": 0.22, "knee": 0.25, "midi": 0.22, "maxi": 0.15}[outfit.length]
             ease = 0.012
-            if pose.get("family") == "sit":  # a flared skirt skinned to raised thighs balloons
+            if pose.get("family") in ("sit", "sit_floor"):  # a flared skirt skinned to
+                # raised thighs balloons
                 flare, ease = 0.04, 0.006
             extra.append(garments.skirt(unposed.vertices, self.fields, heads, skin,
                                         paint.HEM_LEG_S[outfit.length], outfit.bottom_fabric,
                                         ease=ease, flare=flare, seed=seed))
         if outfit.outer == "coat":
-            sit = pose.get("family") == "sit"
+            sit = pose.get("family") in ("sit", "sit_floor")
             extra.append(garments.skirt(unposed.vertices, self.fields, heads, skin,
                                         garments.COAT_HEM_S, outfit.outer_fabric,
                                         ease=0.02 if sit else 0.035, flare=0.03 if sit else 0.12,

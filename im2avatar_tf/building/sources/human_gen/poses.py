@@ -88,6 +88,9 @@ def to_deltas(pose: Pose, rig: Rig, rest_heads: np.ndarray) -> torch.Tensor:
             @ _rot(Y, sign * g(f"shoulder_raise.{side}")))
         forearm = rest_heads[rig.bone(f"wrist.{side}")] - rest_heads[rig.bone(f"lowerarm01.{side}")]
         put(f"lowerarm01.{side}", _rot(np.cross(forearm, FRONT), g(f"elbow.{side}")))
+        if f"hip_twist.{side}" in pose:  # about the thigh's rest axis (+ knee outward)
+            thigh = rest_heads[rig.bone(f"lowerleg01.{side}")] - rest_heads[rig.bone(f"upperleg01.{side}")]
+            put(f"upperleg01.{side}", _rot(thigh, sign * g(f"hip_twist.{side}")))
         put(f"upperleg01.{side}", _rot(X, -g(f"hip_forward.{side}"))
             @ _rot(Y, sign * g(f"hip_out.{side}")))
         put(f"lowerleg01.{side}", _rot(X, g(f"knee.{side}")))
@@ -96,7 +99,9 @@ def to_deltas(pose: Pose, rig: Rig, rest_heads: np.ndarray) -> torch.Tensor:
             @ _rot(Y, g("spine_lean") / 3))
     for bone in ("neck02", "head"):
         put(bone, _rot(Z, g("head_turn") / 2) @ _rot(X, g("head_nod") / 2))
-    if "body_pitch" in pose:  # the whole body about x at the root (-90: lying on the back)
+    if "body_roll" in pose:  # the whole body about its long axis (90: on its side)
+        put("root", _rot(Z, g("body_roll")))
+    if "body_pitch" in pose:  # the whole body about x at the root (-90: on the back, 90: front)
         put("root", _rot(X, g("body_pitch")))
     deltas = rig.identity()
     for bone, r in rots.items():
@@ -159,12 +164,15 @@ def natural_pose(rig: Rig, phenotype: dict, seed: int, tries: int = 40):
 
 # -- poses people are photographed in (the `photo` pose set of the wide varieties) ----------
 # Families and their shares: standing relaxed, walking, sitting (on an invisible or a real
-# seat), arms folded / crossed, hands clasped in front, holding something (a bag at the side,
-# a phone or cup in front, a box in both hands), lying on the back, and the old natural pose.
+# seat; a leg stretched or crossed over the other), cross-legged on the floor, arms folded /
+# crossed, hands clasped in front, holding something (a bag at the side, a phone in front, a
+# box in both hands), lying (on the back, on the front propped on the elbows, on a side), and
+# the old natural pose.
 # Heads turn and nod in all of them. A pose records its family (`family`) and, for sitting
 # and holding, what the generator adds (`seat`, `held`): strings, kept apart from the angles.
-FAMILIES = {"stand": 0.20, "walk": 0.17, "sit": 0.20, "arms_crossed": 0.09, "hands_front": 0.06,
-            "hold": 0.16, "lying": 0.04, "natural": 0.08}
+FAMILIES = {"stand": 0.18, "walk": 0.15, "sit": 0.18, "sit_floor": 0.06, "arms_crossed": 0.08,
+            "hands_front": 0.06, "hold": 0.15, "lying": 0.07, "natural": 0.07}
+LYING = ("back", "front", "side")  # on the back, on the front propped on the elbows, on a side
 SEATS = ("none", "none", "stool", "chair", "bench")  # drawn uniformly: 40 % invisible
 HELD = {"bag": 0.4, "phone": 0.3, "box": 0.3}
 # Part pairs allowed to touch in a family (a folded arm lies on the chest, a seated hand on the
@@ -175,11 +183,14 @@ TOUCHING = {
     "hands_front": ("forearm.L|torso", "forearm.R|torso", "forearm.L|forearm.R",
                     "upperarm.L|torso", "upperarm.R|torso"),
     "sit": ("forearm.L|thigh.L", "forearm.L|thigh.R", "forearm.R|thigh.L", "forearm.R|thigh.R",
-            "upperarm.L|torso", "upperarm.R|torso"),
+            "upperarm.L|torso", "upperarm.R|torso", "shin.L|shin.R"),
+    "sit_floor": ("forearm.L|thigh.L", "forearm.L|thigh.R", "forearm.R|thigh.L",
+                  "forearm.R|thigh.R", "upperarm.L|torso", "upperarm.R|torso", "shin.L|shin.R"),
     "hold": ("forearm.L|forearm.R", "upperarm.L|torso", "upperarm.R|torso"),
     "stand": ("upperarm.L|torso", "upperarm.R|torso"),
     "walk": ("upperarm.L|torso", "upperarm.R|torso"),
-    "lying": ("upperarm.L|torso", "upperarm.R|torso"),
+    "lying": ("upperarm.L|torso", "upperarm.R|torso", "forearm.L|head", "forearm.R|head",
+              "forearm.L|forearm.R", "shin.L|shin.R"),
 }
 
 
@@ -197,8 +208,9 @@ def _arms_down(pose: Pose, u, side: str, swing: float = 0.0) -> None:
 
 def sample_photo_pose(rng: np.random.Generator, family: str = None) -> Pose:
     """A pose from one of FAMILIES (drawn by share unless given): angles as in `sample_pose`
-    plus `shoulder_twist.{L,R}` (about the upper arm, + inward) and `body_pitch`, and the
-    string entries `family`, `seat` (sit), `held` / `held_side` (hold)."""
+    plus `shoulder_twist.{L,R}` (about the upper arm, + inward), `hip_twist.{L,R}` (about
+    the thigh, + knee outward), `body_roll` and `body_pitch`, and the string entries
+    `family`, `seat` (sit), `held` / `held_side` (hold), `lying` (back, front, side)."""
     u = lambda lo, hi: float(rng.uniform(lo, hi))  # noqa: E731
     family = family or _pick(rng, FAMILIES)
     if family == "natural":
@@ -230,9 +242,15 @@ def sample_photo_pose(rng: np.random.Generator, family: str = None) -> Pose:
             pose[f"hip_forward.{side}"] = u(78, 95)
             pose[f"knee.{side}"] = u(70, 105)
             pose[f"hip_out.{side}"] = u(2, 14)
-        if rng.random() < 0.3:  # legs crossed at the ankles / one stretched
+        r = rng.random()
+        if r < 0.25:  # one leg stretched
             side = sides[int(rng.random() < 0.5)]
             pose[f"knee.{side}"] = u(35, 60)
+        elif r < 0.5:  # legs crossed: one thigh over the other knee
+            over, under = sides if rng.random() < 0.5 else sides[::-1]
+            pose[f"hip_forward.{over}"], pose[f"hip_out.{over}"] = u(100, 110), -u(18, 24)
+            pose[f"knee.{over}"] = u(75, 95)
+            pose[f"hip_out.{under}"] = u(0, 6)
         if rng.random() < 0.6:  # hands on the thighs
             for side in sides:
                 pose[f"shoulder_raise.{side}"] = u(-32, -24)
@@ -244,6 +262,19 @@ def sample_photo_pose(rng: np.random.Generator, family: str = None) -> Pose:
                 _arms_down(pose, u, side)
         pose["spine_bend"] = u(0, 12)
         pose["seat"] = SEATS[int(rng.integers(len(SEATS)))]
+    elif family == "sit_floor":  # cross-legged on the floor
+        for side in sides:
+            pose[f"hip_forward.{side}"] = u(78, 90)
+            pose[f"hip_out.{side}"] = u(38, 48)
+            pose[f"hip_twist.{side}"] = u(38, 50)
+            pose[f"knee.{side}"] = u(130, 145)
+            if rng.random() < 0.6:  # hands on the knees, else down beside
+                pose[f"shoulder_raise.{side}"] = u(-25, -12)
+                pose[f"shoulder_forward.{side}"] = u(20, 35)
+                pose[f"elbow.{side}"] = u(20, 45)
+            else:
+                _arms_down(pose, u, side)
+        pose["spine_bend"] = u(4, 14)
     elif family == "arms_crossed":
         for side in sides:
             pose[f"shoulder_raise.{side}"] = u(-18, -8)
@@ -276,13 +307,34 @@ def sample_photo_pose(rng: np.random.Generator, family: str = None) -> Pose:
                 pose[f"shoulder_twist.{s}"] = u(15, 25)
                 pose[f"elbow.{s}"] = u(70, 85)
     elif family == "lying":
-        pose["body_pitch"] = -90.0
-        for side in sides:
-            _arms_down(pose, u, side)
-            pose[f"hip_out.{side}"] = u(0, 8)
-        if rng.random() < 0.5:  # one knee up
-            side = sides[int(rng.random() < 0.5)]
-            pose[f"hip_forward.{side}"], pose[f"knee.{side}"] = u(30, 50), u(50, 90)
+        how = LYING[int(rng.integers(len(LYING)))]
+        pose["lying"] = how
+        if how == "back":
+            pose["body_pitch"] = -90.0
+            for side in sides:
+                _arms_down(pose, u, side)
+                pose[f"hip_out.{side}"] = u(0, 8)
+            if rng.random() < 0.5:  # one knee up
+                side = sides[int(rng.random() < 0.5)]
+                pose[f"hip_forward.{side}"], pose[f"knee.{side}"] = u(30, 50), u(50, 90)
+        elif how == "front":  # on the belly, propped on the elbows, lower legs up
+            pose["body_pitch"] = 90.0
+            for side in sides:
+                pose[f"shoulder_forward.{side}"] = u(90, 110)
+                pose[f"shoulder_raise.{side}"] = u(-25, -10)
+                pose[f"elbow.{side}"] = u(80, 110)
+                pose[f"knee.{side}"] = u(40, 110)
+                pose[f"hip_out.{side}"] = u(0, 8)
+            pose["head_nod"] = -u(15, 30)
+        else:  # on a side, knees a little drawn up
+            pose["body_roll"] = 90.0 if rng.random() < 0.5 else -90.0
+            pose["body_pitch"] = -90.0
+            for side in sides:
+                pose[f"hip_forward.{side}"] = u(20, 50)
+                pose[f"knee.{side}"] = u(30, 70)
+                pose[f"shoulder_forward.{side}"] = u(20, 60)
+                pose[f"shoulder_raise.{side}"] = u(-30, -15)
+                pose[f"elbow.{side}"] = u(20, 70)
     if "head_turn" not in pose:
         pose["head_turn"] = u(-55, 55) if rng.random() < 0.6 else u(-10, 10)
     pose.setdefault("head_nod", u(-8, 12))
