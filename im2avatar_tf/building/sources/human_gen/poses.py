@@ -358,7 +358,9 @@ def photo_pose(rig: Rig, phenotype: dict, seed: int, tries: int = 40):
     rng = np.random.default_rng(seed)
     family = _pick(rng, FAMILIES)
     rest = rig.forward(phenotype)
-    masks = _part_masks(rig, rest.vertices, rest.rest_heads)
+    # the bone heads in the vertices' frame (`rest_heads` sit in anny's rest frame, offset by
+    # about 0.3 m in z; `natural_pose` keeps using them, so the classic poses do not change)
+    masks = _part_masks(rig, rest.vertices, rest.posed_heads)
     at_rest = min_distances(rest.vertices, masks)
     for attempt in range(1, tries + 1):
         pose = sample_photo_pose(rng, family)
