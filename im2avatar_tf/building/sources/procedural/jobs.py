@@ -23,17 +23,18 @@ def procedural_model_id(index: int, seed: int = 0) -> str:
     return f"proc{seed}_{index:05d}"
 
 
-def procedural_jobs(categories: Sequence[str], count: int, seed: int = 0) -> List[Job]:
+def procedural_jobs(categories: Sequence[str], count: int, seed: int = 0,
+                    params: bool = True) -> List[Job]:
     """`count` generated models per category (deterministic in (category, index, seed)); each
     model's sampled parameters (`describe`: a car's family and type, sizes, livery) go into its
-    meta.json under source.params."""
+    meta.json under source.params (`params=False`: not drawn, for a completeness check)."""
     unknown = [c for c in categories if c not in CATEGORY_IDS]
     if unknown:
         raise ValueError(f"procedural categories must be among {sorted(CATEGORY_IDS)}, "
                          f"got {unknown}")
     return [Job(c, procedural_model_id(i, seed), functools.partial(generate, c, i, seed=seed),
                 {"source": "procedural", "category": c, "index": i, "seed": seed,
-                 "params": describe(c, i, seed)})
+                 **({"params": describe(c, i, seed)} if params else {})})
             for c in categories for i in range(count)]
 
 
@@ -63,15 +64,18 @@ def ensure_dataset(data_cfg, resolution: int, root: os.PathLike,
                          f"is built automatically; pass --data DIR")
     options = BuildOptions(resolution=resolution, image_size=data_cfg.render_size,
                            views=data_cfg.views)
-    jobs = [job for c in data_cfg.categories
-            for job in procedural_jobs([c], data_cfg.count(c), data_cfg.seed)]
+
+    def jobs(params: bool) -> List[Job]:
+        return [job for c in data_cfg.categories
+                for job in procedural_jobs([c], data_cfg.count(c), data_cfg.seed, params)]
+
     root = Path(root)
     lists = [layout_for(c).split_list_path(root, s, c) for c in data_cfg.categories
              for s in layout_for(c).splits]
     if all(p.exists() for p in lists) and all(is_complete(j.paths(root, options.resolution), options)
-                                              for j in jobs):
+                                              for j in jobs(params=False)):
         return root
-    report = build_dataset(jobs, root, options, workers=workers or os.cpu_count() or 1,
+    report = build_dataset(jobs(params=True), root, options, workers=workers or os.cpu_count() or 1,
                            seed=data_cfg.seed, progress=progress)
     if not (report.built or report.reused):
         raise ValueError(f"no model of {root} could be built; see {root / REPORT_NAME}")
