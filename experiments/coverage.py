@@ -258,7 +258,7 @@ def before_after(df, before: str, after: str) -> List[str]:
 
 
 def car_table(df, families) -> List[str]:
-    cars = df[(df.category == "car") & (df.set != "torcs-all")]
+    cars = df[(df.category == "car") & df.set.isin(["sweethome3d", "torcs"])]
     head = ("| car | set |" + "".join(f" nearest procedural ({f}) |" for f in families) +
             "".join(f" nearest training model ({f}) |" for f in families) + " mean shape |")
     lines = [head, "|---|---|" + "---|" * (2 * len(families) + 1)]
@@ -304,7 +304,8 @@ def shortfall_table(df, car: bool) -> List[str]:
 def outside_counts(df) -> List[str]:
     """How many real models lie outside the family on each descriptor."""
     lines = []
-    for (cat, fam), sub in df.groupby(["category", "family"], sort=False):
+    real = df[df.set != "procedural-test"]
+    for (cat, fam), sub in real.groupby(["category", "family"], sort=False):
         counts = {}
         for text in sub.outside_family:
             for item in filter(None, text.split("; ")):
@@ -412,7 +413,8 @@ class Coverage:
                "per descriptor:", ""] + outside_counts(df)
         for cat in args.categories:
             for fam in (fams if cat == "car" else [None]):
-                sub = df[(df.category == cat) & (df.family == (fam or "-"))]
+                sub = df[(df.category == cat) & (df.family == (fam or "-")) &
+                         (df.set != "procedural-test")]
                 if (sub.set == "torcs-all").any():  # every TORCS car once
                     sub = sub[sub.set != "torcs"]
                 if len(sub):

@@ -107,3 +107,4 @@ def test_coverage_experiment_writes_its_tables(tmp_path, monkeypatch, capsys):
     assert len(list((tmp_path / "cache").glob("*.npz"))) == 6  # train and test: classic, wide, table
     own = df[df.set == "procedural-test"]
     assert set(own.category) == {"car", "table"} and (own.nn_procedural_iou > 0).all()
+    assert not any(line.startswith("| proc0_") for line in md.splitlines())  # means only
