@@ -42,7 +42,7 @@ def gallery(s, shape, color, roots, path: Path, per_set: int = 4) -> None:
     from im2avatar_tf.data.layout import HUMAN
     from im2avatar_tf.evaluation import iter_test_models
     from im2avatar_tf.images import WHITE_RGB
-    from im2avatar_tf.inference import Result, save_png
+    from im2avatar_tf.result import Result, save_png
 
     predict = methods.get("shape").predictor(shape, color)
     rows = []

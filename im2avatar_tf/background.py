@@ -9,7 +9,7 @@ scene behind the object and any framing. Two steps make it look like a training 
    segments it from a border prior: everything within `border` of the frame's edge is taken as
    background, the rest as probably foreground (the object is assumed to be roughly centered and
    not to touch the frame). No learned weights, nothing downloaded.
-2. `foreground_margin(ratio)`: the margin `inference.crop_to_foreground` keeps around the alpha's
+2. `foreground_margin(ratio)`: the margin `framing.crop_to_foreground` keeps around the alpha's
    box so that the object's longer side is `ratio` of the network's input after the usual
    resize and pad (`images.preprocess` composites the alpha onto the training background).
 

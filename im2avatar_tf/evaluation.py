@@ -9,7 +9,7 @@ For every test model, all V = 12 views go through the networks as one batch; eac
   and is compared with the color of its nearest ground-truth surface voxel (metrics.py), on
   the 0-255 scale, in RGB and YCbCr. Colorings of a color network's output (colors.py recipe,
   the flow color sampled from the network's input image, as the release (whose input is the
-  128 px view) and `inference.Result.colors` do):
+  128 px view) and `result.Result.colors` do):
       regression   the regressed color (w = 1)
       flow         the image color at the predicted flow, background repaired (w = 0)
       blend@t      the release's final color with re-weighting threshold t (0.2 released;

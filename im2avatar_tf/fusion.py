@@ -39,7 +39,7 @@ def fused_colors(results: Sequence) -> np.ndarray:
 
 
 def fuse(results: Sequence, name: str = ""):
-    """One `inference.Result` from the Results of several views of one object (same model,
+    """One `result.Result` from the Results of several views of one object (same model,
     same size). (Takes and makes Results without importing inference: it imports this.)"""
     results = list(results)
     if not results:

@@ -11,84 +11,34 @@ share this module: each constructs the other.
 
 The input goes through `images.preprocess`, the very preprocessing of training (and of the
 exported SavedModel); `crop=True` first crops the picture to its foreground, for photos where
-the object is small. Colors come from `colors.final_colors`, the release's evaluation recipe,
-so a saved mesh shows the colors that evaluation scores.
+the object is small (`framing`). What comes out is a `result.Result` per image; its colors come
+from `colors.final_colors`, the release's evaluation recipe, so a saved mesh shows the colors
+that evaluation scores.
 """
 from __future__ import annotations
 
 import dataclasses
-import functools
 import json
 import os
 import warnings
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Tuple, Union
 
 import numpy as np
 
-from . import meshing
-from .colors import (COLOR_KEYS, RELEASED_T, final_colors, pack_color_prediction,
-                     split_color_prediction)
+from .colors import COLOR_KEYS, RELEASED_T
 from .config import Preset
 from .forward import NETWORKS, Forward, keras_forward, network_outputs
-from .io import write_h5, write_png
-from .images import (BACKGROUND_RGB, WHITE_RGB, SquashedImageWarning, preprocess, read_image,
-                     squash_warning, to_uint8)
+from .framing import crop_to_foreground, has_foreground
+from .images import SquashedImageWarning, preprocess, read_image, squash_warning
+from .result import DEFAULT_THRESHOLD, Result, check_threshold, save_png  # noqa: F401 (API)
 
 ImageLike = Union[str, os.PathLike, np.ndarray, "PIL.Image.Image"]
-DEFAULT_THRESHOLD = 0.8  # the evaluation's occupancy threshold (reference 5.3)
 
 
 # --------------------------------------------------------------------------------------------
 # Inputs
 # --------------------------------------------------------------------------------------------
-def crop_to_foreground(image: np.ndarray, margin: float = 0.1, tolerance: float = 0.05) -> np.ndarray:
-    """Crop an image (H, W, C) to the bounding box of its foreground, grown by `margin` times
-    the box's longer side on every side (clipped to the image).
-
-    Foreground: alpha > 0 where the image has alpha (C = 2 or 4); otherwise pixels that differ
-    from the background color (the median of the border pixels) by more than `tolerance`
-    (in [0, 1] units) on some channel. An image with no foreground, or only foreground, is
-    returned unchanged. The result still goes through `preprocess` (resize + pad).
-    """
-    if image.ndim != 3:
-        raise ValueError(f"crop_to_foreground takes one image (H, W, C), got shape {image.shape}")
-    x = image.astype(np.float32) / (255.0 if image.dtype == np.uint8 else 1.0)
-    channels = x.shape[-1]
-    if channels in (2, 4):
-        foreground = x[..., -1] > 0
-    else:
-        border = np.concatenate([x[0], x[-1], x[:, 0], x[:, -1]])  # (2H + 2W, C)
-        background = np.median(border, axis=0)
-        foreground = np.any(np.abs(x - background) > tolerance, axis=-1)  # (H, W)
-    if not foreground.any() or foreground.all():
-        return image
-    rows = np.flatnonzero(foreground.any(axis=1))
-    cols = np.flatnonzero(foreground.any(axis=0))
-    pad = int(round(margin * max(rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1)))
-    top, bottom = max(rows[0] - pad, 0), min(rows[-1] + 1 + pad, image.shape[0])
-    left, right = max(cols[0] - pad, 0), min(cols[-1] + 1 + pad, image.shape[1])
-    return image[top:bottom, left:right]
-
-
-def has_foreground(image: np.ndarray, tolerance: float = 0.05) -> bool:
-    """Whether an image (H, W, C) shows anything: False when it is fully transparent (alpha 0
-    everywhere) or, where opaque, one flat color (no pixel differs from the median color by
-    more than `tolerance` on a channel, in [0, 1] units)."""
-    x = np.asarray(image)
-    x = x.astype(np.float32) / (255.0 if x.dtype == np.uint8 else 1.0)
-    if x.ndim == 2:
-        x = x[..., None]
-    if x.shape[-1] in (2, 4):
-        opaque = x[..., -1] > 0
-        if not opaque.any():
-            return False
-        x = x[..., :-1][opaque]  # (n, C) the visible pixels
-    else:
-        x = x.reshape(-1, x.shape[-1])
-    return bool(np.any(np.abs(x - np.median(x, axis=0)) > tolerance))
-
-
 def _as_image_list(images) -> Tuple[List[ImageLike], bool]:
     """Normalize the accepted inputs to a list; also say whether a single image was given."""
     if isinstance(images, (str, os.PathLike)) or hasattr(images, "getexif"):  # path, PIL image
@@ -105,7 +55,7 @@ def _as_image_list(images) -> Tuple[List[ImageLike], bool]:
     return list(images), False
 
 
-def _pixels(item: ImageLike, index: int) -> np.ndarray:
+def _pixels(item: ImageLike, label: str) -> np.ndarray:
     """One image of `predict`'s input as an array: a path read by `images.read_image`, a PIL
     image by `images.pil_pixels` (both upright by EXIF, size-checked), an array as it is."""
     if isinstance(item, (str, os.PathLike)):
@@ -113,186 +63,26 @@ def _pixels(item: ImageLike, index: int) -> np.ndarray:
     if hasattr(item, "getexif"):  # a PIL image
         from .images import pil_pixels
 
-        return pil_pixels(item, _image_name(item, index))
+        return pil_pixels(item, label)
     return np.asarray(item)
 
 
 def _image_name(item: ImageLike, index: int) -> str:
+    """The name a Result gets: the file's stem, else image_000, image_001, ..."""
     return Path(item).stem if isinstance(item, (str, os.PathLike)) else f"image_{index:03d}"
+
+
+def _label(item: ImageLike, index: int) -> str:
+    """How warnings name an input: its path as given, else "image 0", "image 1", ..."""
+    return str(item) if isinstance(item, (str, os.PathLike)) else f"image {index}"
 
 
 class ForegroundWarning(UserWarning):
     """A background removal whose cut-out covers under 1 % or over 95 % of the frame."""
 
 
-# --------------------------------------------------------------------------------------------
-# Result
-# --------------------------------------------------------------------------------------------
-@dataclasses.dataclass(frozen=True, eq=False)  # arrays: compare volumes, not results
-class Result:
-    """The prediction for one image. Volumes are indexed (x, y, z), R = the preset's size.
-
-    Colors are defined on occupied voxels (occupancy >= threshold) only; `colors` holds the
-    final colors (evaluation recipe) there and zeros elsewhere.
-    """
-
-    image: np.ndarray  # (S, S, 3) float32 in [0, 1]: the preprocessed input the networks saw
-    occupancy: np.ndarray  # (R, R, R) occupancy probability
-    regressed: np.ndarray  # (R, R, R, 3) regressed color in (0, 1)
-    confidence: np.ndarray  # (R, R, R, 1) w, the weight of the regressed color
-    flow: np.ndarray  # (R, R, R, 2) where in `image` the color is: (x = column, y = row) in (0, 1)
-    blended: np.ndarray  # (R, R, R, 3) the training-time blend w * regressed + (1 - w) * sampled
-    threshold: float = DEFAULT_THRESHOLD
-    name: str = "image"
-    color_t: float = RELEASED_T  # the blend's re-weighting threshold (colors.final_colors)
-
-    def __post_init__(self):
-        _check_threshold(self.threshold)
-        res = self.occupancy.shape[0]
-        expected = {"occupancy": (res,) * 3, "regressed": (res,) * 3 + (3,),
-                    "confidence": (res,) * 3 + (1,), "flow": (res,) * 3 + (2,),
-                    "blended": (res,) * 3 + (3,)}
-        for key, shape in expected.items():
-            if getattr(self, key).shape != shape:
-                raise ValueError(f"Result.{key} must have shape {shape}, got {getattr(self, key).shape}")
-
-    @classmethod
-    def from_prediction(cls, image: np.ndarray, occupancy: np.ndarray, color9: np.ndarray,
-                        threshold: float = DEFAULT_THRESHOLD, name: str = "image") -> "Result":
-        """A Result from the released prediction format (what evaluation's predictors give):
-        image (S, S, 3) in [0, 1], occupancy (R, R, R), color9 (R, R, R, 9)."""
-        return cls(image=np.asarray(image, dtype=np.float32), occupancy=occupancy,
-                   threshold=threshold, name=name, **split_color_prediction(color9))
-
-    @property
-    def resolution(self) -> int:
-        return self.occupancy.shape[0]
-
-    def with_threshold(self, threshold: float) -> "Result":
-        """The same prediction read at another occupancy threshold."""
-        return dataclasses.replace(self, threshold=threshold)
-
-    @functools.cached_property
-    def occupied(self) -> np.ndarray:
-        """(R, R, R) bool: occupancy >= threshold, as in the evaluation."""
-        return self.occupancy >= self.threshold
-
-    @functools.cached_property
-    def colors(self) -> np.ndarray:
-        """(R, R, R, 3) final colors on occupied voxels (the evaluation recipe at `color_t`), 0
-        elsewhere."""
-        out = np.zeros(self.regressed.shape, dtype=np.float32)
-        mask = self.occupied
-        if mask.any():
-            out[mask] = final_colors(self.regressed[mask], self.confidence[mask],
-                                     self.flow[mask], self.image, t=self.color_t)
-        return out
-
-    # Geometry ---------------------------------------------------------------------------
-    def to_points(self):
-        """`trimesh.PointCloud`: one colored point per occupied voxel, at its center."""
-        self._require_occupied()
-        return meshing.to_points(self.occupied, self.colors)
-
-    def to_voxel_mesh(self):
-        """`trimesh.Trimesh`: one cube per occupied voxel (shared vertices, face colors)."""
-        self._require_occupied()
-        return meshing.to_voxel_mesh(self.occupied, self.colors)
-
-    def to_mesh(self, max_faces: Optional[int] = None):
-        """`trimesh.Trimesh`: smooth closed surface (marching cubes at the threshold), vertex
-        colors from the nearest occupied voxel; at most `max_faces` triangles if given."""
-        self._require_occupied()
-        return meshing.to_surface_mesh(self.occupancy, self.threshold, self.occupied, self.colors,
-                                       max_faces=max_faces)
-
-    def _require_occupied(self) -> None:
-        meshing.require_occupied(self.occupied, self.occupancy, self.threshold)
-
-    # The released prediction format -----------------------------------------------------------
-    def shape_prediction(self) -> np.ndarray:
-        """(R, R, R, 1) occupancy probabilities, the release's shape output."""
-        return self.occupancy[..., None].astype(np.float32)
-
-    def color_prediction(self) -> np.ndarray:
-        """(R, R, R, 9) = [regressed 3, w 1, flow 2, blended 3], the release's color output."""
-        return pack_color_prediction({key: getattr(self, key) for key in COLOR_KEYS})
-
-    # Files ------------------------------------------------------------------------------------
-    def save(self, path: Union[str, os.PathLike], geometry: str = "mesh",
-             save_input: bool = True, max_faces: Optional[int] = None) -> List[Path]:
-        """Write the result; the suffix picks the format. Returns the paths written.
-
-        - `.ply`, `.obj`, `.glb`: colored geometry; `geometry` = "mesh" (marching cubes; at
-          most `max_faces` triangles if given), "voxels" (cubes) or "points". `.stl`: the
-          mesh or voxel triangles without colors (the mesh is watertight). Raises
-          `EmptyPredictionError` if nothing is occupied.
-        - `.h5`: the released prediction volumes, `<stem>_shape.h5` (R^3 x 1) and
-          `<stem>_color.h5` (R^3 x 9), dataset "data" each.
-        With `save_input`, the preprocessed input is written beside it as `<stem>_input.png`.
-        """
-        from .mesh_io import MESH_FORMATS, write_geometry
-
-        path = Path(path)
-        suffix = path.suffix.lower()
-        if suffix not in MESH_FORMATS + (".h5",):
-            raise ValueError(f"cannot save {path.name}: the suffix must be one of "
-                             f"{', '.join(MESH_FORMATS + ('.h5',))}")
-        if max_faces is not None and geometry != "mesh":
-            raise ValueError(f"max_faces simplifies the smooth surface (geometry 'mesh'), not "
-                             f"{geometry!r}")
-        build = (functools.partial(self.to_mesh, max_faces=max_faces) if max_faces is not None
-                 else self._geometry(geometry))
-        written = []
-        if suffix == ".h5":
-            for kind, volume in (("shape", self.shape_prediction()), ("color", self.color_prediction())):
-                target = path.with_name(f"{path.stem}_{kind}.h5")
-                write_h5(target, volume)
-                written.append(target)
-        else:
-            written.append(write_geometry(build(), path))
-        if save_input:
-            written.append(self.save_input(path.with_name(f"{path.stem}_input.png")))
-        return written
-
-    def save_input(self, path: Union[str, os.PathLike]) -> Path:
-        """The preprocessed input as a PNG: exactly what the networks saw."""
-        return save_png(path, self.image)
-
-    def preview(self, views: int = 4, size: int = 128, geometry: str = "mesh",
-                background: Sequence[int] = BACKGROUND_RGB) -> np.ndarray:
-        """uint8 (size, (views + 1) * size, 3): the input beside turntable renders of the
-        `geometry` ("mesh" or "voxels", see `save`) on `background` (or, for an empty
-        prediction, beside blank white tiles)."""
-        from PIL import Image
-
-        from .scene.render import turntable
-
-        tile = np.asarray(Image.fromarray(to_uint8(self.image)).resize((size, size), Image.BILINEAR))
-        build = self._geometry(geometry)
-        try:
-            renders = turntable(build(), views=views, size=size, background=background)
-        except meshing.EmptyPredictionError:
-            renders = [np.full((size, size, 3), WHITE_RGB, np.uint8)] * views
-        return np.concatenate([tile] + [np.asarray(r)[..., :3] for r in renders], axis=1)
-
-    def _geometry(self, kind: str) -> Callable[[], object]:
-        """The builder of geometry `kind`: "mesh", "voxels" or "points"."""
-        builders = {"mesh": self.to_mesh, "voxels": self.to_voxel_mesh, "points": self.to_points}
-        if kind not in builders:
-            raise ValueError(f"geometry must be one of {sorted(builders)}, got {kind!r}")
-        return builders[kind]
-
-
-def save_png(path: Union[str, os.PathLike], image: np.ndarray) -> Path:
-    """Write a float [0, 1] or uint8 image (H, W, 3) as PNG, atomically."""
-    return write_png(path, to_uint8(image))
-
-
-def _check_threshold(threshold: float) -> None:
-    if not 0.0 < threshold < 1.0:
-        raise ValueError(f"threshold must be strictly between 0 and 1 (an occupancy "
-                         f"probability), got {threshold}")
+class BlankImageWarning(UserWarning):
+    """An input with nothing in it (one flat color, or fully transparent)."""
 
 
 RUNTIMES = ("tensorflow", "onnxruntime")
@@ -523,47 +313,72 @@ class Reconstructor:
             f"color.keras (from `train`), or one made by `python run.py export`{hint}")
 
     # Prediction --------------------------------------------------------------------------------
-    def preprocess(self, images, crop: bool = False, crop_margin: float = 0.1,
-                   remove_background: bool = False,
-                   foreground_ratio: Optional[float] = None) -> Tuple[np.ndarray, List[str]]:
-        """Images or paths -> (float32 (N, S, S, 3) in [0, 1], names). Paths are read with
-        `images.read_image` (a non-image raises a ValueError naming the file). An image more
-        than 4:1 wide or tall (after `crop`) gives an `images.SquashedImageWarning`.
+    def prepare(self, item: ImageLike, label: Optional[str] = None, crop: bool = False,
+                crop_margin: float = 0.1, remove_background: bool = False,
+                foreground_ratio: Optional[float] = None) -> Tuple[np.ndarray, List[Warning]]:
+        """One image (a path, a PIL image or an array) -> (float32 (S, S, 3) in [0, 1], the
+        warnings about it, each a sentence naming it by `label`). They are returned, not
+        raised: `preprocess` warns them, `reconstruct` and the demo show them beside the file.
 
-        remove_background: cut the object out first (`background.remove_background`: the
-        image's own alpha if it has one, else GrabCut), warn (`ForegroundWarning`) when the
-        cut-out covers under 1 % or over 95 % of the frame. The photo's framing is kept.
+        remove_background: cut the object out first (`background.cut_out`: the image's own
+        alpha if it has one, else GrabCut); a `ForegroundWarning` when the cut-out covers under
+        1 % or over 95 % of the frame. The photo's framing is kept.
         foreground_ratio: crop to the foreground so its longer side is this fraction of the
         input (replaces `crop` / `crop_margin`). The networks read the object's size in the
         frame as its size (a fixed training camera), so reframing changes the shape: use it for
         a photo whose object is far smaller or larger than in the training views
-        (`background.TRAINING_FOREGROUND_RATIOS`)."""
+        (`background.TRAINING_FOREGROUND_RATIOS`).
+        Also a `BlankImageWarning` for an image with nothing in it, and an
+        `images.SquashedImageWarning` for one more than 4:1 wide or tall (after cropping)."""
         from . import background as bg
 
+        label = _label(item, 0) if label is None else label
         if foreground_ratio is not None:
             crop, crop_margin = True, bg.foreground_margin(foreground_ratio)
+        image = _pixels(item, label)
+        if image.ndim == 2:
+            image = image[..., None]
+        notes: List[Warning] = []
+        if remove_background:
+            image, note = bg.cut_out(image, label)
+            if note:
+                notes.append(ForegroundWarning(note))
+        if not has_foreground(image):
+            notes.append(BlankImageWarning(f"{label} has no foreground (it is blank or fully "
+                                           f"transparent): its model will be a guess"))
+        if crop:
+            image = crop_to_foreground(image, margin=crop_margin)
+        squashed = squash_warning(label, *image.shape[:2], self.image_size)
+        if squashed:
+            notes.append(SquashedImageWarning(squashed))
+        pixels = np.asarray(preprocess(image, self.image_size, self.preset.data.background),
+                            dtype=np.float32)  # (S, S, 3)
+        return pixels, notes
+
+    def preprocess(self, images, crop: bool = False, crop_margin: float = 0.1,
+                   remove_background: bool = False,
+                   foreground_ratio: Optional[float] = None) -> Tuple[np.ndarray, List[str]]:
+        """Images or paths -> (float32 (N, S, S, 3) in [0, 1], names): `prepare` each (see
+        there for the options), its warnings raised as Python warnings. Paths are read with
+        `images.read_image` (a non-image raises a ValueError naming the file)."""
         items, _ = _as_image_list(images)
-        batch, names = [], []
-        for index, item in enumerate(items):
-            image = _pixels(item, index)
-            if image.ndim == 2:
-                image = image[..., None]
-            if remove_background:
-                image, note = bg.cut_out(image, _image_name(item, index))
-                if note:
-                    warnings.warn(note, ForegroundWarning, stacklevel=2)
-            if crop:
-                image = crop_to_foreground(image, margin=crop_margin)
-            squashed = squash_warning(item if isinstance(item, (str, os.PathLike))
-                                      else f"image {index}", *image.shape[:2], self.image_size)
-            if squashed:
-                warnings.warn(squashed, SquashedImageWarning, stacklevel=2)
-            batch.append(np.asarray(preprocess(image, self.image_size,
-                                               self.preset.data.background)))  # (S, S, 3)
-            names.append(_image_name(item, index))
-        if not batch:
+        return self._preprocess(items, 0, dict(crop=crop, crop_margin=crop_margin,
+                                               remove_background=remove_background,
+                                               foreground_ratio=foreground_ratio))
+
+    def _preprocess(self, items: List[ImageLike], first: int,
+                    options: dict) -> Tuple[np.ndarray, List[str]]:
+        """`preprocess` of `items`, the first being input number `first` (for the names)."""
+        if not items:
             raise ValueError("no images given")
-        return np.stack(batch).astype(np.float32), names
+        batch, names = [], []
+        for index, item in enumerate(items, start=first):
+            pixels, notes = self.prepare(item, _label(item, index), **options)
+            for note in notes:
+                warnings.warn(note, stacklevel=3)
+            batch.append(pixels)
+            names.append(_image_name(item, index))
+        return np.stack(batch), names
 
     def forward(self, batch: np.ndarray) -> Dict[str, np.ndarray]:
         """Preprocessed float32 (N, S, S, 3) -> the network outputs (see the class docstring)."""
@@ -587,32 +402,35 @@ class Reconstructor:
         crop: crop each image to its foreground first (for photos with a small object),
         keeping `crop_margin` times its longer side around it.
         remove_background, foreground_ratio: for photos with a scene behind the object (see
-        `preprocess`).
+        `prepare`).
         fuse: the images are views of one object: one fused `Result` (`fusion.fuse`: the mean
         occupancy, colors from the views that see each voxel).
         """
-        threshold = self.threshold if threshold is None else threshold
-        _check_threshold(threshold)
+        check_threshold(self.threshold if threshold is None else threshold)
         items, single = _as_image_list(images)
+        options = dict(crop=crop, crop_margin=crop_margin, remove_background=remove_background,
+                       foreground_ratio=foreground_ratio)
         results = []
         for start in range(0, len(items), batch_size):
-            chunk = items[start:start + batch_size]
-            batch, _ = self.preprocess(chunk, crop=crop, crop_margin=crop_margin,
-                                       remove_background=remove_background,
-                                       foreground_ratio=foreground_ratio)
-            outputs = self.forward(batch)
-            for i in range(len(chunk)):
-                results.append(Result(
-                    image=batch[i], occupancy=outputs["occupancy"][i, ..., 0],
-                    threshold=threshold, name=_image_name(chunk[i], start + i),
-                    color_t=self.color_t,
-                    **{key: outputs[key][i] for key in COLOR_KEYS},
-                ))
+            batch, names = self._preprocess(items[start:start + batch_size], start, options)
+            results += self.results(batch, names, threshold)
         if fuse:
             from .fusion import fuse as fuse_views
 
             return fuse_views(results)
         return results[0] if single else results
+
+    def results(self, batch: np.ndarray, names: List[str],
+                threshold: Optional[float] = None) -> List[Result]:
+        """Preprocessed images (N, S, S, 3) (`preprocess`, `prepare`) -> a `Result` each, named
+        by `names`, at `threshold` (default: the model's own)."""
+        threshold = self.threshold if threshold is None else threshold
+        check_threshold(threshold)
+        outputs = self.forward(batch)
+        return [Result(image=batch[i], occupancy=outputs["occupancy"][i, ..., 0],
+                       threshold=threshold, name=name, color_t=self.color_t,
+                       **{key: outputs[key][i] for key in COLOR_KEYS})
+                for i, name in enumerate(names)]
 
 
 # --------------------------------------------------------------------------------------------

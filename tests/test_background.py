@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from im2avatar_tf import background as bg
-from im2avatar_tf.inference import crop_to_foreground
+from im2avatar_tf.framing import crop_to_foreground
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "im2avatar_tf" / "demo" / "examples" / "car_blue.png"
@@ -113,5 +113,5 @@ def test_the_python_api_removes_the_background_with_a_warning_for_a_lost_object(
     result = model.predict(_on_bricks(image, mask), remove_background=True)
     seen = np.rint(result.image * 255).astype(int)
     assert np.abs(seen[0] - 245).max() <= 12  # the bricks are gone from the input it saw
-    with pytest.warns(ForegroundWarning, match="image_000: the object covers"):
+    with pytest.warns(ForegroundWarning, match="image 0: the object covers"):
         model.predict(np.full((64, 64, 3), 128, np.uint8), remove_background=True)

@@ -25,6 +25,7 @@ import pytest
 from PIL import Image
 
 from im2avatar_tf.images import read_image
+from tests._http import post_form
 from tests.test_bad_inputs import (RUN, assert_clean_failure, assert_upright, bomb_png, cli,
                                    sideways_jpeg)
 
@@ -72,21 +73,7 @@ def _wait_for_url(process: subprocess.Popen, log: Path, timeout: float = 120) ->
 
 def _post_image(url: str, filename: str, data: bytes, **fields):
     """POST an image as a multipart form to /api/reconstruct; -> (status, JSON reply)."""
-    boundary = "im2avatarBadInputs"
-    body = b""
-    for name, value in fields.items():
-        body += (f"--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n"
-                 f"{value}\r\n").encode()
-    body += (f"--{boundary}\r\nContent-Disposition: form-data; name=\"image\"; filename="
-             f"\"{filename}\"\r\nContent-Type: application/octet-stream\r\n\r\n").encode()
-    body += data + f"\r\n--{boundary}--\r\n".encode()
-    request = urllib.request.Request(url + "api/reconstruct", data=body, method="POST", headers={
-        "Content-Type": f"multipart/form-data; boundary={boundary}"})
-    try:
-        with urllib.request.urlopen(request, timeout=120) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read())
+    return post_form(url + "api/reconstruct", fields, [("image", filename, data)])
 
 
 def _raw(url: str, request: bytes, wait: float = 30) -> tuple:

@@ -21,6 +21,7 @@ from im2avatar_tf.demo.catalog import ModelCatalog
 from im2avatar_tf.demo.server import DemoServer
 
 from ._chromium import Chromium, find_chromium
+from ._http import get, post_form
 
 ROOT = Path(__file__).resolve().parent.parent
 TINY_THRESHOLD = 0.3  # the untrained tiny networks give ~0.5 everywhere: every voxel is occupied
@@ -49,35 +50,6 @@ def demo(model_dir):
     server.close()
 
 
-def _post(url, fields, files=()):
-    """POST a multipart form; -> (status, JSON reply)."""
-    boundary = "im2avatarTestBoundary"
-    body = b""
-    for name, value in fields.items():
-        body += (f"--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n"
-                 f"{value}\r\n").encode()
-    for name, filename, data in files:
-        body += (f"--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; "
-                 f"filename=\"{filename}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
-                 ).encode() + data + b"\r\n"
-    body += f"--{boundary}--\r\n".encode()
-    request = urllib.request.Request(url, data=body, method="POST", headers={
-        "Content-Type": f"multipart/form-data; boundary={boundary}"})
-    try:
-        with urllib.request.urlopen(request, timeout=120) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read())
-
-
-def _get(url):
-    try:
-        with urllib.request.urlopen(url, timeout=30) as response:
-            return response.status, response.read()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read()
-
-
 def _load_glb(data: bytes):
     """A glb's one mesh, its COLOR_0 in `visual.vertex_attributes["color"]` (loading it with
     force="mesh" would concatenate the scene and drop that attribute)."""
@@ -91,13 +63,13 @@ def _load_glb(data: bytes):
 def test_api_reconstructs_and_reports_clear_errors(demo):
     server, lines = demo
     api = server.url + "api/reconstruct"
-    info = json.loads(_get(server.url + "api/info")[1])
+    info = json.loads(get(server.url + "api/info")[1])
     tiny = info["models"][0]["name"]
     assert info["examples"] == sorted(p.name for p in EXAMPLES_DIR.glob("*.png"))
     assert len(info["examples"]) >= 3
 
     upload = (EXAMPLES_DIR / info["examples"][0]).read_bytes()
-    status, reply = _post(api, {"model": tiny, "threshold": TINY_THRESHOLD},
+    status, reply = post_form(api, {"model": tiny, "threshold": TINY_THRESHOLD},
                           [("image", "my photo.png", upload)])
     assert status == 200, reply
     assert reply["name"] == "my_photo" and reply["triangles"] > 0
@@ -105,8 +77,8 @@ def test_api_reconstructs_and_reports_clear_errors(demo):
     assert reply["seconds"] >= reply["timings"]["networks"] > 0
     assert any("my_photo" in line and "from upload to result" in line for line in lines)
     for url in [reply["input"], *reply["files"].values()]:
-        assert _get(server.url + url.lstrip("/"))[0] == 200
-    assert len(_load_glb(_get(server.url + reply["files"]["glb"].lstrip("/"))[1]).faces) \
+        assert get(server.url + url.lstrip("/"))[0] == 200
+    assert len(_load_glb(get(server.url + reply["files"]["glb"].lstrip("/"))[1]).faces) \
         == reply["triangles"]
 
     # An example by name, as JSON; the voxel geometry.
@@ -118,26 +90,26 @@ def test_api_reconstructs_and_reports_clear_errors(demo):
         assert json.loads(response.read())["geometry"] == "voxels"
 
     # Not an image: 400 and a sentence, no traceback.
-    status, reply = _post(api, {"model": tiny}, [("image", "notes.txt", b"hello, not a picture")])
+    status, reply = post_form(api, {"model": tiny}, [("image", "notes.txt", b"hello, not a picture")])
     assert status == 400 and "notes.txt is not an image" in reply["error"]
     # Nothing reaches the threshold: 422, the reason, and the preprocessed input still shown.
-    status, reply = _post(api, {"model": tiny, "threshold": "0.99"}, [("image", "a.png", upload)])
+    status, reply = post_form(api, {"model": tiny, "threshold": "0.99"}, [("image", "a.png", upload)])
     assert status == 422 and "empty prediction" in reply["error"] and reply["input"]
-    assert _get(server.url + reply["input"].lstrip("/"))[0] == 200
+    assert get(server.url + reply["input"].lstrip("/"))[0] == 200
     for fields, message in (({"model": "nope", "example": info["examples"][0]}, "unknown model"),
                             ({"threshold": "1.5", "example": info["examples"][0]}, "threshold"),
                             ({"model": tiny}, "no image"),
                             ({"example": "../../etc/passwd"}, "no example")):
-        status, reply = _post(api, fields)
+        status, reply = post_form(api, fields)
         assert status == 400 and message in reply["error"], (fields, reply)
     server.max_upload = 1000  # too large: 413 and the limit, the body read and dropped
     try:
-        status, reply = _post(api, {"model": tiny}, [("image", "big.png", upload)])
+        status, reply = post_form(api, {"model": tiny}, [("image", "big.png", upload)])
     finally:
         server.max_upload = info["max_upload"]
     assert status == 413 and "the demo takes up to" in reply["error"]
-    assert _get(server.url + "results/../../etc/passwd")[0] == 404
-    assert _get(server.url + "static/missing.js")[0] == 404
+    assert get(server.url + "results/../../etc/passwd")[0] == 404
+    assert get(server.url + "static/missing.js")[0] == 404
 
 
 def test_result_store_keeps_the_last_few(tmp_path):
@@ -266,14 +238,14 @@ def test_api_removes_a_photos_background_when_asked(demo):
     bricks = np.asarray(Image.fromarray(data.brick()).convert("RGB").resize(car.shape[1::-1]))
     photo = io.BytesIO()
     Image.fromarray(np.where(mask[..., None], car, bricks)).save(photo, format="JPEG", quality=95)
-    tiny = json.loads(_get(server.url + "api/info")[1])["models"][0]["name"]
+    tiny = json.loads(get(server.url + "api/info")[1])["models"][0]["name"]
 
     def border_is_plain(fields):
-        status, reply = _post(server.url + "api/reconstruct",
+        status, reply = post_form(server.url + "api/reconstruct",
                               {"model": tiny, "threshold": TINY_THRESHOLD, **fields},
                               [("image", "street.jpg", photo.getvalue())])
         assert status == 200, reply
-        seen = np.asarray(Image.open(io.BytesIO(_get(server.url + reply["input"].lstrip("/"))[1]))
+        seen = np.asarray(Image.open(io.BytesIO(get(server.url + reply["input"].lstrip("/"))[1]))
                           .convert("RGB")).astype(int)
         edge = np.concatenate([seen[0], seen[-1], seen[:, 0], seen[:, -1]])
         return reply, bool((np.abs(edge - 245).max(-1) <= 12).all())

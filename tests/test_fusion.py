@@ -6,7 +6,7 @@ import pytest
 from im2avatar_tf import cli
 from im2avatar_tf.colors import final_colors
 from im2avatar_tf.fusion import fuse, fused_colors
-from im2avatar_tf.inference import Result
+from im2avatar_tf.result import Result
 
 R = 8
 

@@ -12,7 +12,7 @@ import trimesh
 
 from im2avatar_tf import meshing
 from im2avatar_tf.voxels import voxel_centers
-from im2avatar_tf.inference import crop_to_foreground
+from im2avatar_tf.framing import crop_to_foreground
 from im2avatar_tf.mesh_io import write_geometry
 
 R = 12
@@ -183,7 +183,7 @@ def test_result_from_released_prediction_previews_voxels_on_white():
     """`Result.from_prediction` reads the 9-channel color layout; its voxel preview on white
     shows the evaluation colors (confidence 1: the regressed color, wherever the flow points)."""
     from im2avatar_tf.images import WHITE_RGB
-    from im2avatar_tf.inference import Result
+    from im2avatar_tf.result import Result
 
     occupied, probability, _ = _volumes()
     color9 = np.zeros((R, R, R, 9), np.float32)

@@ -88,7 +88,7 @@ def run(args) -> int:
 
     from ..forward import keras_forward
     from ..images import preprocess
-    from ..inference import Result
+    from ..result import Result
     from ..machine import report
     from ..models.flops import forward_flops
 

@@ -73,7 +73,8 @@ def run(args) -> int:
     step("5/5 reconstruct one held-out image")
     from ..data.layout import VIEW_NAMES
     from ..data.pipeline import list_models
-    from ..inference import Reconstructor, save_png
+    from ..inference import Reconstructor
+    from ..result import save_png
 
     test_entry = list_models(root, "test", cats, R)[0][0]
     image = test_entry.paths.view(VIEW_NAMES[1])

@@ -15,11 +15,9 @@ Examples:
 """
 from __future__ import annotations
 
-import dataclasses
 import os
 import sys
 import time
-import warnings
 from pathlib import Path
 from typing import Dict, List
 
@@ -177,17 +175,17 @@ def run(args) -> int:
 def _reconstruct(args, paths: List[Path], out: Path) -> int:
     from tqdm import tqdm
 
-    from ..background import cut_out
-    from ..images import SquashedImageWarning, read_image, squash_warning
-    from ..inference import Reconstructor, crop_to_foreground, has_foreground, save_png
+    import numpy as np
+
     from ..fusion import fuse
+    from ..images import read_image
+    from ..inference import BlankImageWarning, Reconstructor
+    from ..result import save_png
     from ..meshing import EmptyPredictionError
 
     names = unique_names(paths)
     if args.fuse:  # one model from every view, named after the first image
         names = {p: f"{names[paths[0]]}_fused" for p in paths}
-    ratio = args.foreground_ratio
-    framed = ratio is not None
     already = [] if args.overwrite else [
         p for p in paths
         if all(f.is_file() for f in outputs_of(out, names[p], args.format, not args.no_preview))]
@@ -221,44 +219,34 @@ def _reconstruct(args, paths: List[Path], out: Path) -> int:
         if not args.no_preview:
             save_png(out / f"{name}_preview.png", result.preview(views=args.views))
 
+    options = dict(crop=args.crop, crop_margin=args.crop_margin,
+                   remove_background=args.remove_background,
+                   foreground_ratio=args.foreground_ratio)
     with tqdm(total=len(paths), unit="image", desc="reconstruct") as bar:
         for start in range(0, len(paths), args.batch_size):
-            batch, images = [], []
+            batch, inputs = [], []
             for path in paths[start:start + args.batch_size]:
-                try:
-                    image = read_image(path)
+                try:  # read here, so that one unreadable file is skipped, not the batch
+                    pixels, notes = reconstructor.prepare(read_image(path), str(path), **options)
                 except (ValueError, FileNotFoundError) as e:
                     skipped.append(str(e))
                     bar.update(1)
                     continue
-                if args.remove_background:
-                    image, note = cut_out(image, str(path))
-                    if note:
-                        bar.write(f"warning: {note}", file=sys.stderr)
-                if not has_foreground(image):
+                for note in notes:
+                    bar.write(f"warning: {note}", file=sys.stderr)
+                if any(isinstance(note, BlankImageWarning) for note in notes):
                     blank.append(str(path))
-                    bar.write(f"warning: {path} has no foreground (it is blank or fully "
-                              f"transparent): its model will be a guess", file=sys.stderr)
-                seen = (crop_to_foreground(image, margin=args.crop_margin) if args.crop
-                        else crop_to_foreground(image) if framed else image)
-                squashed = squash_warning(path, *seen.shape[:2], reconstructor.image_size)
-                if squashed:
-                    bar.write(f"warning: {squashed}", file=sys.stderr)
-                images.append(image)
-                batch.append(path)
-            if not images:
+                batch.append(pixels)
+                inputs.append(path)
+            if not batch:
                 continue
-            with warnings.catch_warnings():  # said above, with the file's name
-                warnings.simplefilter("ignore", SquashedImageWarning)
-                results = reconstructor.predict(images, threshold=args.threshold,
-                                                crop=args.crop, crop_margin=args.crop_margin,
-                                                batch_size=args.batch_size,
-                                                foreground_ratio=ratio)
-            for path, result in zip(batch, results):
+            results = reconstructor.results(np.stack(batch), [names[p] for p in inputs],
+                                            args.threshold)
+            for path, result in zip(inputs, results):
                 if args.fuse:
                     views.append(result)
                 else:
-                    save(names[path], dataclasses.replace(result, name=names[path]), path)
+                    save(names[path], result, path)
                 bar.update(1)
     if views:
         name = names[paths[0]]

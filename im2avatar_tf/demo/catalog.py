@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
-from ..inference import DEFAULT_THRESHOLD
+from ..result import DEFAULT_THRESHOLD
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,6 @@ import tempfile
 import threading
 import time
 import uuid
-import warnings
 from pathlib import Path
 from typing import Dict, Optional
 
@@ -89,34 +88,20 @@ def reconstruct_into(folder: Path, reconstructor, image: np.ndarray, name: str =
     input) and `<name>.glb/.ply/.obj` (the colored `geometry`) into `folder`. An empty
     prediction writes the input only and says why in `Outcome.error`. `remove_background`:
     a photo's scene cut away first (`background.cut_out`), its framing kept."""
-    from ..background import cut_out
-    from ..images import SquashedImageWarning, squash_warning
-    from ..inference import crop_to_foreground, has_foreground
     from ..mesh_io import vertex_colored, write_geometry
     from ..meshing import EmptyPredictionError
 
     if geometry not in GEOMETRIES:
         raise ValueError(f"geometry must be one of {', '.join(GEOMETRIES)}, got {geometry!r}")
     start = time.perf_counter()
-    notes = []
-    if remove_background:
-        image, note = cut_out(image, "the image")
-        notes += [note] if note else []
-    with warnings.catch_warnings():  # said below, in the outcome's warnings
-        warnings.simplefilter("ignore", SquashedImageWarning)
-        result = reconstructor.predict(image, threshold=threshold, crop=crop)
+    pixels, notes = reconstructor.prepare(image, "the image", crop=crop,
+                                          remove_background=remove_background)
+    [result] = reconstructor.results(pixels[None], [name], threshold)
     predicted = time.perf_counter()
     result.save_input(folder / f"{name}_input.png")
     outcome = Outcome(files={"input": f"{name}_input.png"}, resolution=result.resolution,
                       occupied=int(result.occupied.sum()), predict_seconds=predicted - start,
-                      warnings=notes)
-    if not has_foreground(image):
-        outcome.warnings.append("the image has no foreground (it is blank or fully "
-                                "transparent): the model is a guess")
-    seen = crop_to_foreground(image) if crop else image
-    squashed = squash_warning("the image", *seen.shape[:2], reconstructor.image_size)
-    if squashed:
-        outcome.warnings.append(squashed.replace("(try --crop)", "(try crop)"))
+                      warnings=[str(note).replace("(try --crop)", "(try crop)") for note in notes])
     try:
         build = result.to_mesh if geometry == "mesh" else result.to_voxel_mesh
         mesh = vertex_colored(build())  # what the files hold: colors per vertex
