@@ -45,9 +45,21 @@ def first_doc_line(obj) -> str:
     return doc.splitlines()[0] if doc else ""
 
 
+def program_name() -> str:
+    """How the user called us: `im2avatar` (the command `pip install .` puts on the PATH) or
+    `python run.py` (a checkout); `--help` and its examples use it."""
+    called = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else ""
+    return "im2avatar" if called == "im2avatar" else "python run.py"
+
+
+def _as_called(text: Optional[str], prog: str) -> Optional[str]:
+    return text.replace("python run.py", prog) if text and prog != "python run.py" else text
+
+
 def build_parser(include_experiments: bool = True) -> argparse.ArgumentParser:
+    prog = program_name()
     parser = argparse.ArgumentParser(
-        prog="python run.py",
+        prog=prog,
         description="Im2Avatar in TensorFlow/Keras: colorful 3D reconstruction from one image.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -59,7 +71,8 @@ def build_parser(include_experiments: bool = True) -> argparse.ArgumentParser:
             if e.name and e.name.startswith("im2avatar_tf.commands"):
                 continue  # a command not written yet is simply not offered
             raise
-        p = sub.add_parser(name, help=first_doc_line(mod), description=mod.__doc__,
+        p = sub.add_parser(name, help=first_doc_line(mod),
+                           description=_as_called(mod.__doc__, prog),
                            formatter_class=argparse.RawDescriptionHelpFormatter)
         mod.add_arguments(p)
         p.set_defaults(_runner=mod.run)
@@ -69,7 +82,7 @@ def build_parser(include_experiments: bool = True) -> argparse.ArgumentParser:
         for name in registry.names():
             exp = registry.find(name)
             p = sub.add_parser(name, help="experiment: " + first_doc_line(exp),
-                               description=exp.__doc__,
+                               description=_as_called(exp.__doc__, prog),
                                formatter_class=argparse.RawDescriptionHelpFormatter)
             exp.add_arguments(p)
             p.set_defaults(_runner=exp.run)

@@ -1,6 +1,7 @@
 """Typed configuration: one frozen dataclass per component, one `Preset` bundling them.
 
-Presets: `paper` (the released sizes, for a GPU), `small` (results on a 2-core CPU: about 10 + 12
+Presets: `paper` (the released sizes: 128 px in, 64^3 out; it trains on a 2-core CPU too, in
+hours: docs/training.md), `small` (results on a 2-core CPU: about 10 + 12
 minutes per category for the shape and color networks) and `tiny` (tests and quickstart).
 Everything downstream takes a config object; there are no module-level knobs.
 `dataclasses.replace` derives variants (e.g. a different loss).

@@ -101,3 +101,18 @@ def test_wheel_holds_the_package_and_finds_its_zoo(tmp_path):
     assert Path(zoo).resolve() == site / "im2avatar_tf" / "zoo"
     assert names_ == sorted(manifest["models"])
     assert "table1" in experiments
+
+
+def test_help_names_the_command_as_it_was_called(monkeypatch):
+    """Installed, `im2avatar reconstruct --help` shows `im2avatar ...` examples, not `python
+    run.py ...` (which only works in a checkout); from run.py it stays `python run.py`."""
+    from im2avatar_tf import cli
+
+    monkeypatch.setattr("sys.argv", ["/home/user/.local/bin/im2avatar", "--help"])
+    parser = cli.build_parser(include_experiments=False)
+    reconstruct = parser._subparsers._group_actions[0].choices["reconstruct"]
+    assert parser.prog == "im2avatar"
+    assert "im2avatar reconstruct im2avatar_tf/demo/examples/car_blue.png" in reconstruct.description
+    assert "python run.py" not in reconstruct.description
+    monkeypatch.setattr("sys.argv", ["run.py", "--help"])
+    assert cli.build_parser(include_experiments=False).prog == "python run.py"
