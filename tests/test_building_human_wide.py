@@ -69,6 +69,15 @@ def test_paper_sized_wide_plan_and_errors():
         plan_mod.make_heldout_plan(1, 8, 4)
 
 
+def test_most_heldout_pairs_fits_small_designs():
+    for bodies, styles in ((8, 4), (10, 6), (3, 3)):
+        n = plan_mod.most_heldout_pairs(bodies, styles, bodies * styles)
+        plan_mod.make_heldout_plan(bodies, styles, n)  # feasible
+        with pytest.raises(ValueError):
+            plan_mod.make_heldout_plan(bodies, styles, n + 1)
+    assert plan_mod.most_heldout_pairs(80, 48, 367) == 367
+
+
 def test_outfits_cover_clothing_with_volume():
     design = outfits.design_outfits(48, seed=0)
     assert design[:10] == outfits.design_outfits(10, seed=0)  # prefix-stable
@@ -141,7 +150,8 @@ def test_build_dataset_passes_the_variety(monkeypatch):
     assert seen["variety"] == "classic" and seen["args"][:3] == (40, 16, 367)
     assert build_dataset.run(parser.parse_args(base + ["--human-variety", "poses", "--bodies",
                                                        "10", "--styles", "6"])) == 0
-    assert seen["variety"] == "poses" and seen["args"][:3] == (10, 6, 60)
+    # without --pairs, as many as a split held out by body and by outfit allows
+    assert seen["variety"] == "poses" and seen["args"][:3] == (10, 6, 36)
     with pytest.raises(ValueError, match="--human-variety only apply to --source human"):
         build_dataset.run(parser.parse_args(["--source", "procedural", "--out", "unused",
                                              "--human-variety", "wide"]))

@@ -205,6 +205,8 @@ class Human(Source):
         bodies = request.bodies or kind.bodies_default
         styles = request.styles or kind.styles_default
         pairs = request.pairs or min(kind.pairs_default, bodies * styles)
+        if not request.pairs and kind.split == "body-and-outfit":
+            pairs = plan_mod.most_heldout_pairs(bodies, styles, pairs)
         options = request.options
         out = Path(request.out)
         request.say(f"human set ({variety}): {pairs} pairs of {styles} "

@@ -171,3 +171,18 @@ def make_heldout_plan(bodies: int, styles: int, pairs: int, seed: int = 0,
     test = sorted(_round_robin(held_b, held_s, rng)[:n_test])
     return Plan(bodies=bodies, styles=styles, seed=seed, train=sorted(train_pool[:n_train]),
                 test=test, held_out_bodies=held_b, held_out_styles=held_s)
+
+
+def most_heldout_pairs(bodies: int, styles: int, wanted: int) -> int:
+    """The largest pair count <= `wanted` that a split held out by body and by outfit allows
+    (`make_heldout_plan` needs its training pairs to avoid every held-out body and outfit):
+    what `--pairs` defaults to for small designs, e.g. 8 bodies x 4 outfits -> 20 (18 + 2)."""
+    for n in range(min(wanted, bodies * styles), 1, -1):
+        try:
+            make_heldout_plan(bodies, styles, n)
+            return n
+        except ValueError:
+            continue
+    raise ValueError(f"{bodies} bodies x {styles} outfits are too few for a split held out by "
+                     f"body and by outfit")
+
