@@ -121,7 +121,10 @@ class Generator:
 
     def _dressed(self, outfit, body, pose, posed, unposed, style_id, body_id):
         """The body with its garment shells, skirts, hair extras and props (a Scene)."""
+        import numpy as np
+
         from .human_gen import garments, mesh_out, paint
+        from .human_gen.rig import GROUPS
         from .human_gen.variety import pair_seed
 
         seed = pair_seed(self.seed, style_id, body_id)
@@ -130,8 +133,6 @@ class Generator:
         hidden = garments.hidden_vertices(outfit, self.fields)
         verts, faces, uv_of = garments.dress_body(posed.vertices, self.body_faces, self.split,
                                                   thickness, hidden)
-        import numpy as np
-
         parts = [mesh_out.textured_parts(verts, faces, self.rig.uv[self.split.uv[uv_of]], texture)]
         extra = []
         b = self.rig.bone
@@ -139,7 +140,8 @@ class Generator:
         heads = {"waist": unposed.posed_heads[b("spine04")], "hip": unposed.posed_heads[b("upperleg01.L")],
                  "ankle": unposed.posed_heads[b("foot.L")]}
         skin = garments.Skin(unposed.vertices, self.weights, unposed.bone_poses, posed.bone_poses,
-                             region=~np.isin(self.fields.group, [2, 3]))  # not the arms
+                             region=~np.isin(self.fields.group, [GROUPS.index("arm.L"),
+                                                                 GROUPS.index("arm.R")]))
         if outfit.bottom in ("skirt", "dress"):
             flare = {"mini": 0.22, "knee": 0.25, "midi": 0.22, "maxi": 0.15}[outfit.length]
             ease = 0.012

@@ -21,7 +21,7 @@ Three kinds of geometry, all in anny's coordinates (meters, +z up, facing -y):
 """
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 import trimesh
@@ -94,9 +94,11 @@ def hidden_vertices(outfit, fields) -> np.ndarray:
 
 
 def dress_body(posed: np.ndarray, faces: np.ndarray, split, thickness: np.ndarray,
-               hidden: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
-    """The body mesh with its shells: (vertices (K, 3), faces) in `split`'s output vertex
-    order (UV = split.uv), shell vertices appended. `faces`: the source faces (for normals)."""
+               hidden: np.ndarray) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The body mesh with its shells: (vertices (K, 3), faces, the output vertex whose UV each
+    vertex takes (K,)), in `split`'s output vertex order with the shell vertices appended.
+    `faces`: the source faces (for the normals); `hidden` body vertices (inside a skirt) lose
+    their faces."""
     normals = trimesh.Trimesh(posed, faces, process=False).vertex_normals
     src = split.vertex  # output vertex -> source vertex
     covered = thickness > 0
