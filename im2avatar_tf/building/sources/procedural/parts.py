@@ -59,7 +59,7 @@ def rotation(axis: str, angle: float) -> np.ndarray:
     return np.array([[c, -s, 0], [s, c, 0], [0, 0, 1]])
 
 
-def _grid(points: np.ndarray, uv: np.ndarray, slot: int, flip: bool = False):
+def grid_piece(points: np.ndarray, uv: np.ndarray, slot: int, flip: bool = False):
     """Triangulate a (rows, cols) grid of points; zero-area triangles (poles, pinched ends) dropped.
 
     Winding: triangle (p[i,j], p[i,j+1], p[i+1,j+1]) has normal along d(col) x d(row); ``flip``
@@ -77,7 +77,7 @@ def _grid(points: np.ndarray, uv: np.ndarray, slot: int, flip: bool = False):
     return v, faces, uv.reshape(-1, 2), np.full(len(v), slot)
 
 
-def _merge(pieces) -> Part:
+def merge_pieces(pieces) -> Part:
     vs, fs, uvs, ss, n = [], [], [], [], 0
     for v, f, uv, s in pieces:
         vs.append(v)
@@ -129,14 +129,14 @@ def prism(lower, upper, depth=(-0.5, 0.5), axis: str = "z", inset: float = 0.0, 
     wall = np.stack([to_world(ring[:, 0], ring[:, 1], ring_d0), to_world(ring[:, 0], ring[:, 1], ring_d1)])
     wall_uv = np.stack([np.stack([u, np.zeros_like(u)], -1), np.stack([u, np.ones_like(u)], -1)])
 
-    pieces = [_grid(wall, wall_uv, WALL)]
+    pieces = [grid_piece(wall, wall_uv, WALL)]
     for dl, du, slot in ((d0, d0 + inset, CAP0), (d1, d1 - inset, CAP1)):
         cap = np.stack([to_world(lo[:, 0], lo[:, 1], np.full(len(lo), dl)), to_world(up[:, 0], up[:, 1], np.full(len(up), du))])
         cap_uv = (np.stack([lo, up]) - [amin, bmin]) / span
         if mirror_cap1 and slot == CAP1:
             cap_uv[..., 0] = 1 - cap_uv[..., 0]
-        pieces.append(_grid(cap, cap_uv, slot, flip=slot == CAP0))
-    return _merge(pieces)
+        pieces.append(grid_piece(cap, cap_uv, slot, flip=slot == CAP0))
+    return merge_pieces(pieces)
 
 
 def box(size, center=(0.0, 0.0, 0.0), caps: str = "y") -> Part:
@@ -183,14 +183,14 @@ def revolve(radius, height, axis: str = "y", segments: int = 32, center=(0.0, 0.
     wall = np.stack([world(ri, hi) for ri, hi in zip(r, h)])
     v = arc_param(np.stack([r, h], -1), closed=False)
     wall_uv = np.stack(np.broadcast_arrays(th[None, :] / (2 * np.pi), v[:, None]), -1)
-    pieces = [_grid(wall, wall_uv, WALL, flip=True)]
+    pieces = [grid_piece(wall, wall_uv, WALL, flip=True)]
     for i, slot in ((0, CAP0), (-1, CAP1)):
         if r[i] > 0:
             cap = np.stack([world(0.0, h[i]), world(r[i], h[i])])
             disc = np.stack([0.5 + 0.5 * ct, 0.5 + 0.5 * st], -1)
             cap_uv = np.stack([np.full_like(disc, 0.5), disc])
-            pieces.append(_grid(cap, cap_uv, slot, flip=slot == CAP0))
-    return _merge(pieces)
+            pieces.append(grid_piece(cap, cap_uv, slot, flip=slot == CAP0))
+    return merge_pieces(pieces)
 
 
 def cylinder(radius: float, h0: float, h1: float, axis: str = "y", segments: int = 32, center=(0.0, 0.0, 0.0), radius1=None) -> Part:
@@ -230,12 +230,12 @@ def tube(path, radius, sides: int = 12, phase: float = 0.0) -> Part:
     v = arc_param(p, closed=False)
     uu = (th - phase) / (2 * np.pi)
     wall_uv = np.stack(np.broadcast_arrays(uu[None, :], v[:, None]), -1)
-    pieces = [_grid(rings, wall_uv, WALL)]
+    pieces = [grid_piece(rings, wall_uv, WALL)]
     disc = np.stack([0.5 + 0.5 * np.cos(th - phase), 0.5 + 0.5 * np.sin(th - phase)], -1)
     for i, slot in ((0, CAP0), (-1, CAP1)):
         cap = np.stack([np.broadcast_to(p[i], rings[i].shape), rings[i]])
-        pieces.append(_grid(cap, np.stack([np.full_like(disc, 0.5), disc]), slot, flip=slot == CAP1))
-    return _merge(pieces)
+        pieces.append(grid_piece(cap, np.stack([np.full_like(disc, 0.5), disc]), slot, flip=slot == CAP1))
+    return merge_pieces(pieces)
 
 
 def rod(p0, p1, radius, square: bool = False, radius1=None) -> Part:

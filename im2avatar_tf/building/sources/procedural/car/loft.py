@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..parts import CAP0, CAP1, WALL, Part, _grid, _merge
+from ..parts import CAP0, CAP1, WALL, Part, grid_piece, merge_pieces
 
 
 def stations(z0: float, z1: float, n: int = 36) -> np.ndarray:
@@ -52,15 +52,15 @@ def loft(z, y0, y1, w, p_top=3.0, p_bot=6.0, around: int = 32, x0: float = 0.0, 
     u = (t + np.pi / 2) / (2 * np.pi)
     v = (z - z[0]) / max(z[-1] - z[0], 1e-9)
     wall_uv = np.stack(np.broadcast_arrays(u[None, :], v[:, None]), -1)
-    pieces = [_grid(pts, wall_uv, WALL)]
+    pieces = [grid_piece(pts, wall_uv, WALL)]
     for i, slot in ((0, CAP0), (-1, CAP1)):
         rim = pts[i]
         centre = np.broadcast_to(np.array([x0, ym[i], z[i]]), rim.shape)
         cap = np.stack([centre, rim])
         lo, span = rim.min(0), np.maximum(np.ptp(rim, 0), 1e-9)
         cap_uv = (cap[..., :2] - lo[:2]) / span[:2]
-        pieces.append(_grid(cap, cap_uv, slot, flip=slot == CAP1))
-    return _merge(pieces)
+        pieces.append(grid_piece(cap, cap_uv, slot, flip=slot == CAP1))
+    return merge_pieces(pieces)
 
 
 def keyframes(z: np.ndarray, points, values) -> np.ndarray:
