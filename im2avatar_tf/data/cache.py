@@ -34,6 +34,7 @@ from typing import List, Sequence, Tuple
 
 import numpy as np
 
+from .. import caches
 from .. import images as image_ops
 from ..io import atomic_dir
 from .layout import ModelPaths, split_list_path
@@ -43,7 +44,7 @@ from .samples import (BAD_FILE_ERRORS, at_resolution, load_color, load_flow,
 
 
 CACHE_VERSION = 1
-DEFAULT_CACHE_DIR = Path(os.environ.get("IM2AVATAR_CACHE", "cache")) / "inputs"
+DEFAULT_CACHE_DIR = caches.root() / "inputs"  # $IM2AVATAR_CACHE, <checkout>/cache, ~/.cache
 
 
 @dataclass

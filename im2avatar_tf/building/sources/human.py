@@ -7,7 +7,7 @@ lands here (`build_human`). Three steps, each resumable:
    holding bodies and styles never seen in training); written to `DIR/human_plan.json`.
 2. Generate: the torch/anny program `python -m im2avatar_tf.commands.human_generator`
    runs in a subprocess and writes one textured GLB + JSON sidecar per pair into a mesh cache
-   (default `<repo>/cache/human/meshes-seed{seed}`); finished pairs are skipped.
+   (default `<cache>/human/meshes-seed{seed}`, `caches.root()`); finished pairs are skipped.
 3. Build: each mesh goes through the dataset builder's `build_model` (same voxelizer,
    renderer, cameras and flow as every other source), white background, into
    `DIR/{clothesK}/{meshN_new}/`; complete models are skipped. Then the split lists
@@ -35,6 +35,7 @@ import time
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
+from ... import caches
 from ...data.layout import HUMAN, human_model, write_split
 from ...io import atomic_write_text
 from .base import Request, Source
@@ -42,7 +43,7 @@ from .human_gen import plan as plan_mod
 from .human_gen import variety as varieties
 from .human_gen.styles import STYLES
 
-REPO = Path(__file__).resolve().parents[3]
+REPO = Path(__file__).resolve().parents[3]  # the folder holding the package (PYTHONPATH)
 EXTRA_MODULES = ("torch", "anny", "warp")
 INSTALL_HINT = ("pip install torch==2.13.0 && pip install -r requirements-human.txt "
                 "(torch first and pinned, so pip keeps the CPU wheel)")
@@ -58,7 +59,7 @@ def mesh_cache(seed: int, variety: str = "classic") -> Path:
     generator must not find the old ones."""
     name = (f"meshes-seed{seed}" if variety == "classic"
             else f"meshes-{variety}-v{WIDE_VERSION}-seed{seed}")
-    return REPO / "cache" / "human" / name
+    return caches.root() / "human" / name
 
 
 def make_plan(variety: str, bodies: int, styles: int, pairs: int, seed: int) -> plan_mod.Plan:
@@ -83,8 +84,8 @@ def require_extra() -> None:
 
 def cache_env(cache_root: Optional[Path] = None) -> Dict[str, str]:
     """Environment for the generator: anny's and warp's caches inside the project's cache
-    folder (never the home folder); nothing is downloaded."""
-    cache_root = Path(cache_root or REPO / "cache")
+    folder (`caches.root()`); nothing is downloaded."""
+    cache_root = Path(cache_root or caches.root())
     env = dict(os.environ)
     env.setdefault("ANNY_CACHE_DIR", str(cache_root / "anny"))
     env.setdefault("WARP_CACHE_PATH", str(cache_root / "warp"))

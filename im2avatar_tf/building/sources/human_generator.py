@@ -24,7 +24,6 @@ from typing import Dict, List, Optional, Tuple
 
 GENERATOR_VERSION = 1  # the classic variety's meshes
 WIDE_VERSION = 2  # the poses / clothes / wide varieties' meshes
-DEFAULT_CACHE = Path(__file__).resolve().parents[3] / "cache" / "anny"
 
 
 def _parse_pairs(text: Optional[str], path: Optional[str]) -> List[Tuple[int, int]]:
@@ -241,7 +240,9 @@ def generate(out: os.PathLike, bodies: int = 40, seed: int = 0, pairs: Optional[
     """Write the meshes of `pairs` ("STYLE:BODY,..." 0-based ids) and/or `pairs_file` (a JSON
     list of [style, body]) of a body design of `bodies` (seeded by `seed`) into `out`; with
     `preview`, a sheet of every style on body `preview_body`. Returns an exit status."""
-    os.environ.setdefault("ANNY_CACHE_DIR", str(DEFAULT_CACHE))
+    from ... import caches
+
+    os.environ.setdefault("ANNY_CACHE_DIR", str(caches.root() / "anny"))
     os.environ.setdefault("WARP_CACHE_PATH", str(Path(os.environ["ANNY_CACHE_DIR"]).parent / "warp"))
     from .human_gen import variety as varieties
     from .human_gen.outfits import design_outfits
