@@ -2,7 +2,6 @@
 claims command of README.md here has trained seed 1). Issue 34: the zoo's small car (classic family) and the new wide-family car networks (seed 1)
 on the same test sets, beside the same baselines (fitted on the wide family + Sweet Home 3D +
 TORCS training splits, as the claims run fits them); paired per test car."""
-import sys
 from pathlib import Path
 
 import pandas as pd
@@ -31,8 +30,9 @@ for root in ("data/procedural-small-wide", "data/sweethome3d-small", "data/torcs
                                                         (("coloring", "blend"), ("t", 1.0)))],
             iou_thresholds=(0.8,), blend_ts=(1.0,), progress=False)
         for _, v in scored.verdicts.iterrows():
-            rows.append({"test set": root, "model": label, **v[["selection", "model", "baseline",
-                        "mean_difference", "sem", "n_models", "verdict"]].to_dict()})
+            rows.append({"test set": root, "network": label, "score": v["model"],
+                         **v[["selection", "baseline", "mean_difference", "sem", "n_models",
+                              "verdict"]].to_dict()})
         r = scored.result.records
         per_model[(root, label, "iou")] = claims.model_means(r[r.threshold == 0.8], metric="iou")
         c = r[(r.metric == "psnr_rgb") & (r.coloring == "blend") & (r.t == 1.0)]
@@ -47,4 +47,4 @@ for root in ("data/procedural-small-wide", "data/sweethome3d-small", "data/torcs
         for row in claims.compare({"car": a}, {"car": b}, f"new beats zoo ({metric}, {root})"):
             print(f"  {row['claim']}: {row['mean_difference']:+.3f} ± {row['sem']:.3f} "
                   f"(n={row['n_models']}): {row['verdict']}")
-df.to_csv("results/real-cars/small/scores.csv", index=False)
+df.to_csv("results/real-cars/small/results.csv", index=False, float_format="%.6g")
