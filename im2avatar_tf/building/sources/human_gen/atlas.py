@@ -145,16 +145,7 @@ def build_atlas(rig: Rig, size: int = 512) -> Atlas:
 
     heads = canonical.rest_heads
     b = rig.bone
-    arm_t = np.full(len(position), np.nan)
-    leg_s = np.full(len(position), np.nan)
-    for side in ("L", "R"):
-        on_arm = group == GROUPS.index(f"arm.{side}")
-        shoulder, wrist = heads[b(f"upperarm01.{side}")], heads[b(f"wrist.{side}")]
-        axis = wrist - shoulder
-        arm_t[on_arm] = (position[on_arm] - shoulder) @ axis / (axis @ axis)
-        on_leg = group == GROUPS.index(f"leg.{side}")
-        hip_z, ankle_z = heads[b(f"upperleg01.{side}")][2], heads[b(f"foot.{side}")][2]
-        leg_s[on_leg] = (hip_z - position[on_leg, 2]) / (hip_z - ankle_z)
+    arm_t, leg_s = _limb_coordinates(rig, heads, position, group)
 
     head_pts = position[segment == SEGMENT_NAMES.index("head")]
     hip_z = heads[b("upperleg01.L")][2]
