@@ -4,11 +4,13 @@ reports (results files, tables, plots) is `_report`'s.
     s = setup("table1", args)                         # preset, data, categories, output folder
     net = train_or_reuse(s, "shape", "car", shape_loss="bce")   # runs/<key>/..., resumable
     res = report.Results(s)
-    res.add("CVN + cross-entropy", evaluate(s, "car", methods.get("shape").predictor(net)))
+    result = evaluate(s, "car", methods.get("shape").predictor(net))
+    res.add("CVN + cross-entropy", result)
     res.claims += claims.compare(a, b, "MSFCEL beats cross-entropy (IoU)")
     base = baselines(s, "car", shape=net)             # mean training shape / color, fitted on
     res.add_baselines(base)                           # the training split, scored on the test
-    res.claims += claims.beats_baseline(a, {"car": base.model_means("iou")}, "CVN", "iou")
+    res.claims += beats_baselines([result.records], {"car": base}, "CVN + cross-entropy",
+                                  [("iou", {"threshold": 0.8})])   # scoring.verdicts
     res.write(markdown_sections)                      # results/<exp>/<preset>/{csv, md}
 
 With --real-test DIR... (`add_real_test_argument`) a network is also scored on each DIR's test
@@ -19,8 +21,10 @@ split: `evaluate_test_sets` and `baselines_test_sets` score on every test set ho
 The library does the work: the run-dir keys and train-or-reuse (`im2avatar_tf.runs`, shared
 with `train` and `quickstart`), the evaluation, the mean of the category means
 (`evaluation.with_category_mean`), the trivial baselines (`evaluation.score_baselines`) and
-the claims (`im2avatar_tf.claims`). Here: the options every experiment takes, its setup, its
-networks and its scores. The paper's numbers: paper_numbers.json.
+the claims (`im2avatar_tf.claims`; against the baselines `beats_baselines`, through
+`im2avatar_tf.scoring.verdicts`, the call `evaluate`, `quickstart` and `publish` use). Here: the
+options every experiment takes, its setup, its networks and its scores. The paper's numbers:
+paper_numbers.json.
 """
 from __future__ import annotations
 
@@ -304,3 +308,23 @@ def baselines_test_sets(s: Setup, category: str, fitted=None, **kwargs) -> Dict[
         fitted = fit_baselines(s, category)
     return {dataset: baselines(s, category, fitted=fitted, root=root, **kwargs)
             for dataset, root in s.test_sets_of(category)}
+
+
+def beats_baselines(records: Sequence[object], baselines: Dict[str, object], label: str,
+                    selections: Sequence[tuple], detail: str = "") -> List[dict]:
+    """"<label> beats the trivial baseline" claim rows of one test set, through the library's
+    one verdict call (`scoring.verdicts`): `records`, the method's EvalResult records of each
+    category; `baselines`, category -> BaselineScores; `selections`, (metric, {column: value})
+    of the method's rows per verdict (e.g. ("iou", {"threshold": 0.8})); `detail` goes in the
+    claim text after the metric."""
+    import pandas as pd
+
+    from im2avatar_tf import scoring
+
+    if not records:  # a test set without these categories
+        return []
+    frame = scoring.verdicts(
+        pd.concat(records, ignore_index=True), baselines,
+        [scoring.Selection(label, metric, tuple(where.items()), detail=detail)
+         for metric, where in selections], label=label)
+    return scoring.claim_rows(frame)

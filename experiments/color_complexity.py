@@ -26,7 +26,7 @@ class ColorComplexity:
     def run(args) -> int:
         import pandas as pd
 
-        from im2avatar_tf import claims, methods
+        from im2avatar_tf import methods
         from im2avatar_tf.claims import model_means
         from im2avatar_tf.data.pipeline import list_models
         from im2avatar_tf.data.samples import load_color
@@ -35,14 +35,16 @@ class ColorComplexity:
         from im2avatar_tf.voxels import occupancy_from_color
 
         s = common.setup("color-complexity", args)
-        rows, net, base, fitted = [], {}, {}, {}
+        rows, records, bases, fitted = [], [], {}, {}
         for cat in s.categories:
             shape = common.train_or_reuse(s, "shape", cat)
             result = common.evaluate(s, cat, methods.get("shape").predictor(shape),
                                      iou_thresholds=(IOU_THRESHOLD,))
             iou = model_means(result.records, metric="iou", threshold=IOU_THRESHOLD)
             scores = common.baselines(s, cat)
-            net[cat], base[cat] = iou, scores.model_means("iou")
+            records.append(result.records)
+            bases[cat] = scores
+            base = scores.model_means("iou")
             fitted[cat] = scores.baselines.shape_threshold
             entries, _ = list_models(s.root, "test", [cat], s.preset.model.volume_size,
                                      skip_bad=True)
@@ -51,7 +53,7 @@ class ColorComplexity:
                     color = load_color(e.paths, s.preset.model.volume_size)
                     k = color_cluster_count(color[occupancy_from_color(color)], MAX_K)
                     rows.append({"category": cat, "model_id": e.key, "clusters": k,
-                                 "iou": iou[e.key], "baseline_iou": base[cat].get(e.key)})
+                                 "iou": iou[e.key], "baseline_iou": base.get(e.key)})
         models = pd.DataFrame(rows)
         res = report.Results(s)
         for method, column in (("CVN + MSFCEL", "iou"), (MEAN_SHAPE, "baseline_iou")):
@@ -68,7 +70,8 @@ class ColorComplexity:
             else:
                 df["threshold"] = IOU_THRESHOLD
             res.add_frame(df)
-        res.claims += claims.beats_baseline(net, base, "CVN + MSFCEL", "iou")
+        res.claims += common.beats_baselines(records, bases, "CVN + MSFCEL",
+                                             [("iou", {"threshold": IOU_THRESHOLD})])
         table = res.table()
         corr = {c: (m["clusters"].corr(m["iou"], method="spearman")
                     if m["clusters"].nunique() > 1 and m["iou"].nunique() > 1 else float("nan"))

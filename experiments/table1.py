@@ -31,9 +31,12 @@ class Table1(report.TableExperiment):
 
     @staticmethod
     def compare(s, res) -> dict:
-        # test set -> label -> category -> per-model IoU
-        per_model = {dataset: {label: {} for label in [m for m, _, _ in METHODS] + [MEAN_SHAPE]}
+        # test set -> label -> category -> per-model IoU; and the records and baselines the
+        # verdicts against the mean shape are read from (scoring.verdicts)
+        per_model = {dataset: {label: {} for label, _, _ in METHODS}
                      for dataset, _ in s.test_sets()}
+        records = {dataset: {label: [] for label, _, _ in METHODS} for dataset, _ in s.test_sets()}
+        bases = {dataset: {} for dataset, _ in s.test_sets()}
         for cat in s.categories:
             for label, name, loss in METHODS:
                 method = methods.get(name)
@@ -43,15 +46,17 @@ class Table1(report.TableExperiment):
                     res.add(label, result, headline_threshold=method.threshold, dataset=dataset)
                     per_model[dataset][label][cat] = claims.model_means(
                         result.records, metric="iou", threshold=method.threshold)
+                    records[dataset][label].append(result.records)
             for dataset, base in common.baselines_test_sets(s, cat).items():
                 res.add_baselines(base, dataset=dataset)
-                per_model[dataset][MEAN_SHAPE][cat] = base.model_means("iou")
+                bases[dataset][cat] = base
         for dataset, by_label in per_model.items():
             for a, b, text in CLAIMS:
                 res.add_claims(claims.compare(by_label[a], by_label[b], text), dataset)
-            for label, _, _ in METHODS:
-                res.add_claims(claims.beats_baseline(by_label[label], by_label[MEAN_SHAPE],
-                                                     label, "iou"), dataset)
+            for label, name, _ in METHODS:
+                res.add_claims(common.beats_baselines(
+                    records[dataset][label], bases[dataset], label,
+                    [("iou", {"threshold": methods.get(name).threshold})]), dataset)
         df = res.table()
         head = headline(df)
         head = head.assign(column=[report.column_label(d, c)

@@ -53,7 +53,9 @@ class Table2(report.TableExperiment):
         # test set -> (coloring, metric) / metric -> category -> per-model means
         per_model = {dataset: {(name, metric): {} for name in COLORINGS for metric in METRICS}
                      for dataset, _ in s.test_sets()}
-        baseline = {dataset: {metric: {} for metric in METRICS} for dataset, _ in s.test_sets()}
+        # test set -> the color network's records per category, and category -> baselines
+        records = {dataset: [] for dataset, _ in s.test_sets()}
+        bases = {dataset: {} for dataset, _ in s.test_sets()}
         r2n2_method = methods.get("r2n2")
         for cat in s.categories:
             r2n2 = common.train_or_reuse(s, "r2n2", cat)
@@ -67,16 +69,17 @@ class Table2(report.TableExperiment):
                     s, cat, methods.get("color").predictor(color, shape=shape),
                     iou_thresholds=(), blend_ts=BLEND_TS).items():
                 res.add(method_name, result, dataset=dataset)
+                records[dataset].append(result.records)
                 for (name, metric), by_cat in per_model[dataset].items():
                     by_cat[cat] = claims.model_means(result.records, metric=metric,
                                                      **COLORINGS[name])
             for dataset, base in common.baselines_test_sets(s, cat, shape=shape,
                                                             iou=False).items():
                 res.add_baselines(base, dataset=dataset)
-                for metric in METRICS:
-                    baseline[dataset][metric][cat] = base.model_means(metric)
+                bases[dataset][cat] = base
         for dataset, _ in s.test_sets():
-            res.add_claims(verdicts(per_model[dataset], baseline[dataset]), dataset)
+            res.add_claims(verdicts(per_model[dataset], records[dataset], bases[dataset]),
+                           dataset)
         df = res.table()
         head = df[(df.metric == "psnr_rgb") & (df.method.isin(
             [r2n2_method.title, REGRESSION, FLOW, RELEASED, MEAN_COLOR]))]
@@ -88,9 +91,10 @@ class Table2(report.TableExperiment):
                              f"Table 2 ({s.preset.name} preset, {s.data_source} data)"))
 
 
-def verdicts(per_model, baseline) -> list:
-    """The claims on one test set: per_model (coloring, metric) -> category -> per-model means,
-    baseline: metric -> category -> the mean training color's."""
+def verdicts(per_model, records, bases) -> list:
+    """The claims on one test set: per_model (coloring, metric) -> category -> per-model means;
+    records: the color network's records of each category, bases: category -> the baselines
+    (the mean training color's verdicts: `common.beats_baselines`)."""
     out = []
     # Blending beats regression only and flow only, in RGB and YCbCr: the released blend
     # (t = 0.2) as the paper's claim, and the training blend (t = 1) as a check of the idea.
@@ -99,9 +103,9 @@ def verdicts(per_model, baseline) -> list:
             for other in (REGRESSION, FLOW):
                 text = f"blend ({short}) beats {other.split(' (')[0]} ({metric})"
                 out += claims.compare(per_model[blend, metric], per_model[other, metric], text)
-    for name in COLORINGS:
-        for metric in METRICS:
-            out += claims.beats_baseline(per_model[name, metric], baseline[metric], name, metric)
+    for name, where in COLORINGS.items():
+        out += common.beats_baselines(records, bases, name,
+                                      [(metric, where) for metric in METRICS])
     return out
 
 

@@ -2,6 +2,8 @@
 the trivial baselines (mean training shape; mean training color on each design's voxels)."""
 from __future__ import annotations
 
+import dataclasses
+
 from im2avatar_tf import claims, methods
 from im2avatar_tf.evaluation import MEAN_COLOR, MEAN_SHAPE
 from im2avatar_tf.registry import register
@@ -32,8 +34,10 @@ class Unified(report.TableExperiment):
         # baseline's it is compared with)
         per_model = {dataset: {(d, metric): {} for d in DESIGNS for metric in METRICS}
                      for dataset, _ in s.test_sets()}
-        baseline = {dataset: {(d, metric): {} for d in DESIGNS for metric in METRICS}
-                    for dataset, _ in s.test_sets()}
+        # test set -> design -> its records per category / category -> its baselines: the
+        # mean shape (scored once, with the first design) and the mean color on its voxels
+        records = {dataset: {d: [] for d in DESIGNS} for dataset, _ in s.test_sets()}
+        bases = {dataset: {d: {} for d in DESIGNS} for dataset, _ in s.test_sets()}
         params = {}
         for cat in s.categories:
             shape = common.train_or_reuse(s, "shape", cat)
@@ -46,23 +50,22 @@ class Unified(report.TableExperiment):
                                      ("unified", methods.get("unified").predictor(unified))):
                 results = common.evaluate_test_sets(s, cat, predictor, iou_thresholds=(0.8,))
                 # The mean color on this design's own voxels; the mean shape once.
-                bases = common.baselines_test_sets(s, cat, shape=predictor, fitted=fitted,
-                                                   iou=label == DESIGNS[0])
+                scored = common.baselines_test_sets(s, cat, shape=predictor, fitted=fitted,
+                                                    iou=label == DESIGNS[0])
                 for dataset, result in results.items():
-                    base = bases[dataset]
+                    base = scored[dataset]
                     res.add(label, result, dataset=dataset)
                     res.add_baselines(base, color_label=f"{MEAN_COLOR} on {VOXELS_OF[label]}",
                                       dataset=dataset)
                     for metric, sel in METRICS.items():
                         per_model[dataset][label, metric][cat] = claims.model_means(
                             result.records, metric=metric, **sel)
-                        if metric != "iou":
-                            baseline[dataset][label, metric][cat] = base.model_means(metric)
-                        elif base.shape is not None:
-                            for d in DESIGNS:
-                                baseline[dataset][d, metric][cat] = base.model_means(metric)
+                    records[dataset][label].append(result.records)
+                    mean_shape = bases[dataset][DESIGNS[0]].get(cat, base).shape
+                    bases[dataset][label][cat] = dataclasses.replace(base, shape=mean_shape)
         for dataset, _ in s.test_sets():
-            res.add_claims(verdicts(per_model[dataset], baseline[dataset]), dataset)
+            res.add_claims(verdicts(per_model[dataset], records[dataset], bases[dataset]),
+                           dataset)
         df = res.table()
         keep = ((df.metric == "iou") | (df.coloring == "blend") | (df.coloring == "direct"))
         head = df[keep].copy()
@@ -80,17 +83,18 @@ class Unified(report.TableExperiment):
                              "mean IoU at 0.8", f"Two networks vs one ({s.preset.name} preset)"))
 
 
-def verdicts(per_model, baseline) -> list:
-    """The claims on one test set: per_model, baseline: (design, metric) -> category ->
-    per-model means of the design and of the baseline it is compared with."""
+def verdicts(per_model, records, bases) -> list:
+    """The claims on one test set: per_model (design, metric) -> category -> per-model means;
+    records, bases: design -> its records per category / category -> its baselines (against
+    them: `common.beats_baselines`)."""
     out = []
     for metric in METRICS:
         out += claims.compare(per_model["two networks", metric], per_model["unified", metric],
                               f"two networks beat one ({metric})")
     for d in DESIGNS:
         for metric, sel in METRICS.items():
-            out += claims.beats_baseline(per_model[d, metric], baseline[d, metric], d, metric,
-                                         "t = 0.2" if sel else "")
+            out += common.beats_baselines(records[d], bases[d], d, [(metric, sel)],
+                                          "t = 0.2" if sel else "")
     return out
 
 

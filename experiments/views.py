@@ -24,12 +24,12 @@ class Views:
     @staticmethod
     def run(args) -> int:
         from im2avatar_tf.data.layout import VIEW_NAMES
-        from im2avatar_tf import claims, methods
+        from im2avatar_tf import methods
         from im2avatar_tf.evaluation import IOU_THRESHOLD, MEAN_SHAPE
 
         s = common.setup("views", args)
         res = report.Results(s)
-        net, base = {}, {}  # category -> per-model IoU
+        records, bases = [], {}  # the network's records per category; category -> baselines
         for cat in s.categories:
             shape = common.train_or_reuse(s, "shape", cat)
             result = common.evaluate(s, cat, methods.get("shape").predictor(shape),
@@ -37,9 +37,9 @@ class Views:
             res.add("CVN + MSFCEL", result, by=("category", "view"))
             scores = common.baselines(s, cat)
             res.add_baselines(scores, by=("category", "view"))
-            net[cat] = claims.model_means(result.records, metric="iou")
-            base[cat] = scores.model_means("iou")
-        res.claims += claims.beats_baseline(net, base, "CVN + MSFCEL", "iou")
+            records.append(result.records)
+            bases[cat] = scores
+        res.claims += common.beats_baselines(records, bases, "CVN + MSFCEL", [("iou", {})])
         df = res.table()
         degrees = {name: round(k * 360 / len(VIEW_NAMES)) for k, name in enumerate(VIEW_NAMES)}
         df["azimuth_deg"] = df["view"].map(degrees)

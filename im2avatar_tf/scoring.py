@@ -14,6 +14,7 @@ beyond 2 below, else 'not resolved'; the pooled row (category "all") pairs every
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -30,6 +31,11 @@ class Selection:
     label: str
     metric: str
     where: Tuple[Tuple[str, object], ...] = ()
+    detail: Optional[str] = None  # what the claim text adds after the metric (default: label)
+
+    @property
+    def claim_detail(self) -> str:
+        return self.label if self.detail is None else self.detail
 
 
 def standard_selections(blend_t: float = 0.2, colors: bool = True) -> List[Selection]:
@@ -97,10 +103,13 @@ def beside_baselines(predictor, root, split: str, categories: Sequence[str], *,
 
 
 def verdicts(records, baselines: Dict[str, evaluation.BaselineScores],
-             selections: Sequence[Selection]):
+             selections: Sequence[Selection], label: str = "the model"):
     """The tidy verdict frame of `Scored` (see there): per selection, per group of
     `baselines` and, with several groups, pooled. Colour selections are left out when the
-    baselines hold no color scores."""
+    baselines hold no color scores. `records`: one predictor's (`EvalResult.records`, of
+    every group's category), named `label` in the claims ("<label> beats the mean training
+    shape (iou, <selection's detail>)"). The experiments, which score several predictors
+    beside one baseline fit, call this for each (`claim_rows` gives their claims.json rows)."""
     import pandas as pd
 
     rows = []
@@ -112,7 +121,7 @@ def verdicts(records, baselines: Dict[str, evaluation.BaselineScores],
         judged = claims.beats_baseline(
             {g: r.groupby("model_id")["value"].mean() for g, r in mine.items()},
             {g: b.model_means(sel.metric) for g, b in baselines.items()},
-            "the model", sel.metric, sel.label)
+            label, sel.metric, sel.claim_detail)
         for row in judged:
             g = row["category"]
             model = mine[g] if g in mine else pd.concat(mine.values())
@@ -125,12 +134,23 @@ def verdicts(records, baselines: Dict[str, evaluation.BaselineScores],
     return pd.DataFrame(rows)
 
 
+CLAIM_COLUMNS = ("claim", "mean_difference", "sem", "n_models", "verdict", "category")
+
+
+def claim_rows(frame) -> List[dict]:
+    """A verdict frame as the claim rows of claims.json (`claims.beats_baseline`'s form:
+    the paired claim, its category and which baseline)."""
+    return [{**{k: row[k] for k in CLAIM_COLUMNS}, "baseline": row["baseline_name"]}
+            for row in frame.to_dict("records")]
+
+
 def _rows(records, group: str, sel: Selection):
     """The predictor's rows of one selection in one group (a category, or ALL)."""
     r = records if group == ALL else records[records.category == group]
     r = r[r.metric == sel.metric]
     for column, value in sel.where:
-        r = r[r[column] == value]
+        missing = isinstance(value, float) and math.isnan(value)  # as claims.model_means
+        r = r[r[column].isna()] if missing else r[r[column] == value]
     return r
 
 
