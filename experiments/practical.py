@@ -7,10 +7,12 @@ from im2avatar_tf.registry import register
 
 from . import _common as common
 from . import _report as report
+from ._common import IN_DISTRIBUTION
 
 CLEAN = "clean render"
 PHOTO = "on a photo, as it is"
 REMOVED = "on a photo, --remove-background"
+METRICS = ("iou", "psnr_rgb")
 
 
 def fused(k: int) -> str:
@@ -32,6 +34,7 @@ class Practical:
     @staticmethod
     def add_arguments(parser) -> None:
         common.add_arguments(parser, seed=False)
+        common.add_real_test_argument(parser)
         parser.add_argument("--model", default=None,
                             help="a model (zoo name or folder) for every category; default: "
                                  "the zoo model named after each category")
@@ -46,8 +49,13 @@ class Practical:
 
         s = common.setup("practical", args)
         res = report.Results(s)
-        means = {}  # condition -> metric -> category -> per-model means
-        watertight = {}
+        # test set -> condition -> metric -> category -> per-model means (the paired claims
+        # between conditions); and each condition's records / category -> baselines (its
+        # verdicts against the baselines, `common.beats_baselines`)
+        means = {dataset: {} for dataset, _ in s.test_sets()}
+        records = {dataset: {} for dataset, _ in s.test_sets()}
+        bases = {dataset: {} for dataset, _ in s.test_sets()}
+        watertight = {}  # (test set, category) -> (watertight, written)
         for cat in s.categories:
             model = Reconstructor.load(args.model or cat)
             if model.volume_size != s.preset.model.volume_size:
@@ -59,62 +67,77 @@ class Practical:
                           REMOVED: practical.photo_predictor(model, remove=True),
                           **{fused(k): practical.fused_predictor(model, k)
                              for k in args.fuse_views}}
-            for label, predictor in conditions.items():
-                result = common.evaluate(s, cat, predictor, iou_thresholds=(0.8,))
-                res.add(label, result)
-                for metric in ("iou", "psnr_rgb"):
-                    means.setdefault(label, {}).setdefault(metric, {})[cat] = \
-                        claims.model_means(result.records, metric=metric)
-            base = common.baselines(s, cat, shape=conditions[CLEAN])
-            res.add_baselines(base, color_label=f"{MEAN_COLOR} (on the clean voxels)")
-            means.setdefault(MEAN_SHAPE, {})["iou"] = {**means.get(MEAN_SHAPE, {}).get("iou", {}),
-                                                      cat: base.model_means("iou")}
-            means.setdefault(MEAN_COLOR, {})["psnr_rgb"] = {
-                **means.get(MEAN_COLOR, {}).get("psnr_rgb", {}), cat: base.model_means("psnr_rgb")}
-            watertight[cat] = watertight_count(s, cat, model)
+            fitted = common.fit_baselines(s, cat)  # once, on what the networks train on
+            for dataset, root in s.test_sets_of(cat):
+                for label, predictor in conditions.items():
+                    result = common.evaluate(s, cat, predictor, root=root,
+                                             iou_thresholds=(0.8,))
+                    res.add(label, result, dataset=dataset)
+                    records[dataset].setdefault(label, []).append(result.records)
+                    for metric in METRICS:
+                        means[dataset].setdefault(label, {}).setdefault(metric, {})[cat] = \
+                            claims.model_means(result.records, metric=metric)
+                base = common.baselines(s, cat, shape=conditions[CLEAN], fitted=fitted,
+                                        root=root)
+                res.add_baselines(base, color_label=f"{MEAN_COLOR} (on the clean voxels)",
+                                  dataset=dataset)
+                bases[dataset][cat] = base
+                watertight[dataset, cat] = watertight_count(s, cat, model, root)
 
-        for metric in ("iou", "psnr_rgb"):
-            m = {label: by[metric] for label, by in means.items() if metric in by}
-            res.add_claims(claims.compare(m[REMOVED], m[PHOTO],
-                                          f"removal beats no removal on photos ({metric})"))
-            res.add_claims(claims.compare(m[REMOVED], m[CLEAN],
-                                          f"removal on photos vs the clean render ({metric})"))
-            for k in args.fuse_views:
-                res.add_claims(claims.compare(m[fused(k)], m[CLEAN],
-                                              f"{k} fused views beat 1 view ({metric})"))
-            baseline = m[MEAN_SHAPE] if metric == "iou" else m[MEAN_COLOR]
-            for label in (CLEAN, REMOVED):
-                res.add_claims(claims.beats_baseline(m[label], baseline, label, metric))
+        for dataset, _ in s.test_sets():
+            m = means[dataset]
+            for metric in METRICS if m else ():
+                m_ = {label: by[metric] for label, by in m.items()}
+                res.add_claims(claims.compare(m_[REMOVED], m_[PHOTO],
+                                              f"removal beats no removal on photos ({metric})"),
+                               dataset)
+                res.add_claims(claims.compare(m_[REMOVED], m_[CLEAN],
+                                              f"removal on photos vs the clean render ({metric})"),
+                               dataset)
+                for k in args.fuse_views:
+                    res.add_claims(claims.compare(m_[fused(k)], m_[CLEAN],
+                                                  f"{k} fused views beat 1 view ({metric})"),
+                                   dataset)
+                for label in (CLEAN, REMOVED):
+                    res.add_claims(common.beats_baselines(records[dataset][label],
+                                                          bases[dataset], label, [(metric, {})]),
+                                   dataset)
         df = res.table()
         head = df[((df.metric == "iou") & ((df.threshold == 0.8) | (df.method == MEAN_SHAPE)))
                   | ((df.metric == "psnr_rgb") & ((df.coloring == "direct")
                                                   | df.method.str.startswith(MEAN_COLOR)))]
-        sections = [
-            "Colors are what a user's file holds (the model's own blend t, sampled from the "
+
+        def tables(rows):
+            dataset = rows.dataset.iloc[0] if len(rows) else IN_DISTRIBUTION
+            return [
+                "### IoU at 0.8", "",
+                report.pivot_markdown(rows[rows.metric == "iou"], "method", "category"), "",
+                "### Surface PSNR, RGB (dB)", "",
+                report.pivot_markdown(rows[rows.metric == "psnr_rgb"], "method", "category",
+                                      fmt="{:.2f}"), "",
+                "### STL files: watertight when reloaded by trimesh (one per clean test view)",
+                "", "| category | watertight | written |", "|---|---|---|",
+                *[f"| {c} | {good} | {n} |" for (d, c), (good, n) in watertight.items()
+                  if d == dataset]]
+
+        notes = [
+            "", "Colors are what a user's file holds (the model's own blend t, sampled from the "
             "image the network saw). Photos: each test view composited onto a crop of a "
             "scikit-image sample photograph (fixed per model and view; "
-            "`im2avatar_tf/practical.py`).", "",
-            "### IoU at 0.8", "",
-            report.pivot_markdown(head[head.metric == "iou"], "method", "category"), "",
-            "### Surface PSNR, RGB (dB)", "",
-            report.pivot_markdown(head[head.metric == "psnr_rgb"], "method", "category",
-                                  fmt="{:.2f}"), "",
-            "### STL files: watertight when reloaded by trimesh (one per clean test view)", "",
-            "| category | watertight | written |", "|---|---|---|",
-            *[f"| {c} | {good} | {n} |" for c, (good, n) in watertight.items()],
-        ]
-        paths = res.write(sections, table=df)
+            "`im2avatar_tf/practical.py`)."]
+        paths = res.write(report.sections_per_test_set(s, head, tables, notes), table=df)
         print(open(paths["markdown"]).read())
         return 0
 
 
-def watertight_count(s, category: str, model) -> tuple:
-    """(watertight, written) over the STL of every test view of `category` (--max-test-models)."""
+def watertight_count(s, category: str, model, root) -> tuple:
+    """(watertight, written) over the STL of every test view of `category` in the dataset at
+    `root` (--max-test-models)."""
     from im2avatar_tf.evaluation import iter_test_models
     from im2avatar_tf.practical import watertight_share
 
     good = written = 0
-    for tm in iter_test_models(s.root, "test", [category], s.preset.model.image_size,
+    for tm in iter_test_models(root, "test", [category], s.preset.model.image_size,
                                s.preset.model.volume_size, s.max_test_models, s.skip_bad):
         g, n = watertight_share(model, tm.inputs)
         good, written = good + g, written + n
