@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from im2avatar_tf import claims, methods
+from im2avatar_tf import methods
 from im2avatar_tf.commands.options import nonnegative_int
 from im2avatar_tf.evaluation import MEAN_COLOR
 from im2avatar_tf.registry import register
@@ -23,11 +23,13 @@ HUMAN_BATCH = 55  # the released human training batch (reference section 3)
 # (results/claims/small-1500steps-human-faithful). It is also the zoo's `human` schedule.
 HUMAN_SMALL_STEPS = 1500
 IM2AVATAR = "Im2Avatar (shape + color, t = 0.2)"
+SHAPE_NETWORK = "Im2Avatar shape network (MSFCEL)"  # --shape-only
 
 
 def _short(method: str) -> str:
     """A method's per-view column label."""
-    return ("Im2Avatar" if method == IM2AVATAR else "mean color" if method == MEAN_COLOR
+    return ("Im2Avatar" if method in (IM2AVATAR, SHAPE_NETWORK) else
+            "mean color" if method == MEAN_COLOR
             else "mean shape")
 
 
@@ -75,6 +77,11 @@ class Human:
                                  "spelling, which take several)")
         parser.add_argument("--gallery-models", type=nonnegative_int, default=4,
                             help="test models per set in gallery.png (4)")
+        parser.add_argument("--shape-only", action="store_true",
+                            help="train and score the shape network only (IoU beside the mean "
+                                 "training shape; no color network, no gallery): the cheap "
+                                 "arm of an ablation. A later full run reuses the network. "
+                                 "Results go to results/human/<preset>...-shape-only/")
 
     @staticmethod
     def run(args) -> int:
@@ -90,7 +97,9 @@ class Human:
             s.preset = s.preset.replace(train={"batch_size": HUMAN_BATCH})
         category = HUMAN.CATEGORY
         shape = common.train_or_reuse(s, "shape", category)
-        color = common.train_or_reuse(s, "color", category)
+        color = None if args.shape_only else common.train_or_reuse(s, "color", category)
+        if args.shape_only:
+            s.out_dir = s.out_dir.with_name(s.out_dir.name + "-shape-only")
         sets = [("synthetic test", s.root)]
         if HUMAN.split_list_path(args.real, "test", category).exists():
             sets.append(("human-real", Path(args.real)))
@@ -106,32 +115,37 @@ class Human:
             result = common.evaluate(s_set, category,
                                      methods.get("shape").predictor(shape, color),
                                      iou_thresholds=(0.8,))
-            res.add(IM2AVATAR, result, by=("category", "view"), dataset=name)
-            base = common.baselines(s_set, category, shape=shape, fitted=fitted)
+            res.add(IM2AVATAR if color is not None else SHAPE_NETWORK, result,
+                    by=("category", "view"), dataset=name)
+            base = common.baselines(s_set, category, shape=None if color is None else shape,
+                                    fitted=fitted)
             fitted = base.baselines
             res.add_baselines(base, by=("category", "view"), dataset=name)
             s.n_test_models[name] = s_set.n_test_models[category]
             for metric, sel in (("iou", {"threshold": 0.8}),
                                 ("psnr_rgb", {"coloring": "blend", "t": 0.2}),
-                                ("psnr_ycbcr", {"coloring": "blend", "t": 0.2})):
-                res.claims += [{**c, "category": name} for c in claims.beats_baseline(
-                    {category: claims.model_means(result.records, metric=metric, **sel)},
-                    {category: base.model_means(metric)}, "Im2Avatar", metric,
+                                ("psnr_ycbcr", {"coloring": "blend", "t": 0.2}))[
+                                    :1 if color is None else 3]:
+                res.claims += [{**c, "category": name} for c in common.beats_baselines(
+                    [result.records], {category: base}, "Im2Avatar", [(metric, sel)],
                     "t = 0.2" if metric != "iou" else "")]
         df = res.table()
-        df = df[(df.coloring != "regression") & (df.coloring != "flow")]
+        if "coloring" in df:
+            df = df[(df.coloring != "regression") & (df.coloring != "flow")]
         overall = (df.groupby(["dataset", "method", "metric"], sort=False)["value"].mean()
                    .reset_index())
         sections = ["Means over (test model, view); IoU on the surface shell, at 0.8 for "
                     "Im2Avatar and at the threshold that maximizes the mean training shape's "
                     f"IoU on the training models for that baseline (> {fitted.shape_threshold:.2f}"
-                    "); surface PSNR on the voxels "
-                    "the shape network predicts (>= 0.8), colored by the released recipe "
-                    "(t = 0.2) for Im2Avatar and by the mean training color for the baseline.",
-                    ""]
+                    ")" + ("; surface PSNR on the voxels the shape network predicts (>= 0.8), "
+                           "colored by the released recipe (t = 0.2) for Im2Avatar and by the "
+                           "mean training color for the baseline." if color is not None else
+                           ". --shape-only: the shape network alone, no colors."), ""]
         for metric, title, fmt in (("iou", "IoU", "{:.3f}"), ("psnr_rgb", "PSNR RGB (dB)", "{:.2f}"),
                                    ("psnr_ycbcr", "PSNR YCbCr (dB)", "{:.2f}")):
             sub = overall[overall.metric == metric]
+            if sub.empty:  # --shape-only: no colors
+                continue
             sections += [f"## {title}", "", report.pivot_markdown(sub, "method", "dataset",
                                                                   fmt=fmt), ""]
             per_view = df[(df.metric == metric)].assign(
@@ -140,8 +154,11 @@ class Human:
                          report.pivot_markdown(per_view, "view", "column", fmt=fmt), ""]
         out = s.out_dir
         out.mkdir(parents=True, exist_ok=True)
-        gallery(s, shape, color, [r for _, r in sets], out / "gallery.png", args.gallery_models)
-        sections += ["![test inputs and turntables of their reconstructions](gallery.png)", ""]
+        if color is not None:
+            gallery(s, shape, color, [r for _, r in sets], out / "gallery.png",
+                    args.gallery_models)
+            sections += ["![test inputs and turntables of their reconstructions](gallery.png)",
+                         ""]
         paths = res.write(sections, table=df)
         print(open(paths["markdown"]).read())
         return 0

@@ -312,6 +312,22 @@ def test_human(work, monkeypatch):
     assert (out / "gallery.png").exists()
 
 
+def test_human_shape_only(work, monkeypatch):
+    """--shape-only (after test_human: its shape network is reused, no color network trains):
+    IoU rows and verdicts against the mean shape on both sets, no colors, its own folder."""
+    runs_before = sorted(p.name for p in (work / "runs").glob("tiny/*/human/*"))
+    df, md, out = run_experiment(work, monkeypatch, "human", "--real", str(work / "human-real"),
+                                 "--shape-only", data="human", categories=("human",),
+                                 out_suffix="-shape-only")
+    assert sorted(p.name for p in (work / "runs").glob("tiny/*/human/*")) == runs_before
+    assert set(df.metric) == {"iou"} and set(df.dataset) == {"synthetic test", "human-real"}
+    assert set(df.method) == {"Im2Avatar shape network (MSFCEL)", MEAN_SHAPE}
+    claims = baseline_claims(out)
+    assert [(c["category"], c["baseline"]) for c in claims] == [
+        ("synthetic test", "mean training shape"), ("human-real", "mean training shape")]
+    assert "PSNR" not in md and not (out / "gallery.png").exists()
+
+
 def test_claims_study_end_to_end(work, monkeypatch):
     """Seed 0 alone (to keep the suite short; `tests/test_claims.py` checks the verdicts over
     several seeds): its faithful shape, cross-entropy shape and color networks are the ones
