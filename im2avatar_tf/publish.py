@@ -196,10 +196,12 @@ def _schedule(run_dir: Path) -> dict:
 
 
 def publish(name: str, category: str, shape_dirs: Sequence[Path], color_dirs: Sequence[Path],
-            data: Path, extra: Sequence[Path] = (), real_test: Optional[Path] = None, *,
+            data: Path, extra: Sequence[Path] = (), real_test=None, *,
             command: str = "", description: str = "", zoo: Optional[Path] = None,
             progress: bool = True, color_t: Optional[float] = None) -> ZooModel:
-    """Choose, store (float16), score and register one zoo model; see the module docstring."""
+    """Choose, store (float16), score and register one zoo model; see the module docstring.
+    `real_test`: a real test set's folder, or several: metrics "real", or "real (<folder>)"
+    each when there are several."""
     from . import evaluation
     from .io import atomic_dir, atomic_write_text
     from .models import load_network, load_preset
@@ -207,8 +209,10 @@ def publish(name: str, category: str, shape_dirs: Sequence[Path], color_dirs: Se
 
     zoo = Path(zoo) if zoo is not None else pretrained.zoo_dir()
     data = Path(data)
-    for option, root in (("--data", data), ("--real-test", real_test)):
-        if root is not None and not Path(root).is_dir():
+    reals = ([] if real_test is None else [Path(real_test)] if isinstance(real_test, (str, Path))
+             else [Path(r) for r in real_test])
+    for option, root in [("--data", data)] + [("--real-test", r) for r in reals]:
+        if not Path(root).is_dir():
             raise FileNotFoundError(f"{option} {root} is not a folder")
     if not evaluation.has_split(data, "test", [category]):
         raise FileNotFoundError(f"--data {data} has no test split for {category}: the zoo "
@@ -228,8 +232,8 @@ def publish(name: str, category: str, shape_dirs: Sequence[Path], color_dirs: Se
                 pretrained.build_network(network, preset), folder / f"{network}.weights.npz")
 
         # Score what is shipped: the float16 weights, loaded back.
-        test_sets = [("in distribution", data)] + ([("real", Path(real_test))]
-                                                   if real_test else [])
+        test_sets = [("in distribution", data)] + [
+            ("real" if len(reals) == 1 else f"real ({r.name})", r) for r in reals]
         metrics = {}
         for label, root in test_sets:
             if not evaluation.has_split(root, "test", [category]):

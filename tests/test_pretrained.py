@@ -196,3 +196,35 @@ def test_publishing_without_a_validation_split_chooses_nothing(model_dir, tmp_pa
         publish("car", "car", [model_dir], [model_dir], root, zoo=zoo, progress=False,
                 color_t=1.0)
     assert pretrained.read_manifest(zoo) == {"format": 1, "models": {}}
+
+
+def test_publishing_scores_each_real_test_set(model_dir, tmp_path, monkeypatch):
+    """Several --real-test sets: each is scored (beside the same baselines' fit roots) under
+    its own label, 'real (<folder>)'; a set without the category gets n_models 0. The verdict
+    is stubbed as a pass so the write path runs; what is scored is real."""
+    from im2avatar_tf import publish as publishing
+
+    root = write_toy_dataset(tmp_path / "toy", categories=("car",), resolution=32,
+                             split_sizes={"train": 2, "val": 1, "test": 1})
+    real_a = write_toy_dataset(tmp_path / "real-a", categories=("car",), resolution=32,
+                               split_sizes={"test": 2}, seed=4)
+    real_b = write_toy_dataset(tmp_path / "real-b", categories=("chair",), resolution=32,
+                               split_sizes={"test": 1}, seed=5)
+    scored = []
+    real_score = publishing.score_test_set
+
+    def passing(nets, test_root, fit_roots, *args, **kwargs):
+        out = real_score(nets, test_root, fit_roots, *args, **kwargs)
+        scored.append((Path(test_root).name, [Path(r).name for r in fit_roots], out["n_models"]))
+        return {**out, "beats_mean_shape": True, "beats_mean_color": True}
+
+    monkeypatch.setattr(publishing, "score_test_set", passing)
+    zoo = tmp_path / "zoo"
+    model = publishing.publish("car", "car", [model_dir], [model_dir], root,
+                               real_test=[real_a, real_b], zoo=zoo, progress=False)
+    assert list(model.metrics) == ["in distribution", "real (real-a)", "real (real-b)"]
+    assert scored == [("toy", ["toy"], 1), ("real-a", ["toy"], 2)]
+    assert model.metrics["real (real-b)"]["n_models"] == 0
+    manifest = pretrained.read_manifest(zoo)
+    assert list(manifest["models"]["car"]["metrics"]) == list(model.metrics)
+    assert "real (real-a)" in (zoo / "README.md").read_text()

@@ -34,8 +34,10 @@ def add_arguments(parser) -> None:
     parser.add_argument("--extra-train-data", nargs="+", default=[], metavar="DIR",
                         help="other datasets they trained on (for the baselines and the "
                              "manifest's data and licences)")
-    parser.add_argument("--real-test", default=None, metavar="DIR",
-                        help="a second test set (real models held out by model)")
+    parser.add_argument("--real-test", nargs="+", default=None, metavar="DIR",
+                        help="more test sets (real models held out by model), each scored "
+                             "beside the same baselines: metrics 'real' for one, 'real "
+                             "(<folder>)' for each of several")
     parser.add_argument("--color-t", type=float, choices=(0.2, 1.0), default=None,
                         help="fix the color blend's t (0.2: the release's recipe, 1: the "
                              "training blend) instead of choosing it on validation; needed "
