@@ -187,14 +187,7 @@ def paint(atlas: Atlas, style: Style, skin_tone) -> np.ndarray:
     colors[codes == SHOES] = _c(style.shoe_color)
     if style.belt is not None:
         colors[codes == BELT] = _c(style.belt)
-    colors[codes == EYE_WHITE] = _c((205, 200, 194))
-    colors[codes == IRIS] = _c((70, 50, 36))
-    colors[codes == INNER] = _c((120, 40, 40))
-
-    tex = np.zeros(atlas.covered.shape + (3,), np.float32)
-    tex[atlas.covered] = colors
-    tex = tex[atlas.fill_rows, atlas.fill_cols]
-    return np.round(np.clip(tex, 0, 1) * 255).astype(np.uint8)
+    return _texture(atlas, codes, colors)
 
 
 
@@ -230,6 +223,13 @@ def paint_outfit(atlas: Atlas, outfit, skin_tone, meshed: bool, seed: int = 0) -
         m = codes == code
         if m.any():
             colors[m] = fabrics.color(fabric, pos[m], seed)
+    return _texture(atlas, codes, colors)
+
+
+def _texture(atlas: Atlas, codes: np.ndarray, colors: np.ndarray) -> np.ndarray:
+    """The texture (S, S, 3) uint8 of per-texel `colors` (float, 0-1) with the face's fixed
+    colors (eye whites, irises, mouth) painted over their regions and the uncovered texels
+    filled from their nearest covered ones."""
     colors[codes == EYE_WHITE] = _c((205, 200, 194))
     colors[codes == IRIS] = _c((70, 50, 36))
     colors[codes == INNER] = _c((120, 40, 40))
