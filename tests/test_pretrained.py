@@ -198,6 +198,7 @@ def test_publishing_without_a_validation_split_chooses_nothing(model_dir, tmp_pa
     assert pretrained.read_manifest(zoo) == {"format": 1, "models": {}}
 
 
+@pytest.mark.slow
 def test_publishing_scores_each_real_test_set(model_dir, tmp_path, monkeypatch):
     """Several --real-test sets: each is scored (beside the same baselines' fit roots) under
     its own label, 'real (<folder>)'; a set without the category gets n_models 0. The verdict
