@@ -304,6 +304,15 @@ def test_human(work, monkeypatch):
     assert f"| {MEAN_SHAPE} |" in md and f"| {MEAN_COLOR} |" in md
     claims = baseline_claims(out)
     assert {c["category"] for c in claims} == {"synthetic test", "human-real"}
+    # PSNR at the released t = 0.2 and at the plain blend t = 1, each under its own label
+    t1 = df[df.method == "Im2Avatar (shape + color, t = 1)"]
+    assert set(t1.metric) == {"psnr_rgb", "psnr_ycbcr"} and (t1.t == 1.0).all()
+    assert "| Im2Avatar (shape + color, t = 1) |" in md
+    for name in ("synthetic test", "human-real"):
+        color_claims = {c["claim"] for c in claims
+                        if c["category"] == name and "psnr_rgb" in c["claim"]}
+        assert any("t = 0.2" in c for c in color_claims), color_claims
+        assert any("t = 1)" in c for c in color_claims), color_claims
     # Fitted on the synthetic training split: its threshold is in every baseline row.
     fitted = fit_baselines(work / "human", ["human"], 32)
     assert len(fitted.fitted_on) == 16
