@@ -337,6 +337,29 @@ def test_human_shape_only(work, monkeypatch):
     assert "PSNR" not in md and not (out / "gallery.png").exists()
 
 
+def test_human_over_seeds(work, monkeypatch):
+    """--seeds (after test_human_shape_only: seed 0's shape network is reused, seed 1's
+    trains): one folder per seed, then the summary with each seed's paired difference and
+    the verdicts over seeds, plain and by the target margin."""
+    df, md, out = run_experiment(work, monkeypatch, "human", "--real", str(work / "human-real"),
+                                 "--shape-only", "--seeds", "0", "1", data="human",
+                                 categories=("human",), out_suffix="-seeds0-1-shape-only")
+    assert (work / "results/human/tiny-1epochs-seed1-shape-only/results.csv").exists()
+    assert sorted(set(df.seed)) == [0, 1] and set(df.dataset) == {"synthetic test", "human-real"}
+    verdicts = json.loads((out / "claims.json").read_text())
+    per_seed = json.loads((work / "results/human/tiny-1epochs-seed1-shape-only/claims.json")
+                          .read_text())
+    for dataset in ("synthetic test", "human-real"):
+        plain, by_margin = [v for v in verdicts if v["category"] == dataset]
+        assert plain["n_seeds"] == by_margin["n_seeds"] == 2 and by_margin["margin"] == 0.05
+        seed1 = next(c for c in per_seed if c["category"] == dataset)
+        assert plain["per_seed"]["1"] == pytest.approx(seed1["mean_difference"])
+        assert plain["mean_difference"] == pytest.approx(
+            (plain["per_seed"]["0"] + plain["per_seed"]["1"]) / 2)
+        assert plain["verdict"] in ("supported", "contradicted", "not resolved")
+    assert "| human-real | iou |" in md and "beats it by the target margin" in md
+
+
 def test_claims_study_end_to_end(work, monkeypatch):
     """Seed 0 alone (to keep the suite short; `tests/test_claims.py` checks the verdicts over
     several seeds): its faithful shape, cross-entropy shape and color networks are the ones
