@@ -40,8 +40,8 @@ def _short(method: str) -> str:
             else "mean shape")
 
 
-BUILD_HINT = ("python run.py build-dataset --source human --human-variety classic --bodies 40 "
-              "--styles 16 --pairs 367 --out data/human  (needs requirements-human.txt)")
+BUILD_HINT = ("python run.py build-dataset --source human --out data/human  (the wide set; "
+              "--human-variety classic for the earlier one; needs requirements-human.txt)")
 REAL_HINT = "python run.py build-dataset --source human-real --out data/human-real"
 
 
