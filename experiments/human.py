@@ -116,11 +116,51 @@ class Human:
         per_seed = {}
         for seed in dict.fromkeys(args.seeds):
             args.train_seed = seed
-            per_seed[seed] = run_seed(args, data)
+            per_seed[seed] = scored_seed(args, data) or run_seed(args, data)
         args.train_seed = None  # the summary's folder: the seedless one, with the seeds
         s = common.setup("human", args, data=data, categories=[HUMAN.CATEGORY])
         write_over_seeds(s, per_seed, shape_only=args.shape_only)
         return 0
+
+
+def _seed_folder(s, shape_only: bool) -> Path:
+    return s.out_dir.with_name(s.out_dir.name + "-shape-only") if shape_only else s.out_dir
+
+
+def _plain(v) -> str:
+    """A results.csv cell and its Setup value, compared as text ('' for missing, 1500.0 as 1500)."""
+    if v is None or (isinstance(v, float) and np.isnan(v)):
+        return ""
+    return str(int(v)) if isinstance(v, (float, np.floating)) and float(v).is_integer() else str(v)
+
+
+def scored_seed(args, data: str):
+    """`run_seed`'s answer read back from the seed's folder, if a finished run on the same
+    data and budget wrote it (results.csv and claims.json): `--seeds` resumes where it was
+    stopped, and a seed whose networks are gone keeps its scores. None otherwise. Delete the
+    folder to score that seed again."""
+    import json
+
+    import pandas as pd
+
+    from im2avatar_tf.data.layout import HUMAN
+
+    s = common.setup("human", args, data=data, categories=[HUMAN.CATEGORY])
+    out = _seed_folder(s, args.shape_only)
+    if not ((out / "results.csv").is_file() and (out / "claims.json").is_file()):
+        return None
+    df = pd.read_csv(out / "results.csv")
+    made_by = report.context(s)  # the same data, budget and resolution, or score again
+    keys = ("train_data", "epochs", "steps", "preset", "volume_resolution", "image_size")
+    if any({_plain(v) for v in df[k]} != {_plain(made_by[k])} for k in keys):
+        return None
+    claims = json.loads((out / "claims.json").read_text())
+    s.n_test_models = {c["category"]: c["n_models"] for c in claims}
+    overall = (df.groupby(["dataset", "method", "metric"], sort=False)["value"].mean()
+               .reset_index())
+    print(f"[human] seed {s.preset.train.seed}: scored before, read back from {out} "
+          f"(delete it to score again)")
+    return s, overall, claims
 
 
 def run_seed(args, data: str):
@@ -135,8 +175,7 @@ def run_seed(args, data: str):
     category = HUMAN.CATEGORY
     shape = common.train_or_reuse(s, "shape", category)
     color = None if args.shape_only else common.train_or_reuse(s, "color", category)
-    if args.shape_only:
-        s.out_dir = s.out_dir.with_name(s.out_dir.name + "-shape-only")
+    s.out_dir = _seed_folder(s, args.shape_only)
     sets = [("synthetic test", s.root)]
     if HUMAN.split_list_path(args.real, "test", category).exists():
         sets.append(("human-real", Path(args.real)))

@@ -337,10 +337,13 @@ def test_human_shape_only(work, monkeypatch):
     assert "PSNR" not in md and not (out / "gallery.png").exists()
 
 
-def test_human_over_seeds(work, monkeypatch):
-    """--seeds (after test_human_shape_only: seed 0's shape network is reused, seed 1's
-    trains): one folder per seed, then the summary with each seed's paired difference and
-    the verdicts over seeds, plain and by the target margin."""
+def test_human_over_seeds(work, monkeypatch, capsys):
+    """--seeds (after test_human_shape_only: seed 0's folder is read back, seed 1's network
+    trains and is scored): one folder per seed, then the summary with each seed's paired
+    difference and the verdicts over seeds, plain and by the target margin. Run again, it
+    reads both seeds back and writes the same summary."""
+    seed0 = work / "results/human/tiny-1epochs-shape-only"
+    seed0_csv = (seed0 / "results.csv").read_text()
     df, md, out = run_experiment(work, monkeypatch, "human", "--real", str(work / "human-real"),
                                  "--shape-only", "--seeds", "0", "1", data="human",
                                  categories=("human",), out_suffix="-seeds0-1-shape-only")
@@ -358,6 +361,15 @@ def test_human_over_seeds(work, monkeypatch):
             (plain["per_seed"]["0"] + plain["per_seed"]["1"]) / 2)
         assert plain["verdict"] in ("supported", "contradicted", "not resolved")
     assert "| human-real | iou |" in md and "beats it by the target margin" in md
+    assert (seed0 / "results.csv").read_text() == seed0_csv  # read back, not scored again
+    assert ("seed 0: scored before, read back from results/human/tiny-1epochs-shape-only"
+            in capsys.readouterr().out)
+    first = json.loads((out / "claims.json").read_text())
+    run_experiment(work, monkeypatch, "human", "--real", str(work / "human-real"),
+                   "--shape-only", "--seeds", "0", "1", data="human", categories=("human",),
+                   out_suffix="-seeds0-1-shape-only")
+    assert "seed 1: scored before" in capsys.readouterr().out
+    assert json.loads((out / "claims.json").read_text()) == first
 
 
 def test_claims_study_end_to_end(work, monkeypatch):
