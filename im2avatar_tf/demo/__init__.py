@@ -9,8 +9,8 @@ the colored mesh in a small WebGL viewer (drag to turn it) and links to the glb 
 - `forms`: the POST body (multipart form or JSON) -> a `ReconstructRequest`.
 - `server`: the HTTP app (stdlib `ThreadingHTTPServer`) serving `static/` and the JSON API.
 - `static/`: the page (index.html, app.js, viewer.js: a glb parser and WebGL renderer, style.css);
-  nothing is fetched from another site. `examples/`: test views of procedural models and of one
-  person of the human set.
+  nothing is fetched from another site. `examples/`: test views of procedural models, of one
+  generated person and of one real person (sources and licences in examples/README.md).
 """
 from pathlib import Path
 
