@@ -190,6 +190,26 @@ def network_predictor(shape_model, color_model=None) -> Predictor:
     return predict
 
 
+def pooled_predictor(predict: Predictor, factor: int) -> Predictor:
+    """`predict`'s occupancy at a resolution `factor` times coarser, to score a finer network
+    beside a coarser one on equal footing (a 64^3 network at 32^3): a coarse voxel's
+    probability is the largest of its factor^3 fine voxels', so it is occupied at a threshold
+    iff one of them is, as the coarse ground truth is a surface voxel iff one of its fine voxels
+    is (`data.samples.pool_volume`). IoU only: colors are left out (surface PSNR is scored at
+    each network's own resolution)."""
+    if factor == 1:
+        return predict
+
+    def predict_pooled(entry, inputs):
+        probs = predict(entry, inputs).probs  # (V, R, R, R)
+        v, r = probs.shape[:2]
+        if r % factor:
+            raise ValueError(f"cannot pool a {r}^3 prediction by {factor}")
+        n = r // factor
+        return Prediction(probs.reshape(v, n, factor, n, factor, n, factor).max(axis=(2, 4, 6)))
+    return predict_pooled
+
+
 GROUND_TRUTH_FLOW = "flow only, ground-truth flow (ceiling)"
 
 

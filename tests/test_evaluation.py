@@ -278,3 +278,65 @@ def test_baselines_are_fitted_on_the_training_split_only(tmp_path):
     # Fitting on the test split instead would move it: the split is what decides.
     assert not np.allclose(ev.fit_baselines(root, ["car"], R, split="test").mean_shape,
                            before.mean_shape)
+
+
+def test_a_pooled_prediction_of_the_fine_truth_scores_one_at_the_coarse_resolution(toy):
+    """The fine ground truth thinned to one voxel per coarse block and max-pooled is the
+    coarse ground truth (pooled from the file by `pool_volume`): IoU 1 in every view. A mean
+    pool would lose most blocks at the 0.8 threshold."""
+    from im2avatar_tf.data.samples import load_color
+
+    def thinned(entry, inputs):
+        occ = load_color(entry.paths, R)[..., 0] > -0.5
+        keep = np.zeros_like(occ)
+        blocks = np.argwhere(occ) // 2
+        _, first = np.unique(blocks, axis=0, return_index=True)
+        keep[tuple(np.argwhere(occ)[first].T)] = True  # one fine voxel per occupied block
+        assert keep.sum() < occ.sum()
+        return ev.Prediction(np.repeat(keep[None].astype(np.float32), len(inputs), 0))
+
+    res = ev.evaluate(ev.pooled_predictor(thinned, 2), toy, "test", ["car"], image_size=32,
+                      resolution=R // 2, iou_thresholds=(0.8,), progress=False)
+    assert res.n_models == 2 and len(res.records) == 2 * 12
+    assert np.allclose(res.records.value, 1.0)
+    assert set(res.records.metric) == {"iou"}  # no colors at the pooled resolution
+    with pytest.raises(ValueError, match="cannot pool a 16"):
+        ev.pooled_predictor(thinned, 3)(next(iter(layout_entries(toy))), np.zeros((12, 32, 32, 3)))
+
+
+def layout_entries(root):
+    from im2avatar_tf.data.pipeline import list_models
+
+    return list_models(root, "test", ["car"], R)[0]
+
+
+def test_evaluate_command_scores_a_model_at_a_coarser_resolution(model_dir, toy, tmp_path,
+                                                                  capsys):
+    """--model with --resolution R/2: the network's R^3 occupancy max-pooled (checked by hand
+    with skimage's block_reduce) against the R/2 ground truth; a non-divisor is refused."""
+    import keras
+    import pandas as pd
+    from skimage.measure import block_reduce
+
+    from im2avatar_tf.cli import main
+    from im2avatar_tf.data.samples import load_color, occupancy_from_color
+    from im2avatar_tf.evaluation import read_test_model
+    from im2avatar_tf.forward import keras_forward
+
+    assert main(["evaluate", "--model", str(model_dir), "--data", str(toy), "--categories",
+                 "car", "--resolution", "16", "--no-baselines", "--thresholds", "0.5",
+                 "--out", str(tmp_path / "r.csv")]) == 0
+    assert "model's 32^3 occupancy max-pooled by 2 (IoU only)" in capsys.readouterr().out
+    rows = pd.read_csv(tmp_path / "r.csv", dtype={"view": str})
+    assert set(rows.metric) == {"iou"} and rows.model_id.nunique() == 2
+    entry = layout_entries(toy)[0]
+    tm = read_test_model(entry, 64, 16)
+    probs = keras_forward(keras.models.load_model(model_dir / "shape.keras"))(
+        tm.inputs)["occupancy"]
+    first = rows[(rows.model_id == entry.key) & (rows.view == layout.VIEW_NAMES[0])]
+    pooled = block_reduce(probs[0, ..., 0], (2, 2, 2), np.max) > 0.5
+    truth = occupancy_from_color(load_color(entry.paths, 16))
+    assert first.value.iloc[0] == pytest.approx(voxel_iou(pooled, truth), abs=1e-6)
+    assert main(["evaluate", "--model", str(model_dir), "--data", str(toy), "--resolution",
+                 "12", "--no-baselines"]) == 1
+    assert "give a divisor of 32 (e.g. 16)" in capsys.readouterr().err

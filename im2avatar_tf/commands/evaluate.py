@@ -12,6 +12,8 @@ Examples:
   python run.py evaluate --model runs/car --save-predictions outputs/car     # released format
   python run.py evaluate --predictions outputs/car --data data/procedural-small --resolution 32
   python run.py evaluate --model runs/tiny --check-brute-force 3   # k-d tree vs released cdist
+  python run.py evaluate --model runs/paper/<data>/car/shape-msfcel-<hash> --categories car \
+      --data data/procedural-paper --resolution 32    # a 64^3 network's IoU at 32^3 (pooled)
   python run.py evaluate --model runs/small/<data>/car/shape-msfcel-<hash> \
       --color-model runs/small/<data>/car/color-<hash> --categories car   # experiments' runs
 """
@@ -45,7 +47,10 @@ def add_arguments(parser) -> None:
     parser.add_argument("--categories", nargs="+", default=None,
                         help="categories (default: the model's preset's)")
     parser.add_argument("--resolution", type=int_range(2, 512), default=None,
-                        help="with --predictions: their volume size R (default: the model's)")
+                        help="with --predictions: their volume size R (default: the model's). "
+                             "With --model: score at R^3, coarser than the network's own (a "
+                             "divisor of it), by max-pooling its occupancy: a 64^3 network "
+                             "beside a 32^3 one on equal footing (IoU only, no colors)")
     parser.add_argument("--image-size", type=int_range(8, 4096), default=None,
                         help="with --predictions: the input size S of the network that made "
                              "them (flow colors are sampled from the view resized to S). "
@@ -89,6 +94,15 @@ def run(args) -> int:
         color = load_network(color_path) if color_path.exists() or args.color_model else None
         predictor = methods.get("shape").predictor(shape, color)
         image_size, resolution = preset.model.image_size, preset.model.volume_size
+        if args.resolution and args.resolution != resolution:
+            if args.resolution > resolution or resolution % args.resolution:
+                raise ValueError(f"--resolution {args.resolution}: the model predicts "
+                                 f"{resolution}^3; give a divisor of {resolution} (e.g. "
+                                 f"{resolution // 2}) to score it coarser, or leave it out")
+            print(f"scoring at {args.resolution}^3: the model's {resolution}^3 occupancy "
+                  f"max-pooled by {resolution // args.resolution} (IoU only)")
+            predictor = evaluation.pooled_predictor(predictor, resolution // args.resolution)
+            resolution = args.resolution
     else:
         from ..config import get_preset
 
