@@ -7,6 +7,7 @@ from im2avatar_tf.registry import register
 
 from . import _common as common
 from . import _report as report
+from ._scores import per_test_set
 from ._common import IN_DISTRIBUTION
 
 CLEAN = "clean render"
@@ -43,18 +44,13 @@ class Practical:
 
     @staticmethod
     def run(args) -> int:
-        from im2avatar_tf import claims, practical
+        from im2avatar_tf import practical
         from im2avatar_tf.evaluation import MEAN_COLOR, MEAN_SHAPE
         from im2avatar_tf.inference import Reconstructor
 
         s = common.setup("practical", args)
         res = report.Results(s)
-        # test set -> condition -> metric -> category -> per-model means (the paired claims
-        # between conditions); and each condition's records / category -> baselines (its
-        # verdicts against the baselines, `common.beats_baselines`)
-        means = {dataset: {} for dataset, _ in s.test_sets()}
-        records = {dataset: {} for dataset, _ in s.test_sets()}
-        bases = {dataset: {} for dataset, _ in s.test_sets()}
+        scores = per_test_set(s)  # test set -> each condition's records, the baselines
         watertight = {}  # (test set, category) -> (watertight, written)
         for cat in s.categories:
             model = Reconstructor.load(args.model or cat)
@@ -73,35 +69,26 @@ class Practical:
                     result = common.evaluate(s, cat, predictor, root=root,
                                              iou_thresholds=(0.8,))
                     res.add(label, result, dataset=dataset)
-                    records[dataset].setdefault(label, []).append(result.records)
-                    for metric in METRICS:
-                        means[dataset].setdefault(label, {}).setdefault(metric, {})[cat] = \
-                            claims.model_means(result.records, metric=metric)
+                    scores[dataset].add(label, cat, result.records)
                 base = common.baselines(s, cat, shape=conditions[CLEAN], fitted=fitted,
                                         root=root)
                 res.add_baselines(base, color_label=f"{MEAN_COLOR} (on the clean voxels)",
                                   dataset=dataset)
-                bases[dataset][cat] = base
+                scores[dataset].add_baselines(cat, base)
                 watertight[dataset, cat] = watertight_count(s, cat, model, root)
 
-        for dataset, _ in s.test_sets():
-            m = means[dataset]
-            for metric in METRICS if m else ():
-                m_ = {label: by[metric] for label, by in m.items()}
-                res.add_claims(claims.compare(m_[REMOVED], m_[PHOTO],
-                                              f"removal beats no removal on photos ({metric})"),
-                               dataset)
-                res.add_claims(claims.compare(m_[REMOVED], m_[CLEAN],
-                                              f"removal on photos vs the clean render ({metric})"),
-                               dataset)
-                for k in args.fuse_views:
-                    res.add_claims(claims.compare(m_[fused(k)], m_[CLEAN],
-                                                  f"{k} fused views beat 1 view ({metric})"),
-                                   dataset)
-                for label in (CLEAN, REMOVED):
-                    res.add_claims(common.beats_baselines(records[dataset][label],
-                                                          bases[dataset], label, [(metric, {})]),
-                                   dataset)
+        for dataset, sc in scores.items():
+            for metric in METRICS if sc.records else ():
+                claimed = [
+                    sc.compare(REMOVED, PHOTO, metric,
+                               f"removal beats no removal on photos ({metric})"),
+                    sc.compare(REMOVED, CLEAN, metric,
+                               f"removal on photos vs the clean render ({metric})"),
+                    *[sc.compare(fused(k), CLEAN, metric, f"{k} fused views beat 1 view ({metric})")
+                      for k in args.fuse_views],
+                    *[sc.beats_baselines(label, [(metric, {})]) for label in (CLEAN, REMOVED)]]
+                for rows in claimed:
+                    res.add_claims(rows, dataset)
         df = res.table()
         head = df[((df.metric == "iou") & ((df.threshold == 0.8) | (df.method == MEAN_SHAPE)))
                   | ((df.metric == "psnr_rgb") & ((df.coloring == "direct")

@@ -2,12 +2,13 @@
 beside the mean training shape (the trivial baseline)."""
 from __future__ import annotations
 
-from im2avatar_tf import claims, methods
+from im2avatar_tf import methods
 from im2avatar_tf.evaluation import MEAN_SHAPE
 from im2avatar_tf.registry import register
 
 from . import _common as common
 from . import _report as report
+from ._scores import per_test_set
 
 # (label, method, shape loss); the CVN rows are the paper's shape network.
 METHODS = (("adapted 3D-R2N2", "r2n2", "msfcel"),
@@ -31,12 +32,7 @@ class Table1(report.TableExperiment):
 
     @staticmethod
     def compare(s, res) -> dict:
-        # test set -> label -> category -> per-model IoU; and the records and baselines the
-        # verdicts against the mean shape are read from (scoring.verdicts)
-        per_model = {dataset: {label: {} for label, _, _ in METHODS}
-                     for dataset, _ in s.test_sets()}
-        records = {dataset: {label: [] for label, _, _ in METHODS} for dataset, _ in s.test_sets()}
-        bases = {dataset: {} for dataset, _ in s.test_sets()}
+        scores = per_test_set(s)  # test set -> each method's records, the baselines
         for cat in s.categories:
             for label, name, loss in METHODS:
                 method = methods.get(name)
@@ -44,19 +40,15 @@ class Table1(report.TableExperiment):
                 for dataset, result in common.evaluate_test_sets(
                         s, cat, method.predictor(net)).items():
                     res.add(label, result, headline_threshold=method.threshold, dataset=dataset)
-                    per_model[dataset][label][cat] = claims.model_means(
-                        result.records, metric="iou", threshold=method.threshold)
-                    records[dataset][label].append(result.records)
+                    scores[dataset].add(label, cat, result.records, threshold=method.threshold)
             for dataset, base in common.baselines_test_sets(s, cat).items():
                 res.add_baselines(base, dataset=dataset)
-                bases[dataset][cat] = base
-        for dataset, by_label in per_model.items():
+                scores[dataset].add_baselines(cat, base)
+        for dataset, sc in scores.items():
             for a, b, text in CLAIMS:
-                res.add_claims(claims.compare(by_label[a], by_label[b], text), dataset)
-            for label, name, _ in METHODS:
-                res.add_claims(common.beats_baselines(
-                    records[dataset][label], bases[dataset], label,
-                    [("iou", {"threshold": methods.get(name).threshold})]), dataset)
+                res.add_claims(sc.compare(a, b, "iou", text), dataset)
+            for label, _, _ in METHODS:
+                res.add_claims(sc.beats_baselines(label, [("iou", {})]), dataset)
         df = res.table()
         head = headline(df)
         head = head.assign(column=[report.column_label(d, c)

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import math
 
-from im2avatar_tf import claims, methods
+from im2avatar_tf import methods
 from im2avatar_tf.evaluation import MEAN_COLOR
 from im2avatar_tf.registry import register
 
 from . import _common as common
 from . import _report as report
+from ._scores import per_test_set
 
 BLEND_TS = (0.1, 0.2, 0.5, 1.0)  # 0.2 is the released re-weighting threshold
 RELEASED = "blended, t = 0.2 (released)"
@@ -50,12 +51,7 @@ class Table2(report.TableExperiment):
 
     @staticmethod
     def compare(s, res) -> dict:
-        # test set -> (coloring, metric) / metric -> category -> per-model means
-        per_model = {dataset: {(name, metric): {} for name in COLORINGS for metric in METRICS}
-                     for dataset, _ in s.test_sets()}
-        # test set -> the color network's records per category, and category -> baselines
-        records = {dataset: [] for dataset, _ in s.test_sets()}
-        bases = {dataset: {} for dataset, _ in s.test_sets()}
+        scores = per_test_set(s)  # test set -> each coloring's records, the baselines
         r2n2_method = methods.get("r2n2")
         for cat in s.categories:
             r2n2 = common.train_or_reuse(s, "r2n2", cat)
@@ -69,17 +65,14 @@ class Table2(report.TableExperiment):
                     s, cat, methods.get("color").predictor(color, shape=shape),
                     iou_thresholds=(), blend_ts=BLEND_TS).items():
                 res.add(method_name, result, dataset=dataset)
-                records[dataset].append(result.records)
-                for (name, metric), by_cat in per_model[dataset].items():
-                    by_cat[cat] = claims.model_means(result.records, metric=metric,
-                                                     **COLORINGS[name])
+                for name, where in COLORINGS.items():  # one network's records, four colorings
+                    scores[dataset].add(name, cat, result.records, **where)
             for dataset, base in common.baselines_test_sets(s, cat, shape=shape,
                                                             iou=False).items():
                 res.add_baselines(base, dataset=dataset)
-                bases[dataset][cat] = base
-        for dataset, _ in s.test_sets():
-            res.add_claims(verdicts(per_model[dataset], records[dataset], bases[dataset]),
-                           dataset)
+                scores[dataset].add_baselines(cat, base)
+        for dataset, sc in scores.items():
+            res.add_claims(verdicts(sc), dataset)
         df = res.table()
         head = df[(df.metric == "psnr_rgb") & (df.method.isin(
             [r2n2_method.title, REGRESSION, FLOW, RELEASED, MEAN_COLOR]))]
@@ -91,10 +84,8 @@ class Table2(report.TableExperiment):
                              f"Table 2 ({s.preset.name} preset, {s.data_source} data)"))
 
 
-def verdicts(per_model, records, bases) -> list:
-    """The claims on one test set: per_model (coloring, metric) -> category -> per-model means;
-    records: the color network's records of each category, bases: category -> the baselines
-    (the mean training color's verdicts: `common.beats_baselines`)."""
+def verdicts(scores) -> list:
+    """The claims on one test set (`_scores.TestSetScores`, one label per coloring)."""
     out = []
     # Blending beats regression only and flow only, in RGB and YCbCr: the released blend
     # (t = 0.2) as the paper's claim, and the training blend (t = 1) as a check of the idea.
@@ -102,10 +93,9 @@ def verdicts(per_model, records, bases) -> list:
         for metric in METRICS:
             for other in (REGRESSION, FLOW):
                 text = f"blend ({short}) beats {other.split(' (')[0]} ({metric})"
-                out += claims.compare(per_model[blend, metric], per_model[other, metric], text)
-    for name, where in COLORINGS.items():
-        out += common.beats_baselines(records, bases, name,
-                                      [(metric, where) for metric in METRICS])
+                out += scores.compare(blend, other, metric, text)
+    for name in COLORINGS:
+        out += scores.beats_baselines(name, [(metric, {}) for metric in METRICS])
     return out
 
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 
-from im2avatar_tf import claims, methods
+from im2avatar_tf import methods
 from im2avatar_tf.evaluation import MEAN_COLOR, MEAN_SHAPE
 from im2avatar_tf.registry import register
 
 from . import _common as common
 from . import _report as report
+from ._scores import per_test_set
 
 DESIGNS = ("two networks", "unified")
 VOXELS_OF = {"two networks": "the shape network's voxels", "unified": "the unified network's voxels"}
@@ -30,14 +31,9 @@ class Unified(report.TableExperiment):
 
     @staticmethod
     def compare(s, res) -> dict:
-        # test set -> (design, metric) -> category -> per-model means (the design's, and the
-        # baseline's it is compared with)
-        per_model = {dataset: {(d, metric): {} for d in DESIGNS for metric in METRICS}
-                     for dataset, _ in s.test_sets()}
-        # test set -> design -> its records per category / category -> its baselines: the
-        # mean shape (scored once, with the first design) and the mean color on its voxels
-        records = {dataset: {d: [] for d in DESIGNS} for dataset, _ in s.test_sets()}
-        bases = {dataset: {d: {} for d in DESIGNS} for dataset, _ in s.test_sets()}
+        # test set -> each design's records, and its baselines: the mean shape (scored once,
+        # with the first design) and the mean color on the design's own voxels
+        scores = per_test_set(s)
         params = {}
         for cat in s.categories:
             shape = common.train_or_reuse(s, "shape", cat)
@@ -57,15 +53,12 @@ class Unified(report.TableExperiment):
                     res.add(label, result, dataset=dataset)
                     res.add_baselines(base, color_label=f"{MEAN_COLOR} on {VOXELS_OF[label]}",
                                       dataset=dataset)
-                    for metric, sel in METRICS.items():
-                        per_model[dataset][label, metric][cat] = claims.model_means(
-                            result.records, metric=metric, **sel)
-                    records[dataset][label].append(result.records)
-                    mean_shape = bases[dataset][DESIGNS[0]].get(cat, base).shape
-                    bases[dataset][label][cat] = dataclasses.replace(base, shape=mean_shape)
-        for dataset, _ in s.test_sets():
-            res.add_claims(verdicts(per_model[dataset], records[dataset], bases[dataset]),
-                           dataset)
+                    sc = scores[dataset]
+                    sc.add(label, cat, result.records)
+                    mean_shape = sc.baselines.get(DESIGNS[0], {}).get(cat, base).shape
+                    sc.add_baselines(cat, dataclasses.replace(base, shape=mean_shape), label)
+        for dataset, sc in scores.items():
+            res.add_claims(verdicts(sc), dataset)
         df = res.table()
         keep = ((df.metric == "iou") | (df.coloring == "blend") | (df.coloring == "direct"))
         head = df[keep].copy()
@@ -83,18 +76,16 @@ class Unified(report.TableExperiment):
                              "mean IoU at 0.8", f"Two networks vs one ({s.preset.name} preset)"))
 
 
-def verdicts(per_model, records, bases) -> list:
-    """The claims on one test set: per_model (design, metric) -> category -> per-model means;
-    records, bases: design -> its records per category / category -> its baselines (against
-    them: `common.beats_baselines`)."""
+def verdicts(scores) -> list:
+    """The claims on one test set (`_scores.TestSetScores`, one label per design, each with
+    its own baselines)."""
     out = []
-    for metric in METRICS:
-        out += claims.compare(per_model["two networks", metric], per_model["unified", metric],
-                              f"two networks beat one ({metric})")
+    for metric, sel in METRICS.items():
+        out += scores.compare("two networks", "unified", metric,
+                              f"two networks beat one ({metric})", **sel)
     for d in DESIGNS:
         for metric, sel in METRICS.items():
-            out += common.beats_baselines(records[d], bases[d], d, [(metric, sel)],
-                                          "t = 0.2" if sel else "")
+            out += scores.beats_baselines(d, [(metric, sel)], "t = 0.2" if sel else "")
     return out
 
 
