@@ -37,7 +37,14 @@ class TestSetScores:
         `where`)."""
         select = {**self.where.get(label, {}), **where}
         return {cat: claims.model_means(r, metric=metric, **select)
-                for cat, r in self.records.get(label, {}).items()}
+                for cat, r in self._records(label).items()}
+
+    def _records(self, label: str) -> Dict[str, object]:
+        """label's records by category; none on a test set without the categories, a
+        KeyError for a label never added where others were (a typo)."""
+        if self.records and label not in self.records:
+            raise KeyError(f"no method {label!r} on this test set: {sorted(self.records)}")
+        return self.records.get(label, {})
 
     def compare(self, a: str, b: str, metric: str, claim: str, **where) -> List[dict]:
         """Does `a` beat `b` on `metric`, paired per test model (`claims.compare`: per
@@ -51,7 +58,7 @@ class TestSetScores:
         (metric, extra selection), against the label's own baselines if it has them."""
         bases = self.baselines.get(label, self.baselines.get(None, {}))
         where = self.where.get(label, {})
-        return common.beats_baselines(list(self.records.get(label, {}).values()), bases, label,
+        return common.beats_baselines(list(self._records(label).values()), bases, label,
                                       [(metric, {**where, **extra})
                                        for metric, extra in selections], detail)
 

@@ -134,11 +134,24 @@ def _plain(v) -> str:
     return str(int(v)) if isinstance(v, (float, np.floating)) and float(v).is_integer() else str(v)
 
 
+def _test_sets(args, root) -> list:
+    """(label, root) of the sets a seed is scored on: the synthetic test split, and the real
+    people when --real has their split."""
+    from im2avatar_tf.data.layout import HUMAN
+
+    sets = [("synthetic test", Path(root))]
+    if HUMAN.split_list_path(args.real, "test", HUMAN.CATEGORY).exists():
+        sets.append(("human-real", Path(args.real)))
+    return sets
+
+
 def scored_seed(args, data: str):
-    """`run_seed`'s answer read back from the seed's folder, if a finished run on the same
-    data and budget wrote it (results.csv and claims.json): `--seeds` resumes where it was
-    stopped, and a seed whose networks are gone keeps its scores. None otherwise. Delete the
-    folder to score that seed again."""
+    """`run_seed`'s answer read back from the seed's folder, if a finished run wrote it with
+    what this one would score: the same data (path and source), budget, resolution and test
+    sets, each with as many test models as its split holds now (--max-test-models
+    included). `--seeds` then resumes where it
+    was stopped, and a seed whose networks are gone keeps its scores. None otherwise. Delete
+    the folder to score that seed again."""
     import json
 
     import pandas as pd
@@ -147,15 +160,26 @@ def scored_seed(args, data: str):
 
     s = common.setup("human", args, data=data, categories=[HUMAN.CATEGORY])
     out = _seed_folder(s, args.shape_only)
-    if not ((out / "results.csv").is_file() and (out / "claims.json").is_file()):
+    csv, claims_path = out / "results.csv", out / "claims.json"
+    if not (csv.is_file() and claims_path.is_file()):
         return None
-    df = pd.read_csv(out / "results.csv")
-    made_by = report.context(s)  # the same data, budget and resolution, or score again
-    keys = ("train_data", "epochs", "steps", "preset", "volume_resolution", "image_size")
-    if any({_plain(v) for v in df[k]} != {_plain(made_by[k])} for k in keys):
+    df = pd.read_csv(csv)
+    made_by = report.context(s)
+    keys = ("train_data", "data_source", "epochs", "steps", "preset", "volume_resolution",
+            "image_size")
+    if any(k not in df or {_plain(v) for v in df[k]} != {_plain(made_by[k])} for k in keys):
         return None
-    claims = json.loads((out / "claims.json").read_text())
-    s.n_test_models = {c["category"]: c["n_models"] for c in claims}
+    network = SHAPE_NETWORK if args.shape_only else IM2AVATAR
+    for label, root in _test_sets(args, s.root):
+        n_split = len(HUMAN.read_split(root, "test", HUMAN.CATEGORY))
+        expected = min(n_split, s.max_test_models or n_split)
+        scored = df[(df.dataset == label) & (df.method == network) & (df.metric == "iou")]
+        if scored.empty or int(scored["n_models"].max()) != expected:
+            return None
+    if set(df.dataset) != {label for label, _ in _test_sets(args, s.root)}:
+        return None
+    claims = json.loads(claims_path.read_text())
+    s.n_test_models = {c["category"]: c["n_models"] for c in claims if c["metric"] == "iou"}
     overall = (df.groupby(["dataset", "method", "metric"], sort=False)["value"].mean()
                .reset_index())
     print(f"[human] seed {s.preset.train.seed}: scored before, read back from {out} "
@@ -176,10 +200,8 @@ def run_seed(args, data: str):
     shape = common.train_or_reuse(s, "shape", category)
     color = None if args.shape_only else common.train_or_reuse(s, "color", category)
     s.out_dir = _seed_folder(s, args.shape_only)
-    sets = [("synthetic test", s.root)]
-    if HUMAN.split_list_path(args.real, "test", category).exists():
-        sets.append(("human-real", Path(args.real)))
-    else:
+    sets = _test_sets(args, s.root)
+    if len(sets) == 1:
         print(f"[human] no human-real set at {args.real} ({REAL_HINT}); skipped")
     res = report.Results(s)
     # The trivial baselines (evaluation.score_baselines), fitted on the synthetic training

@@ -195,7 +195,8 @@ def pooled_predictor(predict: Predictor, factor: int) -> Predictor:
     beside a coarser one on equal footing (a 64^3 network at 32^3): a coarse voxel's
     probability is the largest of its factor^3 fine voxels', so it is occupied at a threshold
     iff one of them is, as the coarse ground truth is a surface voxel iff one of its fine voxels
-    is (`data.samples.pool_volume`). IoU only: colors are left out (surface PSNR is scored at
+    is (exactly so where it is pooled from the fine file, `data.samples.pool_volume`; a coarse
+    file voxelized on its own agrees up to the voxelizer's rounding). IoU only: colors are left out (surface PSNR is scored at
     each network's own resolution)."""
     if factor == 1:
         return predict

@@ -312,8 +312,10 @@ def layout_entries(root):
 
 def test_evaluate_command_scores_a_model_at_a_coarser_resolution(model_dir, toy, tmp_path,
                                                                   capsys):
-    """--model with --resolution R/2: the network's R^3 occupancy max-pooled (checked by hand
-    with skimage's block_reduce) against the R/2 ground truth; a non-divisor is refused."""
+    """--model with --resolution R/2: the network's R^3 occupancy max-pooled (by hand here,
+    with skimage's block_reduce) against the R/2 ground truth, in every view; the threshold is
+    the pooled probabilities' median, so half the coarse voxels are in and an axis mix-up
+    would show. A non-divisor is refused."""
     import keras
     import pandas as pd
     from skimage.measure import block_reduce
@@ -323,20 +325,24 @@ def test_evaluate_command_scores_a_model_at_a_coarser_resolution(model_dir, toy,
     from im2avatar_tf.evaluation import read_test_model
     from im2avatar_tf.forward import keras_forward
 
+    entry = layout_entries(toy)[0]
+    tm = read_test_model(entry, 64, 16)
+    probs = keras_forward(keras.models.load_model(model_dir / "shape.keras"))(
+        tm.inputs)["occupancy"][..., 0]  # (12, 32, 32, 32)
+    pooled = block_reduce(probs, (1, 2, 2, 2), np.max)  # (12, 16, 16, 16)
+    threshold = float(np.round(np.median(pooled), 4))
+    truth = occupancy_from_color(load_color(entry.paths, 16))
+    expected = [voxel_iou(p > threshold, truth) for p in pooled]
+    assert len(set(np.round(expected, 6))) > 1  # the views differ
+
     assert main(["evaluate", "--model", str(model_dir), "--data", str(toy), "--categories",
-                 "car", "--resolution", "16", "--no-baselines", "--thresholds", "0.5",
+                 "car", "--resolution", "16", "--no-baselines", "--thresholds", str(threshold),
                  "--out", str(tmp_path / "r.csv")]) == 0
     assert "model's 32^3 occupancy max-pooled by 2 (IoU only)" in capsys.readouterr().out
     rows = pd.read_csv(tmp_path / "r.csv", dtype={"view": str})
     assert set(rows.metric) == {"iou"} and rows.model_id.nunique() == 2
-    entry = layout_entries(toy)[0]
-    tm = read_test_model(entry, 64, 16)
-    probs = keras_forward(keras.models.load_model(model_dir / "shape.keras"))(
-        tm.inputs)["occupancy"]
-    first = rows[(rows.model_id == entry.key) & (rows.view == layout.VIEW_NAMES[0])]
-    pooled = block_reduce(probs[0, ..., 0], (2, 2, 2), np.max) > 0.5
-    truth = occupancy_from_color(load_color(entry.paths, 16))
-    assert first.value.iloc[0] == pytest.approx(voxel_iou(pooled, truth), abs=1e-6)
+    got = rows[rows.model_id == entry.key].set_index("view").loc[list(layout.VIEW_NAMES), "value"]
+    np.testing.assert_allclose(got, expected, atol=1e-5)
     assert main(["evaluate", "--model", str(model_dir), "--data", str(toy), "--resolution",
                  "12", "--no-baselines"]) == 1
     assert "give a divisor of 32 (e.g. 16)" in capsys.readouterr().err

@@ -341,9 +341,9 @@ def test_human_over_seeds(work, monkeypatch, capsys):
     """--seeds (after test_human_shape_only: seed 0's folder is read back, seed 1's network
     trains and is scored): one folder per seed, then the summary with each seed's paired
     difference and the verdicts over seeds, plain and by the target margin. Run again, it
-    reads both seeds back and writes the same summary."""
+    reads both seeds back and writes the same summary; with other test sets (or data, budget,
+    numbers of test models) it scores them again."""
     seed0 = work / "results/human/tiny-1epochs-shape-only"
-    seed0_csv = (seed0 / "results.csv").read_text()
     df, md, out = run_experiment(work, monkeypatch, "human", "--real", str(work / "human-real"),
                                  "--shape-only", "--seeds", "0", "1", data="human",
                                  categories=("human",), out_suffix="-seeds0-1-shape-only")
@@ -361,7 +361,6 @@ def test_human_over_seeds(work, monkeypatch, capsys):
             (plain["per_seed"]["0"] + plain["per_seed"]["1"]) / 2)
         assert plain["verdict"] in ("supported", "contradicted", "not resolved")
     assert "| human-real | iou |" in md and "beats it by the target margin" in md
-    assert (seed0 / "results.csv").read_text() == seed0_csv  # read back, not scored again
     assert ("seed 0: scored before, read back from results/human/tiny-1epochs-shape-only"
             in capsys.readouterr().out)
     first = json.loads((out / "claims.json").read_text())
@@ -370,6 +369,16 @@ def test_human_over_seeds(work, monkeypatch, capsys):
                    out_suffix="-seeds0-1-shape-only")
     assert "seed 1: scored before" in capsys.readouterr().out
     assert json.loads((out / "claims.json").read_text()) == first
+    # Other test sets than the folders were scored on (no real people): both seeds are
+    # scored again.
+    run_experiment(work, monkeypatch, "human", "--real", str(work / "no-real-people"),
+                   "--shape-only", "--seeds", "0", "1", data="human", categories=("human",),
+                   out_suffix="-seeds0-1-shape-only")
+    assert "scored before" not in capsys.readouterr().out
+    assert {c["category"] for c in json.loads((seed0 / "claims.json").read_text())} == {
+        "synthetic test"}
+    assert all(v["n_seeds"] == 2 and v["category"] == "synthetic test"
+               for v in json.loads((out / "claims.json").read_text()))
 
 
 def test_claims_study_end_to_end(work, monkeypatch):

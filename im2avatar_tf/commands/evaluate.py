@@ -88,12 +88,8 @@ def run(args) -> int:
 
         preset = load_preset(args.model)
         shape = load_network(Path(args.model) / "shape.keras")
-        color_path = Path(args.color_model or args.model)
-        if color_path.is_dir():
-            color_path = color_path / "color.keras"
-        color = load_network(color_path) if color_path.exists() or args.color_model else None
-        predictor = methods.get("shape").predictor(shape, color)
         image_size, resolution = preset.model.image_size, preset.model.volume_size
+        pool = 1
         if args.resolution and args.resolution != resolution:
             if args.resolution > resolution or resolution % args.resolution:
                 raise ValueError(f"--resolution {args.resolution}: the model predicts "
@@ -101,8 +97,14 @@ def run(args) -> int:
                                  f"{resolution // 2}) to score it coarser, or leave it out")
             print(f"scoring at {args.resolution}^3: the model's {resolution}^3 occupancy "
                   f"max-pooled by {resolution // args.resolution} (IoU only)")
-            predictor = evaluation.pooled_predictor(predictor, resolution // args.resolution)
-            resolution = args.resolution
+            pool, resolution = resolution // args.resolution, args.resolution
+        color_path = Path(args.color_model or args.model)
+        if color_path.is_dir():
+            color_path = color_path / "color.keras"
+        color = (load_network(color_path) if pool == 1 and (color_path.exists()
+                                                            or args.color_model) else None)
+        predictor = evaluation.pooled_predictor(methods.get("shape").predictor(shape, color),
+                                                pool)
     else:
         from ..config import get_preset
 
