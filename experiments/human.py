@@ -118,9 +118,24 @@ class Human:
             args.train_seed = seed
             per_seed[seed] = scored_seed(args, data) or run_seed(args, data)
         args.train_seed = None  # the summary's folder: the seedless one, with the seeds
-        s = common.setup("human", args, data=data, categories=[HUMAN.CATEGORY])
+        s = _setup(args, data)
         write_over_seeds(s, per_seed, shape_only=args.shape_only)
         return 0
+
+
+def _setup(args, data: str):
+    """The seed's Setup (the paper preset at the released human batch)."""
+    from im2avatar_tf.data.layout import HUMAN
+
+    s = common.setup("human", args, data=data, categories=[HUMAN.CATEGORY])
+    if s.preset.name == "paper":
+        s.preset = s.preset.replace(train={"batch_size": HUMAN_BATCH})
+    return s
+
+
+def _overall(df):
+    """Means over (test model, view) per test set, method and metric."""
+    return df.groupby(["dataset", "method", "metric"], sort=False)["value"].mean().reset_index()
 
 
 def _seed_folder(s, shape_only: bool) -> Path:
@@ -149,16 +164,15 @@ def scored_seed(args, data: str):
     """`run_seed`'s answer read back from the seed's folder, if a finished run wrote it with
     what this one would score: the same data (path and source), budget, resolution and test
     sets, each with as many test models as its split holds now (--max-test-models
-    included). `--seeds` then resumes where it
-    was stopped, and a seed whose networks are gone keeps its scores. None otherwise. Delete
-    the folder to score that seed again."""
+    included). `--seeds` then resumes where it was stopped, and a seed whose networks are gone
+    keeps its scores. None otherwise. Delete the folder to score that seed again."""
     import json
 
     import pandas as pd
 
     from im2avatar_tf.data.layout import HUMAN
 
-    s = common.setup("human", args, data=data, categories=[HUMAN.CATEGORY])
+    s = _setup(args, data)
     out = _seed_folder(s, args.shape_only)
     csv, claims_path = out / "results.csv", out / "claims.json"
     if not (csv.is_file() and claims_path.is_file()):
@@ -169,19 +183,19 @@ def scored_seed(args, data: str):
             "image_size")
     if any(k not in df or {_plain(v) for v in df[k]} != {_plain(made_by[k])} for k in keys):
         return None
+    sets = _test_sets(args, s.root)
+    if set(df.dataset) != {label for label, _ in sets}:
+        return None
     network = SHAPE_NETWORK if args.shape_only else IM2AVATAR
-    for label, root in _test_sets(args, s.root):
+    for label, root in sets:
         n_split = len(HUMAN.read_split(root, "test", HUMAN.CATEGORY))
         expected = min(n_split, s.max_test_models or n_split)
         scored = df[(df.dataset == label) & (df.method == network) & (df.metric == "iou")]
         if scored.empty or int(scored["n_models"].max()) != expected:
             return None
-    if set(df.dataset) != {label for label, _ in _test_sets(args, s.root)}:
-        return None
     claims = json.loads(claims_path.read_text())
     s.n_test_models = {c["category"]: c["n_models"] for c in claims if c["metric"] == "iou"}
-    overall = (df.groupby(["dataset", "method", "metric"], sort=False)["value"].mean()
-               .reset_index())
+    overall = _overall(df)
     print(f"[human] seed {s.preset.train.seed}: scored before, read back from {out} "
           f"(delete it to score again)")
     return s, overall, claims
@@ -193,9 +207,7 @@ def run_seed(args, data: str):
     means: dataset x method x metric, the claim rows)."""
     from im2avatar_tf.data.layout import HUMAN
 
-    s = common.setup("human", args, data=data, categories=[HUMAN.CATEGORY])
-    if s.preset.name == "paper":
-        s.preset = s.preset.replace(train={"batch_size": HUMAN_BATCH})
+    s = _setup(args, data)
     category = HUMAN.CATEGORY
     shape = common.train_or_reuse(s, "shape", category)
     color = None if args.shape_only else common.train_or_reuse(s, "color", category)
@@ -235,8 +247,7 @@ def run_seed(args, data: str):
         df = df[(df.coloring != "regression") & (df.coloring != "flow")]
         # the t = 1 blend rows under their own label, beside the released t = 0.2
         df.loc[(df.method == IM2AVATAR) & (df.t == 1.0), "method"] = IM2AVATAR_T1
-    overall = (df.groupby(["dataset", "method", "metric"], sort=False)["value"].mean()
-               .reset_index())
+    overall = _overall(df)
     sections = ["Means over (test model, view); IoU on the surface shell, at 0.8 for "
                 "Im2Avatar and at the threshold that maximizes the mean training shape's "
                 f"IoU on the training models for that baseline (> {fitted.shape_threshold:.2f}"
