@@ -245,14 +245,15 @@ def precise_bn(s: Setup, network, category: str, **changes):
 
 # ------------------------------------------------------------------------------- evaluation
 
-def evaluate(s: Setup, category: str, predictor, split: str = "test", root=None, **kwargs):
-    """Evaluate a predictor on one category's test split (or `split`) of --data (or `root`):
-    an EvalResult."""
+def evaluate(s: Setup, category: str, predictor, split: str = "test", root=None,
+             resolution: Optional[int] = None, **kwargs):
+    """Evaluate a predictor on one category's test split (or `split`) of --data (or `root`),
+    at the preset's resolution (or `resolution`, e.g. a pooled predictor's): an EvalResult."""
     from im2avatar_tf import evaluation
 
     result = evaluation.evaluate(
         predictor, root or s.root, split, [category], image_size=s.preset.model.image_size,
-        resolution=s.preset.model.volume_size, max_models=s.max_test_models,
+        resolution=resolution or s.preset.model.volume_size, max_models=s.max_test_models,
         skip_bad=s.skip_bad, progress=s.verbose, desc=f"evaluating {category} ({split})",
         **kwargs)
     if split == "test" and _is_data_root(s, root):

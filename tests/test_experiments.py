@@ -12,7 +12,9 @@ import pytest
 from im2avatar_tf import registry
 from im2avatar_tf.cli import build_parser, main
 from im2avatar_tf.evaluation import GROUND_TRUTH_FLOW, MEAN_COLOR, MEAN_SHAPE
+from experiments import _common as common
 from experiments import claims as study
+from experiments import resolution
 from tests._toy_data import write_toy_dataset, write_toy_human
 
 pytestmark = pytest.mark.slow  # end to end: deselected by -m "not slow"
@@ -482,3 +484,65 @@ def test_practical(work, monkeypatch):
     assert "| car | " in md.split("watertight when reloaded")[1]
     good, written = md.split("watertight when reloaded")[1].split("| car | ")[1].split("|")[:2]
     assert 1 <= int(written) <= 24 and 0 <= int(good) <= int(written)  # 2 models x 12 views
+
+
+def test_resolution_side_by_side(work, monkeypatch):
+    """A 64^3 network beside a 32^3 one on the same test models (the toy cars written at both
+    resolutions): each at its own resolution beside its own baselines, the 64^3 one again at
+    32^3 (max-pooled), the paired verdicts; the 32^3 side's numbers are table1's / table2's."""
+    from im2avatar_tf import config
+
+    monkeypatch.setitem(config.PRESETS, "tiny64", lambda: config.get_preset("tiny").replace(
+        name="tiny64", model={"decoder": {"volume_size": 64}}))
+    if not (work / "toy64").exists():
+        write_toy_dataset(work / "toy64", categories=("car",),
+                          split_sizes={"train": 16, "val": 2, "test": 2}, resolution=64)
+    monkeypatch.chdir(work)
+    args = build_parser().parse_args([
+        "resolution", "--preset", "tiny64", "--data", str(work / "toy64"), "--coarse-preset",
+        "tiny", "--coarse-data", str(work / "toy"), "--categories", "car", "--epochs", "1",
+        "--coarse-epochs", "1", "--quiet"])
+    assert registry.find("resolution").run(args) == 0
+    out = work / "results" / "resolution" / "tiny64-1epochs-vs-tiny-1epochs"
+    df, md = pd.read_csv(out / "results.csv"), (out / "README.md").read_text()
+    iou = df[(df.metric == "iou") & (df.category == "car")]
+    fine, coarse, pooled = "64^3 (tiny64)", "32^3 (tiny)", "64^3 (tiny64) pooled to 32^3"
+    assert set(iou.method) == {fine, coarse, pooled, MEAN_SHAPE}
+    resolution = dict(zip(iou.method + "|" + iou.resolution_of.fillna(""),
+                          iou.volume_resolution))
+    assert resolution == {f"{fine}|": 64, f"{coarse}|": 32, f"{pooled}|": 32,
+                          f"{MEAN_SHAPE}|{fine}": 64, f"{MEAN_SHAPE}|{coarse}": 32}
+    assert set(df[df.method == coarse].preset) == {"tiny"}
+    assert set(df[df.method == fine].preset) == {"tiny64"}
+    assert (iou.n_models == 2).all() and iou.value.between(0, 1).all()
+    # the 32^3 network is table1's / table2's (shared run dir), scored the same way
+    t1 = run_experiment(work, monkeypatch, "table1")[0]
+    ours = iou[iou.method == coarse].value.iloc[0]
+    assert ours == pytest.approx(t1[(t1.method == "CVN + MSFCEL") & (t1.metric == "iou")
+                                    & (t1.threshold == 0.8)].value.iloc[0], abs=1e-6)
+    assert iou[(iou.method == MEAN_SHAPE) & (iou.resolution_of == coarse)].value.iloc[0] == \
+        pytest.approx(t1[t1.method == MEAN_SHAPE].value.iloc[0], abs=1e-6)
+    t2 = run_experiment(work, monkeypatch, "table2")[0]
+    psnr = df[(df.metric == "psnr_rgb") & (df.method == coarse) & (df.t == 1.0)].iloc[0]
+    same = t2[(t2.method == "blended, t = 1 (training blend)") & (t2.metric == "psnr_rgb")
+              & (t2.category == "car")].iloc[0]  # NaN where a 1-epoch network predicts nothing
+    assert psnr.value == pytest.approx(same.value, abs=1e-6, nan_ok=True)
+    assert (psnr.n_views, psnr.n_empty) == (same.n_views, same.n_empty)
+    claims = {c["claim"]: c for c in json.loads((out / "claims.json").read_text())}
+    assert claims[f"{fine} beats {coarse}: IoU@0.8 at 32^3"]["n_models"] == 2
+    assert f"{fine} beats {coarse}: surface PSNR (t = 1), each at its own resolution" in claims
+    for label in (fine, coarse):
+        assert f"{label} beats the mean training shape (iou)" in claims
+    assert f"| {fine} | 2 |" in md and f"| {coarse} | 2 |" in md
+
+
+def test_resolution_pairs_the_real_test_sets_in_order(work, monkeypatch):
+    monkeypatch.chdir(work)
+    args = build_parser().parse_args([
+        "resolution", "--preset", "tiny", "--data", str(work / "toy"), "--coarse-data",
+        str(work / "toy"), "--real-test", str(work / "toy"), "--categories", "car"])
+    with pytest.raises(ValueError, match="pair up in order"):
+        resolution.paired_test_sets(common.setup("resolution", args),
+                                    common.setup("resolution", resolution.coarse_args(args)))
+    with pytest.raises(ValueError, match="must be finer"):
+        registry.find("resolution").run(args)
