@@ -107,6 +107,10 @@ class Claims:
                              metric=metric, threshold_mode=mode, threshold=threshold,
                              value=float(value), n_models=n_models))
 
+        # Every network first, then the scores: a study interrupted while training (hours
+        # at `paper`) resumes training at once, without scoring anything again.
+        nets = {(cat, seed): train_seed(s, cat, seed, args.arms, logs)
+                for cat in s.categories for seed in seeds}
         for cat in s.categories:
             with_val = has_split(s.root, "val", [cat])
             if not with_val:
@@ -121,15 +125,9 @@ class Claims:
                 s, cat, ground_truth_flow_predictor(s.preset.model.volume_size), root=root,
                 iou_thresholds=(), blend_ts=()).records for dataset, root in test_sets}
             for seed in seeds:
-                nets = {}
-                for loss, bn in ARM_SETS[args.arms]:
+                shapes, color = nets[cat, seed]
+                for (loss, bn), net in shapes.items():
                     label = arm_label(loss, bn)
-                    variant = dict(shape_loss=loss, train={"seed": seed},
-                                   model={"decoder": {"output_batchnorm": bn}})
-                    net = common.train_or_reuse(s, "shape", cat, **variant)
-                    nets[loss, bn] = net
-                    logs.append((f"{cat}: {label}", seed,
-                                 common.run_dir(s, "shape", cat, **variant) / "log_shape.csv"))
                     predict = methods.get("shape").predictor(net)
                     modes = {FIXED: 0.8}
                     if with_val:
@@ -143,14 +141,10 @@ class Claims:
                             iou = claims.model_means(test.records, metric="iou", threshold=thr)
                             record(dataset, cat, seed, label, "iou", iou.mean(), mode, thr,
                                    n_models=test.n_models)
-                faithful = nets["msfcel", True]
-                seeded = dict(train={"seed": seed})
-                color = common.train_or_reuse(s, "color", cat, **seeded)
-                logs.append((f"{cat}: color network", seed,
-                             common.run_dir(s, "color", cat, **seeded) / "log_color.csv"))
+                faithful = shapes["msfcel", True]
                 variants = {"": color}
                 if args.precise_bn:
-                    variants[PRECISE_BN] = common.precise_bn(s, color, cat, **seeded)
+                    variants[PRECISE_BN] = common.precise_bn(s, color, cat, train={"seed": seed})
                 for dataset, root in test_sets:
                     for variant, network in variants.items():
                         result = common.evaluate(s, cat, methods.get("color").predictor(
@@ -191,6 +185,23 @@ class Claims:
         atomic_write_text(s.out_dir / "claims.json", json.dumps(verdicts, indent=1))
         print(open(paths["markdown"]).read())
         return 0
+
+
+def train_seed(s, cat: str, seed: int, arms: str, logs: list) -> tuple:
+    """Train (or reuse) one seed's networks of one category: the shape arms ((loss, output
+    BN) -> network) and the color network; each training curve's log goes in `logs`."""
+    shapes = {}
+    for loss, bn in ARM_SETS[arms]:
+        variant = dict(shape_loss=loss, train={"seed": seed},
+                       model={"decoder": {"output_batchnorm": bn}})
+        shapes[loss, bn] = common.train_or_reuse(s, "shape", cat, **variant)
+        logs.append((f"{cat}: {arm_label(loss, bn)}", seed,
+                     common.run_dir(s, "shape", cat, **variant) / "log_shape.csv"))
+    seeded = dict(train={"seed": seed})
+    color = common.train_or_reuse(s, "color", cat, **seeded)
+    logs.append((f"{cat}: color network", seed,
+                 common.run_dir(s, "color", cat, **seeded) / "log_color.csv"))
+    return shapes, color
 
 
 def scores(df, cat, method, metric, mode=""):

@@ -390,13 +390,20 @@ def test_claims_study_end_to_end(work, monkeypatch):
     networks train here."""
     tmp_path = work
     seen = []  # (split, thresholds) of every evaluation
-    real_evaluate = study.common.evaluate
+    calls = []  # "train" / "evaluate", in order
+    real_evaluate, real_train = study.common.evaluate, study.common.train_or_reuse
 
     def spy(s, category, predictor, split="test", **kwargs):
         seen.append((split, tuple(kwargs.get("iou_thresholds", ()))))
+        calls.append("evaluate")
         return real_evaluate(s, category, predictor, split=split, **kwargs)
 
+    def train_spy(*args, **kwargs):
+        calls.append("train")
+        return real_train(*args, **kwargs)
+
     monkeypatch.setattr(study.common, "evaluate", spy)
+    monkeypatch.setattr(study.common, "train_or_reuse", train_spy)
     df, md, out = run_experiment(work, monkeypatch, "claims", "--seeds", "0", "--precise-bn",
                                  out_suffix="-car")
     # 4 shape arms, each a separate network in its own run dir, and one color network
@@ -411,6 +418,8 @@ def test_claims_study_end_to_end(work, monkeypatch):
         assert set(sel.threshold_mode) == {study.FIXED, study.CHOSEN}
         assert (sel[sel.threshold_mode == study.FIXED].threshold == 0.8).all()
         assert sel.threshold.isin(study.VAL_THRESHOLDS).all()
+    # every network first (a study stopped while training resumes it at once), then scores
+    assert calls == ["train"] * 5 + ["evaluate"] * (len(calls) - 5)
     # the chosen threshold comes from the validation split: the grid is only ever scored there
     assert ("val", study.VAL_THRESHOLDS) in seen
     assert all(split == "val" for split, thr in seen if len(thr) > 2)
