@@ -149,7 +149,8 @@ class Results:
 
     def table(self):
         """All rows so far, with a 'mean' category (mean of the category means, per test set
-        where rows have a `dataset`) and context."""
+        where rows have a `dataset`) and context: the setup's, where a row was not added with
+        its own (e.g. another preset's rows beside this one's)."""
         import pandas as pd
 
         from im2avatar_tf.evaluation import with_category_mean
@@ -160,8 +161,8 @@ class Results:
                             df.groupby("dataset", sort=False, dropna=False)], ignore_index=True)
         else:
             df = with_category_mean(df)
-        for k, v in context(self.s).items():
-            df[k] = v
+        for k, v in context(self.s).items():  # a row's own (`add(..., preset=...)`) wins
+            df[k] = df[k].where(df[k].notna(), v) if k in df else v
         return df
 
     def write(self, sections: Sequence[str], plot=None, table=None) -> Dict[str, Path]:

@@ -158,19 +158,18 @@ def compare(fine, coarse, colors: bool = True) -> dict:
     for dataset, sc in scores.items():
         res.add_claims(verdicts(sc, fine_label, coarse_label, pooled, colors), dataset)
     df = res.table()
-    for column in ("volume_resolution", "image_size", "preset", "train_data", "steps"):
-        df[column] = df.pop(f"own_{column}")
     return res.write(report.sections_per_test_set(
         fine, df, lambda rows: tables(rows, fine_label, coarse_label, pooled, coarse), notes=(
             "", notes(fine, coarse))), table=df)
 
 
 def own_context(s, resolution: int = None) -> dict:
-    """The context columns of one side's rows (`Results.table` writes the fine side's
-    everywhere; these replace them): its preset, sizes, training data and budget."""
+    """The context columns of one side's rows (`Results.table` fills the fine side's where a
+    row has none): its preset, sizes, training data and budget."""
     ctx = report.context(s)
-    return {f"own_{k}": ctx[k] for k in ("image_size", "preset", "train_data", "steps")} | {
-        "own_volume_resolution": resolution or ctx["volume_resolution"]}
+    return {k: ctx[k] for k in ("image_size", "preset", "data_source", "train_data", "epochs",
+                                "steps")} | {"volume_resolution": resolution
+                                             or ctx["volume_resolution"]}
 
 
 def verdicts(sc: TestSetScores, fine: str, coarse: str, pooled: str, colors: bool) -> list:

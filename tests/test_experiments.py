@@ -522,6 +522,8 @@ def test_resolution_side_by_side(work, monkeypatch):
     assert resolution == {f"{fine}|": 64, f"{coarse}|": 32, f"{pooled}|": 32,
                           f"{MEAN_SHAPE}|{fine}": 64, f"{MEAN_SHAPE}|{coarse}": 32}
     assert set(df[df.method == coarse].preset) == {"tiny"}
+    assert set(df[df.method == coarse].data_source) == {"toy"}
+    assert set(df[df.method == pooled].data_source) == {"toy64"}
     assert set(df[df.method == fine].preset) == {"tiny64"}
     assert (iou.n_models == 2).all() and iou.value.between(0, 1).all()
     # the 32^3 network is table1's / table2's (shared run dir), scored the same way
