@@ -119,6 +119,8 @@ class Resolution:
 
 
 def compare(fine, coarse, colors: bool = True) -> dict:
+    """Train or reuse both sides' networks, score them on every paired test set, write the
+    results (the fine setup's folder and context; the coarse rows carry their own)."""
     res = report.Results(fine)
     pairs = paired_test_sets(fine, coarse)
     scores = {f[0]: TestSetScores() for f, _ in pairs}
@@ -126,16 +128,16 @@ def compare(fine, coarse, colors: bool = True) -> dict:
     pooled = pooled_label(fine, coarse)
     factor = fine.preset.model.volume_size // coarse.preset.model.volume_size
     for cat in fine.categories:
-        nets = {}
-        for s in (fine, coarse):
+        nets = {}  # side's label -> shape network, color network, fitted baselines
+        for s, label in ((fine, fine_label), (coarse, coarse_label)):
             shape = common.train_or_reuse(s, "shape", cat)
             color = common.train_or_reuse(s, "color", cat) if colors else None
-            nets[s.preset.name] = shape, color, common.fit_baselines(s, cat)
+            nets[label] = shape, color, common.fit_baselines(s, cat)
         for (dataset, f_root), (_, c_root) in pairs:
             if dataset not in dict(fine.test_sets_of(cat)):
                 continue
             for s, root, label in ((fine, f_root, fine_label), (coarse, c_root, coarse_label)):
-                shape, color, fitted = nets[s.preset.name]
+                shape, color, fitted = nets[label]
                 predictor = (methods.get("color").predictor(color, shape=shape) if colors
                              else methods.get("shape").predictor(shape))
                 result = common.evaluate(s, cat, predictor, root=root,
@@ -147,7 +149,7 @@ def compare(fine, coarse, colors: bool = True) -> dict:
                 res.add_baselines(base, dataset=dataset, resolution_of=label,
                                   **own_context(s))
                 scores[dataset].add_baselines(cat, base, label=label)
-            shape = nets[fine.preset.name][0]
+            shape = nets[fine_label][0]
             result = common.evaluate(
                 fine, cat, pooled_predictor(methods.get("shape").predictor(shape), factor),
                 root=f_root, resolution=coarse.preset.model.volume_size,
