@@ -9,8 +9,19 @@ by name with no training and no download.
 Layout of `pretrained/`: `manifest.json` (one entry per model: preset, training data and
 licences, command, git revision, sha256 and size of each file, test metrics beside the
 baselines) and one folder per model with `config.json` (the Preset) and `shape.weights.npz` /
-`color.weights.npz`: every weight of the network in `model.weights` order as float16 arrays
-`w0000`, `w0001`, ... (loaded back as float32). `publish.py` writes them.
+`color.weights.npz`: every weight of the network in `model.weights` order, `w0000`, `w0001`,
+..., loaded back as float32, in one of two encodings (`WEIGHT_ENCODINGS`; the manifest's
+`training.weights_dtype` names it):
+
+- `float16`: every array as float16.
+- `int8`: each kernel (an array of 2 or more dimensions) as int8 with one float32 scale per
+  slice of its last axis (`w0000_scale`: symmetric, scale = max |w| / 127 over the slice;
+  one scale per output channel of a convolution or dense layer, per input channel of a
+  transposed convolution), every 1-D weight (biases, BatchNorm) as float16. About a third of
+  float16's size, compressed; `publish.py` measures what it costs on the test split before
+  it ships one.
+
+`publish.py` writes them.
 """
 from __future__ import annotations
 
@@ -27,7 +38,8 @@ _CHECKOUT_ZOO = Path(__file__).resolve().parent.parent / "pretrained"
 _INSTALLED_ZOO = Path(__file__).resolve().parent / "zoo"
 ZOO_DIR = _INSTALLED_ZOO if (not (_CHECKOUT_ZOO / MANIFEST).exists()
                              and (_INSTALLED_ZOO / MANIFEST).exists()) else _CHECKOUT_ZOO
-WEIGHTS_DTYPE = "float16"
+WEIGHT_ENCODINGS = ("float16", "int8")
+SCALE = "_scale"  # the suffix of an int8 array's per-channel scales
 
 
 class CorruptModelError(ValueError):
@@ -54,6 +66,11 @@ class ZooModel:
     @property
     def folder(self) -> Path:
         return zoo_dir() / self.name
+
+    @property
+    def weights_dtype(self) -> str:
+        """How the weights are stored: one of WEIGHT_ENCODINGS (float16 before int8 existed)."""
+        return self.training.get("weights_dtype", "float16")
 
     @property
     def bytes(self) -> int:
@@ -139,33 +156,76 @@ def build_network(network: str, preset):
     return methods.get(network).build(preset.model)
 
 
-def save_weights(model, path: Path) -> None:
-    """Every weight of `model` as float16 arrays w0000, w0001, ... in `model.weights` order,
-    written atomically. Refuses a weight float16 cannot hold."""
+def encode(model, dtype: str = "float16") -> dict:
+    """The arrays a weights file holds for `model` in encoding `dtype` (see the module
+    docstring). Refuses a weight float16 cannot hold."""
+    import numpy as np
+
+    if dtype not in WEIGHT_ENCODINGS:
+        raise ValueError(f"weights encoding must be one of {WEIGHT_ENCODINGS}, got {dtype!r}")
+    arrays = {}
+    for i, weight in enumerate(model.weights):
+        value = np.asarray(weight.numpy(), dtype=np.float32)
+        key = f"w{i:04d}"
+        if dtype == "int8" and value.ndim >= 2:
+            scale = np.abs(value).reshape(-1, value.shape[-1]).max(axis=0) / 127.0
+            scale[scale == 0] = 1.0  # an all-zero slice stays zero
+            arrays[key] = np.clip(np.rint(value / scale), -127, 127).astype(np.int8)
+            arrays[key + SCALE] = scale.astype(np.float32)
+            continue
+        if np.abs(value).max(initial=0.0) > np.finfo(np.float16).max:
+            raise ValueError(f"{weight.path} holds values beyond float16's range")
+        arrays[key] = value.astype(np.float16)
+    return arrays
+
+
+def decode(arrays) -> list:
+    """The float32 weights, in `model.weights` order, that `encode`'s arrays (or an open npz
+    file of them) hold."""
+    import numpy as np
+
+    out = []
+    for key in sorted(k for k in arrays if not k.endswith(SCALE)):
+        value = np.asarray(arrays[key]).astype(np.float32)
+        if key + SCALE in arrays:
+            value *= np.asarray(arrays[key + SCALE], dtype=np.float32)
+        out.append(value)
+    return out
+
+
+def as_stored(model, network: str, preset, dtype: str):
+    """A fresh `network` for `preset` with `model`'s weights as a weights file in encoding
+    `dtype` would give them back: what shipping them ships, with no file written."""
+    copy = build_network(network, preset)
+    _set(copy, decode(encode(model, dtype)), f"{dtype}-encoded weights of {model.name}")
+    return copy
+
+
+def save_weights(model, path: Path, dtype: str = "float16") -> None:
+    """`encode(model, dtype)` written atomically to `path` (compressed npz)."""
     import numpy as np
 
     from .io import atomic_path
 
-    arrays = {}
-    for i, weight in enumerate(model.weights):
-        value = np.asarray(weight.numpy(), dtype=np.float32)
-        if np.abs(value).max(initial=0.0) > np.finfo(np.float16).max:
-            raise ValueError(f"{weight.path} holds values beyond float16's range")
-        arrays[f"w{i:04d}"] = value.astype(np.float16)
+    arrays = encode(model, dtype)
     with atomic_path(path, suffix=".npz") as tmp:
         np.savez_compressed(tmp, **arrays)
 
 
 def load_weights(model, path: Path):
-    """Set `model`'s weights from a `save_weights` file (as float32); a clear error if the file
-    does not fit the network."""
+    """Set `model`'s weights from a `save_weights` file (either encoding, as float32); a clear
+    error if the file does not fit the network."""
     import numpy as np
 
     with np.load(path) as data:
-        arrays = [data[f"w{i:04d}"] for i in range(len(data.files))]
+        arrays = decode({k: data[k] for k in data.files})
+    _set(model, arrays, str(path))
+    return model
+
+
+def _set(model, arrays: list, what: str) -> None:
     if len(arrays) != len(model.weights) or any(
             a.shape != tuple(w.shape) for a, w in zip(arrays, model.weights)):
-        raise CorruptModelError(f"{path} does not fit the network its config.json describes "
+        raise CorruptModelError(f"{what} does not fit the network its config.json describes "
                                 f"({len(arrays)} arrays for {len(model.weights)} weights)")
-    model.set_weights([a.astype(np.float32) for a in arrays])
-    return model
+    model.set_weights(arrays)

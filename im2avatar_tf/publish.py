@@ -2,12 +2,14 @@
 
 `publish` takes the run dirs of one category's candidate networks (e.g. one per seed),
 chooses the shape network by its IoU on the **validation** split and the color network and
-its blend threshold t by surface PSNR on the validation split, stores both as float16, and
-scores the stored (float16) networks on each test set beside the trivial baselines fitted on
-the training data (`score_test_set`, through `scoring.beside_baselines`). A model that does not
-beat both baselines on the in-distribution test set is refused (nothing is written). The
-manifest entry records the data and its licences, the schedule, the choice, the metrics, the
-command and the git revision.
+its blend threshold t by surface PSNR on the validation split, stores both as float16 (or int8
+per channel: `pretrained.WEIGHT_ENCODINGS`), and scores the stored networks on each test set
+beside the trivial baselines fitted on the training data (`score_test_set`, through
+`scoring.beside_baselines`). A model that does not beat both baselines on the in-distribution
+test set is refused (nothing is written); so is an int8 model that costs more than
+`QUANTIZATION_LIMITS` against the same networks in float16 on that test set. The manifest
+entry records the data and its licences, the schedule, the choice, the metrics, the command
+and the git revision.
 """
 from __future__ import annotations
 
@@ -23,10 +25,17 @@ from .pretrained import ZooModel
 
 COLOR_TS = (0.2, 1.0)  # the released evaluation recipe and the training blend
 THRESHOLD = 0.8  # the released occupancy threshold
+# The most int8 weights may cost against float16 on the in-distribution test split (issue 29):
+# IoU@THRESHOLD and surface PSNR RGB (dB) at the model's t, means over the test models.
+QUANTIZATION_LIMITS = {"iou": 0.01, "psnr_rgb": 0.2}
 
 
 class NotBetterThanBaselines(RuntimeError):
     """The candidate does not beat the trivial baselines in distribution."""
+
+
+class QuantizationTooCostly(RuntimeError):
+    """int8 weights cost more than QUANTIZATION_LIMITS against float16."""
 
 
 def _scores(records, threshold: float) -> dict:
@@ -98,6 +107,28 @@ def score_test_set(nets: dict, root: Path, fit_roots: Sequence[Path], category: 
     score["beats_mean_color"] = claims[1]["verdict"] == "supported"
     score["claims"] = claims
     return score
+
+
+def quantization_cost(reference: dict, shipped: dict, root: Path, category: str, preset,
+                      color_t: float, dtype: str, progress: bool = True) -> dict:
+    """What encoding `dtype` costs: the `reference` networks (the same, in float16) scored on
+    the test split of `root` against `shipped`'s scores there (`score_test_set`'s), per metric
+    of QUANTIZATION_LIMITS; QuantizationTooCostly when a cost passes its limit."""
+    ref = _evaluate(reference["shape"], reference["color"], root, "test", category, preset,
+                    progress)
+    psnr = f"psnr_rgb_t{color_t:g}"
+    out = {"weights_dtype": dtype, "test_set": f"{Path(root).name} test split",
+           "n_models": shipped["n_models"], "limits": dict(QUANTIZATION_LIMITS)}
+    for metric, key in (("iou", "iou"), ("psnr_rgb", psnr)):
+        out[metric] = {"float16": ref[key], dtype: shipped[key], "cost": ref[key] - shipped[key]}
+    over = [f"{m} {out[m]['cost']:+.4f} (limit {limit:g})"
+            for m, limit in QUANTIZATION_LIMITS.items()
+            if not out[m]["cost"] <= limit]  # NaN (a metric lost) too
+    if over:
+        raise QuantizationTooCostly(
+            f"{dtype} weights cost too much against float16 on {out['test_set']}: "
+            f"{', '.join(over)}; publish with --weights float16")
+    return out
 
 
 def choose(shape_dirs: Sequence[Path], color_dirs: Sequence[Path], root: Path, category: str,
@@ -198,8 +229,10 @@ def _schedule(run_dir: Path) -> dict:
 def publish(name: str, category: str, shape_dirs: Sequence[Path], color_dirs: Sequence[Path],
             data: Path, extra: Sequence[Path] = (), real_test=None, *,
             command: str = "", description: str = "", zoo: Optional[Path] = None,
-            progress: bool = True, color_t: Optional[float] = None) -> ZooModel:
-    """Choose, store (float16), score and register one zoo model; see the module docstring.
+            progress: bool = True, color_t: Optional[float] = None,
+            weights: str = "float16") -> ZooModel:
+    """Choose, store (in encoding `weights`), score and register one zoo model; see the module
+    docstring.
     `real_test`: a real test set's folder, or several: metrics "real", or "real (<folder>)"
     each when there are several."""
     from . import evaluation
@@ -207,6 +240,8 @@ def publish(name: str, category: str, shape_dirs: Sequence[Path], color_dirs: Se
     from .models import load_network, load_preset
     from .rundir import git_revision
 
+    if weights not in pretrained.WEIGHT_ENCODINGS:
+        raise ValueError(f"weights must be one of {pretrained.WEIGHT_ENCODINGS}, got {weights!r}")
     zoo = Path(zoo) if zoo is not None else pretrained.zoo_dir()
     data = Path(data)
     reals = ([] if real_test is None else [Path(real_test)] if isinstance(real_test, (str, Path))
@@ -224,14 +259,16 @@ def publish(name: str, category: str, shape_dirs: Sequence[Path], color_dirs: Se
 
     with atomic_dir(zoo / name) as folder:
         atomic_write_text(folder / "config.json", preset.to_json())
-        nets = {}
+        nets, float16 = {}, {}
         for network, d in zip(NETWORKS, (shape_dir, color_dir)):
-            pretrained.save_weights(load_network(Path(d) / f"{network}.keras"),
-                                    folder / f"{network}.weights.npz")
+            trained = load_network(Path(d) / f"{network}.keras")
+            pretrained.save_weights(trained, folder / f"{network}.weights.npz", weights)
             nets[network] = pretrained.load_weights(
                 pretrained.build_network(network, preset), folder / f"{network}.weights.npz")
+            if weights != "float16":
+                float16[network] = pretrained.as_stored(trained, network, preset, "float16")
 
-        # Score what is shipped: the float16 weights, loaded back.
+        # Score what is shipped: the weights as stored, loaded back.
         test_sets = [("in distribution", data)] + [
             ("real" if len(reals) == 1 else f"real ({r.name})", r) for r in reals]
         metrics = {}
@@ -247,6 +284,8 @@ def publish(name: str, category: str, shape_dirs: Sequence[Path], color_dirs: Se
             raise NotBetterThanBaselines(
                 f"{name}: not published: on the in-distribution test split it does not beat "
                 f"the trivial baselines ({json.dumps(ind)})")
+        quantization = (None if weights == "float16" else quantization_cost(
+            float16, ind, data, category, preset, color_t, weights, progress))
         files = {}
         for f in sorted(folder.iterdir()):
             files[f.name] = {"sha256": pretrained.sha256(f), "bytes": f.stat().st_size}
@@ -263,7 +302,8 @@ def publish(name: str, category: str, shape_dirs: Sequence[Path], color_dirs: Se
                           f"nothing chosen ({data.name} has no validation split): one "
                           f"candidate each, t = {color_t:g} fixed"),
             "validation": val,
-            "weights_dtype": pretrained.WEIGHTS_DTYPE,
+            "weights_dtype": weights,
+            **({"quantization": quantization} if quantization else {}),
         })
     manifest = pretrained.read_manifest(zoo)
     entry = model.to_dict()
@@ -275,6 +315,42 @@ def publish(name: str, category: str, shape_dirs: Sequence[Path], color_dirs: Se
     return model
 
 
+def rename(old: str, new: str, zoo: Optional[Path] = None) -> ZooModel:
+    """Give zoo model `old` the name `new` (its folder, manifest entry and README line), e.g.
+    `chair` -> `chair-32` before a 64³ chair takes the name. The files move unchanged (git
+    stores no new weights). The folder moves first, then the manifest is rewritten; a rename
+    stopped between the two is finished by running it again."""
+    import os
+
+    from .io import atomic_write_text
+
+    zoo = Path(zoo) if zoo is not None else pretrained.zoo_dir()
+    manifest = pretrained.read_manifest(zoo)
+    models = manifest["models"]
+    if old not in models:
+        have = ", ".join(sorted(models)) or "none"
+        raise KeyError(f"no zoo model called {old!r} in {zoo} (it has: {have})")
+    if new in models:
+        raise ValueError(f"the zoo already has a model called {new!r}; rename or remove it "
+                         f"first")
+    if not new or Path(new).name != new or new.startswith("."):
+        raise ValueError(f"{new!r} is not a plain folder name")
+    if (zoo / old).exists():
+        if (zoo / new).exists():
+            raise FileExistsError(f"{zoo / new} exists but is no zoo model: move it away first")
+        os.replace(zoo / old, zoo / new)
+    elif not (zoo / new).is_dir():
+        raise FileNotFoundError(f"{zoo / old} is missing; restore it with `git checkout -- "
+                                f"{zoo / old}`")
+    entry = models.pop(old)
+    entry["training"]["renamed_from"] = old
+    models[new] = entry
+    manifest["models"] = dict(sorted(models.items()))
+    atomic_write_text(zoo / pretrained.MANIFEST, json.dumps(manifest, indent=1) + "\n")
+    atomic_write_text(zoo / "README.md", readme(manifest))
+    return ZooModel(name=new, **entry)
+
+
 def readme(manifest: dict) -> str:
     """pretrained/README.md: the manifest as a page (written with it; the manifest rules)."""
     lines = ["# Pretrained models (the zoo)", "",
@@ -283,8 +359,8 @@ def readme(manifest: dict) -> str:
              "the real training models' ids. Use a model with `python run.py reconstruct "
              "IMAGE --model NAME`, `Reconstructor.from_pretrained(NAME)`, `export --model NAME` "
              "or `demo`; `python run.py models --check` verifies the files.", "",
-             "Metrics are on the test splits (never trained on), for the float16 weights as "
-             "shipped, beside the trivial baselines fitted on the training data: the mean "
+             "Metrics are on the test splits (never trained on), for the weights as shipped "
+             "(float16, or int8 per channel where the size says so), beside the trivial baselines fitted on the training data: the mean "
              "training shape at its best training threshold, and the mean training color on "
              "the network's own voxels. PSNR is surface PSNR RGB in dB at the model's t.", "",
              "\"beats\" is the paired per-model verdict: supported when the mean per-model "
@@ -295,11 +371,13 @@ def readme(manifest: dict) -> str:
     for name, m in manifest["models"].items():
         data = " + ".join(f"{d['models']} {d['source']}" for d in m["training"]["data"])
         size = sum(f["bytes"] for f in m["files"].values()) / 2**20
+        dtype = m["training"].get("weights_dtype", "float16")
+        size = f"{size:.1f} MiB" + ("" if dtype == "float16" else f", {dtype}")
         psnr = f"psnr_rgb_t{m['color_t']:g}"
         for label, s in m["metrics"].items():
             if not s.get("n_models"):
                 lines.append(f"| {name} | {data} | {label}: {s['test_set']} | 0 | no test "
-                             f"models of this category | | | | | {size:.1f} MiB |")
+                             f"models of this category | | | | | {size} |")
                 continue
             lines.append(
                 f"| {name} | {data} | {label}: {s['test_set']} | {s['n_models']} | "
@@ -307,7 +385,7 @@ def readme(manifest: dict) -> str:
                 f"{s[psnr]:.2f} (t = {m['color_t']:g}) | "
                 f"{s['mean_color_psnr_rgb']:.2f} | "
                 + " / ".join(c["verdict"] for c in s.get("claims", []))
-                + f" | {size:.1f} MiB |")
+                + f" | {size} |")
     lines += ["", "## Training data and licences", ""]
     for name, m in manifest["models"].items():
         t = m["training"]
@@ -315,7 +393,8 @@ def readme(manifest: dict) -> str:
                      f"{t['color']['seed']}, {t['shape']['steps']} steps of batch "
                      f"{t['shape']['batch_size']} per network; "
                      + (f"chosen on the {t['chosen_on']}" if t["validation"] else t["chosen_on"])
-                     + f"; published at git {m['git_revision']}):")
+                     + f"; published at git {m['git_revision']}"
+                     + (f" as `{t['renamed_from']}`" if t.get("renamed_from") else "") + "):")
         for d in t["data"]:
             lic = "; ".join(f"{n} under {k}" for k, n in d["licences"].items())
             lines.append(f"- {d['models']} {d['source']} models from `{d['root']}`"
@@ -329,5 +408,14 @@ def readme(manifest: dict) -> str:
                              f"at git {t[net]['trained_git_revision']} "
                              f"({t[net]['trained_date']}, TensorFlow "
                              f"{t[net]['trained_tensorflow']})")
+        q = t.get("quantization")
+        if q:
+            lines.append(
+                f"- weights {q['weights_dtype']} per channel, against the same networks in "
+                f"float16 on the {q['test_set']} ({q['n_models']} models): IoU@{THRESHOLD:g} "
+                f"{q['iou'][q['weights_dtype']]:.4f} vs {q['iou']['float16']:.4f} (cost "
+                f"{q['iou']['cost']:+.4f}, limit {q['limits']['iou']:g}), PSNR RGB "
+                f"{q['psnr_rgb'][q['weights_dtype']]:.3f} vs {q['psnr_rgb']['float16']:.3f} dB "
+                f"(cost {q['psnr_rgb']['cost']:+.3f}, limit {q['limits']['psnr_rgb']:g})")
         lines += [f"- published by: `{m['command']}`", ""]
     return "\n".join(lines) + "\n"

@@ -1,6 +1,6 @@
 """The model zoo (`pretrained/`): the shipped models load by name with their files checked,
 reconstruct from the command line, export, and list with their metrics; a changed file is a
-clear error; float16 storage round-trips; publishing refuses networks that do not beat the
+clear error; float16 and int8 storage round-trip; publishing refuses networks that do not beat the
 trivial baselines and writes nothing then."""
 from __future__ import annotations
 
@@ -126,6 +126,30 @@ def test_a_changed_weight_file_is_a_clear_error(tmp_path, monkeypatch):
     assert cli.main(["models", "--check"]) == 1
 
 
+@needs_zoo
+def test_a_zoo_model_renames_with_its_files_unchanged(tmp_path, monkeypatch, capsys):
+    """`models --rename OLD NEW`: the folder, manifest entry and README line move, the files
+    keep their sha256 and load under the new name; taken or unknown names are clear errors."""
+    old, other = SHIPPED[0], SHIPPED[-1]
+    zoo = _zoo_copy(tmp_path, monkeypatch)
+    files = pretrained.get(old).files
+    assert cli.main(["models", "--rename", old, f"{old}-32"]) == 0
+    assert old not in pretrained.names() and f"{old}-32" in pretrained.names()
+    model = pretrained.get(f"{old}-32")
+    assert model.files == files and not (zoo / old).exists()
+    pretrained.verify(model)
+    assert f"| {old}-32 |" in (zoo / "README.md").read_text()
+    assert f"as `{old}`" in (zoo / "README.md").read_text()
+    assert Reconstructor.from_pretrained(f"{old}-32") is not None
+    capsys.readouterr()
+    assert cli.main(["models", "--rename", f"{old}-32", other]) == 1
+    assert "already has a model called" in capsys.readouterr().err
+    assert cli.main(["models", "--rename", old, "x"]) == 1
+    assert "no zoo model called" in capsys.readouterr().err
+    assert cli.main(["models", "--rename", other, "../x"]) == 1
+    assert "not a plain folder name" in capsys.readouterr().err
+
+
 def test_unknown_names_list_the_zoo(tmp_path, capsys):
     with pytest.raises(KeyError, match="python run.py models"):
         pretrained.get("no-such-model")
@@ -153,6 +177,35 @@ def test_float16_weights_round_trip(model_dir, tmp_path):
     with pytest.raises(pretrained.CorruptModelError, match="does not fit"):
         pretrained.load_weights(pretrained.build_network("color", get_preset("tiny")),
                                 tmp_path / "shape.weights.npz")
+
+
+def test_int8_weights_round_trip_at_a_third_of_the_size(model_dir, tmp_path):
+    """int8: kernels as int8 with one float32 scale per last-axis slice, 1-D weights float16;
+    loaded back within a scale step per weight, a smaller file, and `as_stored` gives what a
+    file gives."""
+    from im2avatar_tf.models import load_network
+
+    net = load_network(model_dir / "color.keras")
+    for dtype in pretrained.WEIGHT_ENCODINGS:
+        pretrained.save_weights(net, tmp_path / f"{dtype}.npz", dtype)
+    with np.load(tmp_path / "int8.npz") as data:
+        kernels = [k for k in data.files if data[k].ndim >= 2]
+        assert kernels and all(data[k].dtype == np.int8 for k in kernels)
+        assert all(data[k + pretrained.SCALE].shape == (data[k].shape[-1],) for k in kernels)
+        assert all(data[k].dtype == np.float16 for k in data.files
+                   if data[k].ndim == 1 and not k.endswith(pretrained.SCALE))
+    assert (tmp_path / "int8.npz").stat().st_size < 0.6 * (tmp_path / "float16.npz").stat().st_size
+    preset = get_preset("tiny")
+    copy = pretrained.load_weights(pretrained.build_network("color", preset), tmp_path / "int8.npz")
+    for w, c in zip(net.get_weights(), copy.get_weights()):
+        step = (np.abs(w).reshape(-1, w.shape[-1]).max(axis=0) / 127 if w.ndim >= 2
+                else np.abs(w) * 1e-3)
+        assert np.all(np.abs(c - w) <= step / 2 + 1e-6)
+    stored = pretrained.as_stored(net, "color", preset, "int8")
+    for a, b in zip(stored.get_weights(), copy.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match="weights encoding must be one of"):
+        pretrained.encode(net, "int4")
 
 
 @pytest.mark.slow
@@ -229,3 +282,50 @@ def test_publishing_scores_each_real_test_set(model_dir, tmp_path, monkeypatch):
     manifest = pretrained.read_manifest(zoo)
     assert list(manifest["models"]["car"]["metrics"]) == list(model.metrics)
     assert "real (real-a)" in (zoo / "README.md").read_text()
+
+
+@pytest.mark.slow
+def test_int8_publishing_measures_its_cost_and_refuses_a_costly_one(model_dir, tmp_path,
+                                                                  monkeypatch):
+    """--weights int8: the stored int8 networks are scored, the same networks in float16 are
+    scored on the same test split, and the cost is recorded (manifest, README); a cost over
+    QUANTIZATION_LIMITS refuses the model and writes nothing. The baseline verdict is stubbed
+    as a pass so the write path runs; what is scored is real."""
+    from im2avatar_tf import publish as publishing
+    from im2avatar_tf.models import load_network
+
+    full = tmp_path / "full"  # untrained networks whose shape network fills the grid, so
+    shutil.copytree(model_dir, full)  # every test model has an IoU and colored voxels
+    shape = load_network(full / "shape.keras")
+    bn = shape.get_layer("deconv4_bn")
+    bn.beta.assign(bn.beta + 5.0)
+    shape.save(full / "shape.keras")
+    model_dir = full
+    root = write_toy_dataset(tmp_path / "toy", categories=("car",), resolution=32,
+                             split_sizes={"train": 2, "val": 1, "test": 2})
+    real_score = publishing.score_test_set
+
+    def passing(*args, **kwargs):
+        return {**real_score(*args, **kwargs), "beats_mean_shape": True, "beats_mean_color": True}
+
+    monkeypatch.setattr(publishing, "score_test_set", passing)
+    zoo = tmp_path / "zoo"
+    model = publishing.publish("car", "car", [model_dir], [model_dir], root, zoo=zoo,
+                               progress=False, color_t=1.0, weights="int8")
+    q = model.training["quantization"]
+    assert model.weights_dtype == "int8" and q["n_models"] == 2
+    shipped = model.metrics["in distribution"]
+    for metric, key in (("iou", "iou"), ("psnr_rgb", "psnr_rgb_t1")):
+        assert np.isfinite(q[metric]["float16"]) and q[metric]["int8"] == shipped[key]
+        assert q[metric]["cost"] == pytest.approx(q[metric]["float16"] - q[metric]["int8"])
+    with np.load(zoo / "car" / "shape.weights.npz") as data:
+        assert any(k.endswith(pretrained.SCALE) for k in data.files)
+    readme = (zoo / "README.md").read_text()
+    assert "MiB, int8" in readme and "weights int8 per channel" in readme
+
+    monkeypatch.setattr(publishing, "QUANTIZATION_LIMITS", {"iou": -1.0, "psnr_rgb": -1.0})
+    with pytest.raises(publishing.QuantizationTooCostly, match="--weights float16"):
+        publishing.publish("costly", "car", [model_dir], [model_dir], root, zoo=zoo,
+                           progress=False, color_t=1.0, weights="int8")
+    assert not (zoo / "costly").exists()
+    assert list(pretrained.read_manifest(zoo)["models"]) == ["car"]

@@ -7,6 +7,8 @@ Example: python run.py models            (add --check to verify every file's sha
 """
 from __future__ import annotations
 
+import sys
+
 HELP = "list the pretrained models (the zoo) and their test metrics beside the baselines"
 
 
@@ -14,6 +16,10 @@ def add_arguments(parser) -> None:
     parser.add_argument("--check", action="store_true",
                         help="verify every zoo file against the manifest's sha256")
     parser.add_argument("--json", action="store_true", help="print the manifest entries as JSON")
+    parser.add_argument("--rename", nargs=2, metavar=("OLD", "NEW"), default=None,
+                        help="(maintainers) give zoo model OLD the name NEW: its folder, "
+                             "manifest entry and README line; e.g. `--rename chair chair-32` "
+                             "before a 64³ chair is published as chair")
 
 
 def _row(name, model) -> list:
@@ -36,6 +42,16 @@ def run(args) -> int:
 
     from .. import pretrained
 
+    if args.rename:
+        from ..publish import rename
+
+        try:
+            model = rename(*args.rename)
+        except (KeyError, ValueError, OSError) as e:
+            print(f"error: {e.args[0] if isinstance(e, KeyError) else e}", file=sys.stderr)
+            return 1
+        print(f"renamed {args.rename[0]!r} to {model.name!r} in {pretrained.zoo_dir()}")
+        return 0
     names = pretrained.names()
     if not names:
         print(f"no pretrained models in {pretrained.zoo_dir()}")
@@ -46,12 +62,12 @@ def run(args) -> int:
         return 0
     total = sum(m.bytes for m in models)
     print(f"{len(models)} pretrained models in {pretrained.zoo_dir()} "
-          f"({total / 2**20:.1f} MiB, {pretrained.WEIGHTS_DTYPE} weights)")
+          f"({total / 2**20:.1f} MiB)")
     bad = 0
     for m in models:
         data = " + ".join(f"{d['models']} {d['source']}" for d in m.training.get("data", []))
         print(f"\n{m.name}: {m.category}, preset {m.preset}, trained on {data} training models; "
-              f"{m.bytes / 2**20:.1f} MiB; colors at t = {m.color_t:g}")
+              f"{m.bytes / 2**20:.1f} MiB of {m.weights_dtype} weights; colors at t = {m.color_t:g}")
         for line in _row(m.name, m):
             print(line)
         if args.check:

@@ -3,10 +3,12 @@
 Give the run dirs of one category's candidate networks (e.g. the claims study's seeds): the
 shape network is chosen by its IoU@0.8 on the validation split of --data, the color network
 and its blend t (0.2 or 1) by surface PSNR on the validation split. Both are stored as float16
-and the stored networks are scored on the test split of --data and of --real-test, beside the
-mean-shape and mean-color baselines fitted on the training data (--data + --extra-train-data).
-A model that does not beat both baselines on --data's test split is refused; nothing is
-written then.
+(or, with --weights int8, as int8 with one scale per kernel channel: about a third of the
+size) and the stored networks are scored on the test split of --data and of --real-test,
+beside the mean-shape and mean-color baselines fitted on the training data (--data +
+--extra-train-data). A model that does not beat both baselines on --data's test split is
+refused; so is an int8 model that costs more than 0.01 IoU@0.8 or 0.2 dB of surface PSNR
+against the same networks in float16 on that split. Nothing is written then.
 
 Example:
   python run.py publish-model chair --category chair --data data/procedural-small \\
@@ -43,19 +45,25 @@ def add_arguments(parser) -> None:
                              "training blend) instead of choosing it on validation; needed "
                              "when --data has no validation split (the human set): then give "
                              "one --shape and one --color, chosen before any scoring")
+    parser.add_argument("--weights", choices=("float16", "int8"), default="float16",
+                        help="how the weights are stored (default float16). int8: one scale "
+                             "per output channel, about a third of the size; the networks are "
+                             "scored in both and refused if int8 costs more than 0.01 IoU@0.8 "
+                             "or 0.2 dB PSNR on --data's test split")
     parser.add_argument("--description", default="", help="one line for the manifest")
     parser.add_argument("--zoo", default=None, help="the zoo folder (default: pretrained/)")
 
 
 def run(args) -> int:
-    from ..publish import NotBetterThanBaselines, publish
+    from ..publish import NotBetterThanBaselines, QuantizationTooCostly, publish
 
     try:
         model = publish(args.name, args.category, args.shape, args.color, args.data,
                         args.extra_train_data, args.real_test, zoo=args.zoo,
                         description=args.description, color_t=args.color_t,
+                        weights=args.weights,
                         command="python run.py " + shlex.join(sys.argv[1:]))
-    except NotBetterThanBaselines as e:
+    except (NotBetterThanBaselines, QuantizationTooCostly) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
     print(f"published {model.name!r}: {model.bytes / 2**20:.1f} MiB, colors at t = "
