@@ -346,3 +346,38 @@ def test_evaluate_command_scores_a_model_at_a_coarser_resolution(model_dir, toy,
     assert main(["evaluate", "--model", str(model_dir), "--data", str(toy), "--resolution",
                  "12", "--no-baselines"]) == 1
     assert "give a divisor of 32 (e.g. 16)" in capsys.readouterr().err
+
+
+def test_evaluate_command_scores_the_weights_as_the_zoo_would_store_them(model_dir, tmp_path,
+                                                                         capsys):
+    """--weights int8: the scores of the networks with their weights encoded as the zoo's
+    int8 files hold them, equal to those of a model dir saved with those weights; refused
+    with --predictions."""
+    import shutil
+
+    import pandas as pd
+
+    from im2avatar_tf import pretrained
+    from im2avatar_tf.cli import main
+    from im2avatar_tf.models import load_network, load_preset
+
+    toy = write_toy_dataset(tmp_path / "toy", categories=("car",), resolution=32,
+                            split_sizes={"train": 2, "test": 2})
+    preset = load_preset(model_dir)
+    stored = tmp_path / "stored"
+    shutil.copytree(model_dir, stored)
+    for network in ("shape", "color"):
+        net = load_network(model_dir / f"{network}.keras")
+        pretrained.as_stored(net, network, preset, "int8").save(stored / f"{network}.keras")
+    args = ["--data", str(toy), "--categories", "car", "--no-baselines", "--thresholds", "0.5"]
+    assert main(["evaluate", "--model", str(model_dir), "--weights", "int8", *args,
+                 "--out", str(tmp_path / "int8.csv")]) == 0
+    assert "weights as the zoo stores them: int8" in capsys.readouterr().out
+    assert main(["evaluate", "--model", str(stored), *args,
+                 "--out", str(tmp_path / "stored.csv")]) == 0
+    a, b = pd.read_csv(tmp_path / "int8.csv"), pd.read_csv(tmp_path / "stored.csv")
+    assert len(a) and {"iou", "psnr_rgb"} <= set(a.metric)
+    pd.testing.assert_frame_equal(a, b)
+    assert main(["evaluate", "--predictions", str(tmp_path), "--data", str(toy),
+                 "--weights", "int8"]) == 1
+    assert "--weights applies to --model" in capsys.readouterr().err

@@ -16,6 +16,8 @@ Examples:
       --data data/procedural-paper --resolution 32    # a 64^3 network's IoU at 32^3 (pooled)
   python run.py evaluate --model runs/small/<data>/car/shape-msfcel-<hash> \
       --color-model runs/small/<data>/car/color-<hash> --categories car   # experiments' runs
+  python run.py evaluate --model runs/paper/<data>/chair/shape-msfcel-<hash> --categories chair \
+      --data data/procedural-paper --weights int8   # as `publish-model --weights int8` stores it
 """
 from __future__ import annotations
 
@@ -43,6 +45,10 @@ def add_arguments(parser) -> None:
                              "is not in --model (experiments keep each network in its own run "
                              "dir); without any, only IoU is scored")
     add_data_argument(parser)
+    parser.add_argument("--weights", choices=("float32", "float16", "int8"), default="float32",
+                        help="--model's weights as trained (float32, the default) or as the "
+                             "zoo would store them (float16, or int8 with one scale per kernel "
+                             "channel: publish-model --weights), to measure what storing costs")
     parser.add_argument("--split", default="test", help="split to evaluate (default: test)")
     parser.add_argument("--categories", nargs="+", default=None,
                         help="categories (default: the model's preset's)")
@@ -103,11 +109,19 @@ def run(args) -> int:
             color_path = color_path / "color.keras"
         color = (load_network(color_path) if pool == 1 and (color_path.exists()
                                                             or args.color_model) else None)
+        if args.weights != "float32":
+            from ..pretrained import as_stored
+
+            print(f"weights as the zoo stores them: {args.weights}")
+            shape = as_stored(shape, "shape", preset, args.weights)
+            color = color and as_stored(color, "color", preset, args.weights)
         predictor = evaluation.pooled_predictor(methods.get("shape").predictor(shape, color),
                                                 pool)
     else:
         from ..config import get_preset
 
+        if args.weights != "float32":
+            raise ValueError("--weights applies to --model: saved predictions hold no weights")
         if not args.data:
             raise ValueError("--predictions needs --data: the dataset they were made from")
         preset = get_preset("paper")
