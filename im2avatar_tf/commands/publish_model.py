@@ -47,7 +47,7 @@ def add_arguments(parser) -> None:
                              "one --shape and one --color, chosen before any scoring")
     parser.add_argument("--weights", choices=("float16", "int8"), default="float16",
                         help="how the weights are stored (default float16). int8: one scale "
-                             "per output channel, about a third of the size; the networks are "
+                             "per kernel channel, about a third of the size; the networks are "
                              "scored in both and refused if int8 costs more than 0.01 IoU@0.8 "
                              "or 0.2 dB PSNR on --data's test split")
     parser.add_argument("--description", default="", help="one line for the manifest")
