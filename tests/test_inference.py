@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from im2avatar_tf import cli
+from im2avatar_tf import cli, pretrained
 from im2avatar_tf.images import BACKGROUND_RGB
 from im2avatar_tf.inference import Im2Avatar, Reconstructor, Result
 from im2avatar_tf.meshing import EmptyPredictionError
@@ -191,6 +191,17 @@ def test_bench_infer_says_when_it_times_random_networks(capsys):
     assert "networks forward" in printed and "mesh extraction (final colors" in printed
     gap = float(printed.split("largest output difference to TensorFlow ")[1].split(";")[0])
     assert gap <= 1e-4  # ONNX Runtime timed beside TensorFlow, on the same outputs
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not pretrained.names(), reason="no pretrained models in pretrained/")
+def test_bench_infer_times_a_zoo_model_by_name(capsys):
+    name = pretrained.names()[0]
+    assert cli.main(["bench-infer", "--model", name, "--repeats", "1", "--no-export",
+                     "--no-onnx"]) == 0
+    printed = capsys.readouterr().out
+    assert f"pretrained model {name!r}" in printed and "networks forward" in printed
+    assert "predicted voxels >=" in printed  # the trained networks' own prediction is meshed
 
 
 def test_a_pil_image_is_read_like_its_file_upright_by_exif(rec, tmp_path):

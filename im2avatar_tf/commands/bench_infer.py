@@ -34,7 +34,8 @@ HELP = "time single-image inference (network vs mesh extraction), batch throughp
 def add_arguments(parser) -> None:
     add_preset_argument(parser, default="tiny")
     parser.add_argument("--model", default=None,
-                        help="a model folder to time instead of random networks of --preset")
+                        help="a model folder or a zoo name (`python run.py models`) to time "
+                             "instead of random networks of --preset")
     parser.add_argument("--repeats", type=positive_int, default=10,
                         help="timed repetitions per figure (the median is reported). Default: 10")
     parser.add_argument("--batch", type=positive_int, default=8, help="batch size for throughput. Default: 8")
@@ -199,6 +200,14 @@ def _networks(args):
     from ..inference import Im2Avatar
 
     if args.model:
+        from .. import pretrained
+
+        name = pretrained.resolve(args.model)  # a zoo name, or None for a folder
+        if name is not None:
+            zoo = pretrained.get(name)
+            return (Im2Avatar.from_pretrained(name),
+                    f"pretrained model {name!r} ({zoo.preset} preset, {zoo.weights_dtype} "
+                    f"weights)")
         return Im2Avatar.from_dir(args.model), f"trained model {args.model}"
     from ..config import get_preset
     from ..models import build_color_model, build_shape_model
