@@ -136,6 +136,14 @@ class Im2Avatar:
                    source=str(path))
 
     @classmethod
+    def load(cls, model: Union[str, os.PathLike]) -> "Im2Avatar":
+        """A zoo name (e.g. "car") or a model dir (a path that exists wins)."""
+        from . import pretrained
+
+        name = pretrained.resolve(model)
+        return cls.from_pretrained(name) if name else cls.from_dir(model)
+
+    @classmethod
     def from_pretrained(cls, name: str) -> "Im2Avatar":
         """A model of the zoo shipped in `pretrained/` (`python run.py models` lists them),
         every file checked against the manifest's sha256 first."""

@@ -39,7 +39,7 @@ _INSTALLED_ZOO = Path(__file__).resolve().parent / "zoo"
 ZOO_DIR = _INSTALLED_ZOO if (not (_CHECKOUT_ZOO / MANIFEST).exists()
                              and (_INSTALLED_ZOO / MANIFEST).exists()) else _CHECKOUT_ZOO
 WEIGHT_ENCODINGS = ("float16", "int8")
-SCALE = "_scale"  # the suffix of an int8 array's per-channel scales
+SCALE_SUFFIX = "_scale"  # an int8 array's key + this: its per-channel scales
 
 
 class CorruptModelError(ValueError):
@@ -158,7 +158,7 @@ def build_network(network: str, preset):
 
 def encode(model, dtype: str = "float16") -> dict:
     """The arrays a weights file holds for `model` in encoding `dtype` (see the module
-    docstring). Refuses a weight float16 cannot hold."""
+    docstring). Refuses a weight that is not finite or that float16 cannot hold."""
     import numpy as np
 
     if dtype not in WEIGHT_ENCODINGS:
@@ -167,11 +167,13 @@ def encode(model, dtype: str = "float16") -> dict:
     for i, weight in enumerate(model.weights):
         value = np.asarray(weight.numpy(), dtype=np.float32)
         key = f"w{i:04d}"
+        if not np.isfinite(value).all():
+            raise ValueError(f"{weight.path} holds values that are not finite (inf or NaN)")
         if dtype == "int8" and value.ndim >= 2:
             scale = np.abs(value).reshape(-1, value.shape[-1]).max(axis=0) / 127.0
             scale[scale == 0] = 1.0  # an all-zero slice stays zero
             arrays[key] = np.clip(np.rint(value / scale), -127, 127).astype(np.int8)
-            arrays[key + SCALE] = scale.astype(np.float32)
+            arrays[key + SCALE_SUFFIX] = scale.astype(np.float32)
             continue
         if np.abs(value).max(initial=0.0) > np.finfo(np.float16).max:
             raise ValueError(f"{weight.path} holds values beyond float16's range")
@@ -185,10 +187,15 @@ def decode(arrays) -> list:
     import numpy as np
 
     out = []
-    for key in sorted(k for k in arrays if not k.endswith(SCALE)):
+    for key in sorted((k for k in arrays if not k.endswith(SCALE_SUFFIX)),
+                      key=lambda k: int(k[1:])):  # w0000, ..., w9999, w10000
         value = np.asarray(arrays[key]).astype(np.float32)
-        if key + SCALE in arrays:
-            value *= np.asarray(arrays[key + SCALE], dtype=np.float32)
+        if key + SCALE_SUFFIX in arrays:
+            scale = np.asarray(arrays[key + SCALE_SUFFIX], dtype=np.float32)
+            if value.ndim < 2 or scale.shape != value.shape[-1:]:
+                raise CorruptModelError(f"{key}'s scales {scale.shape} do not fit its shape "
+                                        f"{value.shape}")
+            value *= scale
         out.append(value)
     return out
 

@@ -259,33 +259,33 @@ def publish(name: str, category: str, shape_dirs: Sequence[Path], color_dirs: Se
 
     with atomic_dir(zoo / name) as folder:
         atomic_write_text(folder / "config.json", preset.to_json())
-        nets, float16 = {}, {}
+        nets, reference = {}, {}  # as stored; the same in float16 (to cost an int8 model)
         for network, d in zip(NETWORKS, (shape_dir, color_dir)):
             trained = load_network(Path(d) / f"{network}.keras")
             pretrained.save_weights(trained, folder / f"{network}.weights.npz", weights)
             nets[network] = pretrained.load_weights(
                 pretrained.build_network(network, preset), folder / f"{network}.weights.npz")
             if weights != "float16":
-                float16[network] = pretrained.as_stored(trained, network, preset, "float16")
+                reference[network] = pretrained.as_stored(trained, network, preset, "float16")
 
-        # Score what is shipped: the weights as stored, loaded back.
-        test_sets = [("in distribution", data)] + [
-            ("real" if len(reals) == 1 else f"real ({r.name})", r) for r in reals]
-        metrics = {}
-        for label, root in test_sets:
-            if not evaluation.has_split(root, "test", [category]):
-                print(f"note: {root} has no test {category} models: no {label} metrics")
-                metrics[label] = {"test_set": f"{Path(root).name} test split", "n_models": 0}
-                continue
-            metrics[label] = score_test_set(nets, root, roots, category, preset, color_t,
-                                            progress)
-        ind = metrics["in distribution"]
+        # Score what is shipped, the weights as stored and loaded back: in distribution first,
+        # where it must beat the baselines (and int8 must cost little), then the real sets.
+        ind = score_test_set(nets, data, roots, category, preset, color_t, progress)
         if not (ind["beats_mean_shape"] and ind["beats_mean_color"]):
             raise NotBetterThanBaselines(
                 f"{name}: not published: on the in-distribution test split it does not beat "
                 f"the trivial baselines ({json.dumps(ind)})")
         quantization = (None if weights == "float16" else quantization_cost(
-            float16, ind, data, category, preset, color_t, weights, progress))
+            reference, ind, data, category, preset, color_t, weights, progress))
+        metrics = {"in distribution": ind}
+        for root in reals:
+            label = "real" if len(reals) == 1 else f"real ({root.name})"
+            if not evaluation.has_split(root, "test", [category]):
+                print(f"note: {root} has no test {category} models: no {label} metrics")
+                metrics[label] = {"test_set": f"{root.name} test split", "n_models": 0}
+                continue
+            metrics[label] = score_test_set(nets, root, roots, category, preset, color_t,
+                                            progress)
         files = {}
         for f in sorted(folder.iterdir()):
             files[f.name] = {"sha256": pretrained.sha256(f), "bytes": f.stat().st_size}
@@ -318,8 +318,10 @@ def publish(name: str, category: str, shape_dirs: Sequence[Path], color_dirs: Se
 def rename(old: str, new: str, zoo: Optional[Path] = None) -> ZooModel:
     """Give zoo model `old` the name `new` (its folder, manifest entry and README line), e.g.
     `chair` -> `chair-32` before a 64³ chair takes the name. The files move unchanged (git
-    stores no new weights). The folder moves first, then the manifest is rewritten; a rename
-    stopped between the two is finished by running it again."""
+    stores no new weights). The folder moves first, then the manifest and the README are
+    rewritten; running the same rename again finishes one that was stopped (a folder already
+    moved is checked against the manifest's sha256 first) and changes nothing after one that
+    was not."""
     import os
 
     from .io import atomic_write_text
@@ -327,26 +329,35 @@ def rename(old: str, new: str, zoo: Optional[Path] = None) -> ZooModel:
     zoo = Path(zoo) if zoo is not None else pretrained.zoo_dir()
     manifest = pretrained.read_manifest(zoo)
     models = manifest["models"]
-    if old not in models:
-        have = ", ".join(sorted(models)) or "none"
-        raise KeyError(f"no zoo model called {old!r} in {zoo} (it has: {have})")
-    if new in models:
-        raise ValueError(f"the zoo already has a model called {new!r}; rename or remove it "
-                         f"first")
-    if not new or Path(new).name != new or new.startswith("."):
-        raise ValueError(f"{new!r} is not a plain folder name")
-    if (zoo / old).exists():
-        if (zoo / new).exists():
-            raise FileExistsError(f"{zoo / new} exists but is no zoo model: move it away first")
-        os.replace(zoo / old, zoo / new)
-    elif not (zoo / new).is_dir():
-        raise FileNotFoundError(f"{zoo / old} is missing; restore it with `git checkout -- "
-                                f"{zoo / old}`")
-    entry = models.pop(old)
-    entry["training"]["renamed_from"] = old
-    models[new] = entry
-    manifest["models"] = dict(sorted(models.items()))
-    atomic_write_text(zoo / pretrained.MANIFEST, json.dumps(manifest, indent=1) + "\n")
+    if old not in models and new in models and (zoo / new).is_dir():
+        entry = models[new]  # renamed already: the README may lag the manifest
+    else:
+        if old not in models:
+            have = ", ".join(sorted(models)) or "none"
+            raise KeyError(f"no zoo model called {old!r} in {zoo} (it has: {have})")
+        if new in models:
+            raise ValueError(f"the zoo already has a model called {new!r}; rename or remove "
+                             f"it first")
+        if not new or Path(new).name != new or new.startswith("."):
+            raise ValueError(f"{new!r} is not a plain folder name")
+        entry = models.pop(old)
+        if (zoo / old).exists():
+            if (zoo / new).exists():
+                raise FileExistsError(f"{zoo / new} exists but is no zoo model: move it away "
+                                      f"first")
+            os.replace(zoo / old, zoo / new)
+        elif not (zoo / new).is_dir():
+            raise FileNotFoundError(f"{zoo / old} is missing; restore it with `git checkout "
+                                    f"-- {zoo / old}`")
+        else:  # moved by a rename that stopped before the manifest: is it that model?
+            for file, info in entry["files"].items():
+                if pretrained.sha256(zoo / new / file) != info["sha256"]:
+                    raise pretrained.CorruptModelError(
+                        f"{zoo / new / file} is not {old!r}'s file (sha256 differs)")
+        entry["training"].setdefault("renamed_from", old)  # the name it was published as
+        models[new] = entry
+        manifest["models"] = dict(sorted(models.items()))
+        atomic_write_text(zoo / pretrained.MANIFEST, json.dumps(manifest, indent=1) + "\n")
     atomic_write_text(zoo / "README.md", readme(manifest))
     return ZooModel(name=new, **entry)
 
@@ -360,8 +371,8 @@ def readme(manifest: dict) -> str:
              "IMAGE --model NAME`, `Reconstructor.from_pretrained(NAME)`, `export --model NAME` "
              "or `demo`; `python run.py models --check` verifies the files.", "",
              "Metrics are on the test splits (never trained on), for the weights as shipped "
-             "(float16, or int8 per channel where the size says so), beside the trivial baselines fitted on the training data: the mean "
-             "training shape at its best training threshold, and the mean training color on "
+             "(float16, or int8 per channel where the size says so), beside the trivial "
+             "baselines fitted on the training data: the mean training shape at its best training threshold, and the mean training color on "
              "the network's own voxels. PSNR is surface PSNR RGB in dB at the model's t.", "",
              "\"beats\" is the paired per-model verdict: supported when the mean per-model "
              "difference is more than 2 standard errors above zero.", "",

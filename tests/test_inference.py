@@ -200,7 +200,7 @@ def test_bench_infer_times_a_zoo_model_by_name(capsys):
     assert cli.main(["bench-infer", "--model", name, "--repeats", "1", "--no-export",
                      "--no-onnx"]) == 0
     printed = capsys.readouterr().out
-    assert f"pretrained model {name!r}" in printed and "networks forward" in printed
+    assert f"trained model, pretrained {name!r}" in printed and "networks forward" in printed
     assert "predicted voxels >=" in printed  # the trained networks' own prediction is meshed
 
 

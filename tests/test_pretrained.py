@@ -140,7 +140,7 @@ def test_a_zoo_model_renames_with_its_files_unchanged(tmp_path, monkeypatch, cap
     pretrained.verify(model)
     assert f"| {old}-32 |" in (zoo / "README.md").read_text()
     assert f"as `{old}`" in (zoo / "README.md").read_text()
-    assert Reconstructor.from_pretrained(f"{old}-32") is not None
+    assert Reconstructor.from_pretrained(f"{old}-32").preset.name == model.preset
     capsys.readouterr()
     assert cli.main(["models", "--rename", f"{old}-32", other]) == 1
     assert "already has a model called" in capsys.readouterr().err
@@ -148,6 +148,14 @@ def test_a_zoo_model_renames_with_its_files_unchanged(tmp_path, monkeypatch, cap
     assert "no zoo model called" in capsys.readouterr().err
     assert cli.main(["models", "--rename", other, "../x"]) == 1
     assert "not a plain folder name" in capsys.readouterr().err
+    # A rename stopped after moving the folder: run again, it checks the files and finishes;
+    # once more, it changes nothing.
+    (zoo / other).rename(zoo / f"{other}-x")
+    for _ in range(2):
+        assert cli.main(["models", "--rename", other, f"{other}-x"]) == 0
+        assert f"{other}-x" in pretrained.names() and other not in pretrained.names()
+    pretrained.verify(pretrained.get(f"{other}-x"))
+    assert pretrained.get(f"{other}-x").training["renamed_from"] == other
 
 
 def test_unknown_names_list_the_zoo(tmp_path, capsys):
@@ -186,14 +194,19 @@ def test_int8_weights_round_trip_at_a_third_of_the_size(model_dir, tmp_path):
     from im2avatar_tf.models import load_network
 
     net = load_network(model_dir / "color.keras")
+    first = next(w for w in net.weights if len(w.shape) >= 2)
+    zeroed = first.numpy()
+    zeroed[..., 0] = 0.0  # an all-zero slice must stay zero (no division by a zero scale)
+    first.assign(zeroed)
     for dtype in pretrained.WEIGHT_ENCODINGS:
         pretrained.save_weights(net, tmp_path / f"{dtype}.npz", dtype)
     with np.load(tmp_path / "int8.npz") as data:
         kernels = [k for k in data.files if data[k].ndim >= 2]
         assert kernels and all(data[k].dtype == np.int8 for k in kernels)
-        assert all(data[k + pretrained.SCALE].shape == (data[k].shape[-1],) for k in kernels)
+        assert all(data[k + pretrained.SCALE_SUFFIX].shape == (data[k].shape[-1],)
+                   for k in kernels)
         assert all(data[k].dtype == np.float16 for k in data.files
-                   if data[k].ndim == 1 and not k.endswith(pretrained.SCALE))
+                   if data[k].ndim == 1 and not k.endswith(pretrained.SCALE_SUFFIX))
     assert (tmp_path / "int8.npz").stat().st_size < 0.6 * (tmp_path / "float16.npz").stat().st_size
     preset = get_preset("tiny")
     copy = pretrained.load_weights(pretrained.build_network("color", preset), tmp_path / "int8.npz")
@@ -201,6 +214,8 @@ def test_int8_weights_round_trip_at_a_third_of_the_size(model_dir, tmp_path):
         step = (np.abs(w).reshape(-1, w.shape[-1]).max(axis=0) / 127 if w.ndim >= 2
                 else np.abs(w) * 1e-3)
         assert np.all(np.abs(c - w) <= step / 2 + 1e-6)
+    decoded = next(c for w, c in zip(net.weights, copy.get_weights()) if w is first)
+    assert not decoded[..., 0].any() and decoded[..., 1:].any()
     stored = pretrained.as_stored(net, "color", preset, "int8")
     for a, b in zip(stored.get_weights(), copy.get_weights()):
         np.testing.assert_array_equal(a, b)
@@ -315,11 +330,16 @@ def test_int8_publishing_measures_its_cost_and_refuses_a_costly_one(model_dir, t
     q = model.training["quantization"]
     assert model.weights_dtype == "int8" and q["n_models"] == 2
     shipped = model.metrics["in distribution"]
+    # The float16 side, independently: the same networks published as float16 files.
+    float16 = publishing.publish("car16", "car", [model_dir], [model_dir], root, zoo=zoo,
+                                 progress=False, color_t=1.0).metrics["in distribution"]
     for metric, key in (("iou", "iou"), ("psnr_rgb", "psnr_rgb_t1")):
         assert np.isfinite(q[metric]["float16"]) and q[metric]["int8"] == shipped[key]
+        assert q[metric]["float16"] == pytest.approx(float16[key], abs=1e-9)
         assert q[metric]["cost"] == pytest.approx(q[metric]["float16"] - q[metric]["int8"])
+    assert q["psnr_rgb"]["cost"] != 0  # int8 colors differ from float16's, a little
     with np.load(zoo / "car" / "shape.weights.npz") as data:
-        assert any(k.endswith(pretrained.SCALE) for k in data.files)
+        assert any(k.endswith(pretrained.SCALE_SUFFIX) for k in data.files)
     readme = (zoo / "README.md").read_text()
     assert "MiB, int8" in readme and "weights int8 per channel" in readme
 
@@ -328,4 +348,21 @@ def test_int8_publishing_measures_its_cost_and_refuses_a_costly_one(model_dir, t
         publishing.publish("costly", "car", [model_dir], [model_dir], root, zoo=zoo,
                            progress=False, color_t=1.0, weights="int8")
     assert not (zoo / "costly").exists()
-    assert list(pretrained.read_manifest(zoo)["models"]) == ["car"]
+    assert list(pretrained.read_manifest(zoo)["models"]) == ["car", "car16"]
+
+
+def test_a_lost_metric_counts_as_a_costly_quantization(monkeypatch):
+    """A metric int8 loses (NaN: no voxel colored any more) refuses the model."""
+    from im2avatar_tf import publish as publishing
+
+    monkeypatch.setattr(publishing, "_evaluate",
+                        lambda *a: {"iou": 0.5, "psnr_rgb_t1": 15.0, "n_models": 3})
+    shipped = {"iou": 0.5, "psnr_rgb_t1": float("nan"), "n_models": 3}
+    with pytest.raises(publishing.QuantizationTooCostly, match="psnr_rgb"):
+        publishing.quantization_cost({"shape": None, "color": None}, shipped, Path("toy"),
+                                     "car", None, 1.0, "int8")
+    ok = publishing.quantization_cost({"shape": None, "color": None},
+                                      {**shipped, "psnr_rgb_t1": 14.9, "iou": 0.495},
+                                      Path("toy"), "car", None, 1.0, "int8")
+    assert ok["iou"]["cost"] == pytest.approx(0.005)
+    assert ok["psnr_rgb"]["cost"] == pytest.approx(0.1)

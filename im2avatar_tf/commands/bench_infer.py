@@ -200,15 +200,8 @@ def _networks(args):
     from ..inference import Im2Avatar
 
     if args.model:
-        from .. import pretrained
-
-        name = pretrained.resolve(args.model)  # a zoo name, or None for a folder
-        if name is not None:
-            zoo = pretrained.get(name)
-            return (Im2Avatar.from_pretrained(name),
-                    f"pretrained model {name!r} ({zoo.preset} preset, {zoo.weights_dtype} "
-                    f"weights)")
-        return Im2Avatar.from_dir(args.model), f"trained model {args.model}"
+        model = Im2Avatar.load(args.model)
+        return model, f"trained model, {model.source} (preset {model.preset.name!r})"
     from ..config import get_preset
     from ..models import build_color_model, build_shape_model
 

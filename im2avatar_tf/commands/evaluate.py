@@ -45,7 +45,9 @@ def add_arguments(parser) -> None:
                              "is not in --model (experiments keep each network in its own run "
                              "dir); without any, only IoU is scored")
     add_data_argument(parser)
-    parser.add_argument("--weights", choices=("float32", "float16", "int8"), default="float32",
+    from ..pretrained import WEIGHT_ENCODINGS
+
+    parser.add_argument("--weights", choices=("float32", *WEIGHT_ENCODINGS), default="float32",
                         help="--model's weights as trained (float32, the default) or as the "
                              "zoo would store them (float16, or int8 with one scale per kernel "
                              "channel: publish-model --weights), to measure what storing costs")
@@ -114,7 +116,8 @@ def run(args) -> int:
 
             print(f"weights as the zoo stores them: {args.weights}")
             shape = as_stored(shape, "shape", preset, args.weights)
-            color = color and as_stored(color, "color", preset, args.weights)
+            if color is not None:
+                color = as_stored(color, "color", preset, args.weights)
         predictor = evaluation.pooled_predictor(methods.get("shape").predictor(shape, color),
                                                 pool)
     else:

@@ -67,7 +67,8 @@ def run(args) -> int:
     for m in models:
         data = " + ".join(f"{d['models']} {d['source']}" for d in m.training.get("data", []))
         print(f"\n{m.name}: {m.category}, preset {m.preset}, trained on {data} training models; "
-              f"{m.bytes / 2**20:.1f} MiB of {m.weights_dtype} weights; colors at t = {m.color_t:g}")
+              f"{m.bytes / 2**20:.1f} MiB of {m.weights_dtype} weights; colors at t = "
+              f"{m.color_t:g}")
         for line in _row(m.name, m):
             print(line)
         if args.check:

@@ -24,6 +24,9 @@ HELP = "publish trained networks into the model zoo (maintainers)"
 
 
 def add_arguments(parser) -> None:
+    from ..pretrained import WEIGHT_ENCODINGS
+    from ..publish import QUANTIZATION_LIMITS, THRESHOLD
+
     parser.add_argument("name", help="the zoo name (e.g. car)")
     parser.add_argument("--category", required=True, help="the category trained on")
     parser.add_argument("--shape", nargs="+", required=True, metavar="RUN_DIR",
@@ -45,11 +48,13 @@ def add_arguments(parser) -> None:
                              "training blend) instead of choosing it on validation; needed "
                              "when --data has no validation split (the human set): then give "
                              "one --shape and one --color, chosen before any scoring")
-    parser.add_argument("--weights", choices=("float16", "int8"), default="float16",
-                        help="how the weights are stored (default float16). int8: one scale "
-                             "per kernel channel, about a third of the size; the networks are "
-                             "scored in both and refused if int8 costs more than 0.01 IoU@0.8 "
-                             "or 0.2 dB PSNR on --data's test split")
+    parser.add_argument("--weights", choices=WEIGHT_ENCODINGS, default="float16",
+                        help=f"how the weights are stored (default float16). int8: one scale "
+                             f"per kernel channel, about a third of the size; the networks are "
+                             f"scored in both and refused if int8 costs more than "
+                             f"{QUANTIZATION_LIMITS['iou']:g} IoU@{THRESHOLD:g} or "
+                             f"{QUANTIZATION_LIMITS['psnr_rgb']:g} dB PSNR on --data's test "
+                             f"split")
     parser.add_argument("--description", default="", help="one line for the manifest")
     parser.add_argument("--zoo", default=None, help="the zoo folder (default: pretrained/)")
 
