@@ -123,10 +123,11 @@ def sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def verify(model: ZooModel) -> None:
-    """Check every file of `model` against its manifest sha256; CorruptModelError otherwise."""
+def verify(model: ZooModel, folder: Optional[Path] = None) -> None:
+    """Check every file of `model` (in `folder`, default its zoo folder) against its manifest
+    sha256; CorruptModelError otherwise."""
     for file, info in sorted(model.files.items()):
-        path = model.folder / file
+        path = Path(folder or model.folder) / file
         if not path.is_file():
             raise CorruptModelError(f"pretrained model {model.name!r}: {path} is missing; "
                                     f"restore it with `git checkout -- {path}`")

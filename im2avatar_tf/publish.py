@@ -309,10 +309,17 @@ def publish(name: str, category: str, shape_dirs: Sequence[Path], color_dirs: Se
     entry = model.to_dict()
     del entry["name"]
     manifest["models"][name] = entry
+    _write_manifest(zoo, manifest)
+    return model
+
+
+def _write_manifest(zoo: Path, manifest: dict) -> None:
+    """The manifest (models sorted by name), then the README made from it."""
+    from .io import atomic_write_text
+
     manifest["models"] = dict(sorted(manifest["models"].items()))
     atomic_write_text(zoo / pretrained.MANIFEST, json.dumps(manifest, indent=1) + "\n")
     atomic_write_text(zoo / "README.md", readme(manifest))
-    return model
 
 
 def rename(old: str, new: str, zoo: Optional[Path] = None) -> ZooModel:
@@ -323,8 +330,6 @@ def rename(old: str, new: str, zoo: Optional[Path] = None) -> ZooModel:
     moved is checked against the manifest's sha256 first) and changes nothing after one that
     was not."""
     import os
-
-    from .io import atomic_write_text
 
     zoo = Path(zoo) if zoo is not None else pretrained.zoo_dir()
     manifest = pretrained.read_manifest(zoo)
@@ -350,15 +355,10 @@ def rename(old: str, new: str, zoo: Optional[Path] = None) -> ZooModel:
             raise FileNotFoundError(f"{zoo / old} is missing; restore it with `git checkout "
                                     f"-- {zoo / old}`")
         else:  # moved by a rename that stopped before the manifest: is it that model?
-            for file, info in entry["files"].items():
-                if pretrained.sha256(zoo / new / file) != info["sha256"]:
-                    raise pretrained.CorruptModelError(
-                        f"{zoo / new / file} is not {old!r}'s file (sha256 differs)")
+            pretrained.verify(ZooModel(name=old, **entry), zoo / new)
         entry["training"].setdefault("renamed_from", old)  # the name it was published as
         models[new] = entry
-        manifest["models"] = dict(sorted(models.items()))
-        atomic_write_text(zoo / pretrained.MANIFEST, json.dumps(manifest, indent=1) + "\n")
-    atomic_write_text(zoo / "README.md", readme(manifest))
+    _write_manifest(zoo, manifest)
     return ZooModel(name=new, **entry)
 
 
