@@ -13,7 +13,8 @@ import numpy as np
 
 from im2avatar_tf.io import save_figure
 
-from ._common import IN_DISTRIBUTION, Setup, add_arguments, add_real_test_argument, setup
+from ._common import (IN_DISTRIBUTION, Setup, add_arguments, add_real_test_argument,
+                      network_changes, setup)
 
 
 # ------------------------------------------------------------------------------- tables
@@ -77,6 +78,25 @@ def schedule_text(preset) -> str:
     """'2000 optimizer steps' or '30 epochs': how long each network trained."""
     t = preset.train
     return f"{t.steps} optimizer steps" if t.steps else f"{t.epochs} epochs"
+
+
+def run_batch_size(run_dir: Path, default: int) -> int:
+    """The batch a run dir's network trained with (its config.json), else `default`."""
+    try:
+        return int(json.loads((Path(run_dir) / "config.json").read_text())["train"]["batch_size"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return default
+
+
+def batch_text(s) -> str:
+    """'batch 60', or with --color-batch-size 'batch 60 (the color networks: 40, 810 optimizer
+    steps, the same samples)'."""
+    text = f"batch {s.preset.train.batch_size}"
+    color = network_changes(s, "color", {}).get("train")
+    if color:
+        steps = f", {color['steps']} optimizer steps" if "steps" in color else ""
+        text += f" (the color networks: {color['batch_size']}{steps}, the same samples)"
+    return text
 
 
 def git_revision() -> str:
@@ -209,7 +229,7 @@ class Results:
                   "test models: " + ", ".join(f"{c} {n}" for c, n in s.n_test_models.items()),
                   f"- preset `{s.preset.name}`: {s.preset.model.image_size} px images, "
                   f"{s.preset.model.volume_size}^3 volumes, {schedule_text(s.preset)}, "
-                  f"batch {s.preset.train.batch_size}; one network per category",
+                  f"{batch_text(s)}; one network per category",
                   f"- command: `{s.command}`",
                   f"- git revision {git_revision()}, {time.strftime('%Y-%m-%d %H:%M')}, "
                   f"wall time {minutes:.1f} min (training reused where run dirs existed)",
@@ -247,8 +267,10 @@ def overall(df):
 
 def loss_curves(logs: Sequence[tuple], path: Path, batch_size: int, title: str) -> None:
     """Training loss against optimizer steps, one line per (label, seed, log_<network>.csv),
-    one color per label: the curves behind a schedule, from the run dirs' logs. Runs trained
-    with --validate-every add their validation loss (dashed, markers)."""
+    one color per label: the curves behind a schedule, from the run dirs' logs. A run's steps
+    are its samples over its own batch (its config.json: the color network may train at
+    --color-batch-size), else over `batch_size`. Runs trained with --validate-every add their
+    validation loss (dashed, markers)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -261,13 +283,14 @@ def loss_curves(logs: Sequence[tuple], path: Path, batch_size: int, title: str) 
         if not Path(log).exists():
             continue
         df = pd.read_csv(log)
+        batch = run_batch_size(Path(log).parent, batch_size)
         color = f"C{labels.index(label)}"
         first = seed == min(sd for lb, sd, _ in logs if lb == label)
-        ax.plot(df["samples"] / batch_size, df["loss"], color=color, lw=1,
+        ax.plot(df["samples"] / batch, df["loss"], color=color, lw=1,
                 label=label if first else None)
         if "val_loss" in df and df["val_loss"].notna().any():
             val = df[df["val_loss"].notna()]
-            ax.plot(val["samples"] / batch_size, val["val_loss"], color=color, lw=1, ls="--",
+            ax.plot(val["samples"] / batch, val["val_loss"], color=color, lw=1, ls="--",
                     marker=".", ms=3, label=f"{label}: validation" if first else None)
     ax.set_xlabel("optimizer step")
     ax.set_ylabel("loss (training: per epoch)")
