@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from . import pretrained
+from .config import get_preset
 from .forward import NETWORKS
 from .pretrained import ZooModel
 
@@ -313,6 +314,15 @@ def publish(name: str, category: str, shape_dirs: Sequence[Path], color_dirs: Se
     return model
 
 
+def _schedule_text(training: dict) -> str:
+    """'1000 steps of batch 32 per network', or each network's own when they differ (a color
+    network trained at --color-batch-size)."""
+    sched = {n: (training[n]["steps"], training[n]["batch_size"]) for n in ("shape", "color")}
+    if sched["shape"] == sched["color"]:
+        return "{} steps of batch {} per network".format(*sched["shape"])
+    return ", ".join(f"{n} {steps} steps of batch {batch}" for n, (steps, batch) in sched.items())
+
+
 def _write_manifest(zoo: Path, manifest: dict) -> None:
     """The manifest (models sorted by name), then the README made from it."""
     from .io import atomic_write_text
@@ -376,22 +386,24 @@ def readme(manifest: dict) -> str:
              "the network's own voxels. PSNR is surface PSNR RGB in dB at the model's t.", "",
              "\"beats\" is the paired per-model verdict: supported when the mean per-model "
              "difference is more than 2 standard errors above zero.", "",
-             "| model | training data | test set | models | IoU@0.8 | mean shape | PSNR RGB "
-             "| mean color | beats shape / color | size |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+             "| model | preset | training data | test set | models | IoU@0.8 | mean shape "
+             "| PSNR RGB | mean color | beats shape / color | size |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for name, m in manifest["models"].items():
         data = " + ".join(f"{d['models']} {d['source']}" for d in m["training"]["data"])
         size = sum(f["bytes"] for f in m["files"].values()) / 2**20
         dtype = m["training"].get("weights_dtype", "float16")
         size = f"{size:.1f} MiB" + ("" if dtype == "float16" else f", {dtype}")
         psnr = f"psnr_rgb_t{m['color_t']:g}"
+        preset = get_preset(m["preset"]).model
+        name_cells = f"{name} | {m['preset']} ({preset.image_size} px -> {preset.volume_size}³)"
         for label, s in m["metrics"].items():
             if not s.get("n_models"):
-                lines.append(f"| {name} | {data} | {label}: {s['test_set']} | 0 | no test "
+                lines.append(f"| {name_cells} | {data} | {label}: {s['test_set']} | 0 | no test "
                              f"models of this category | | | | | {size} |")
                 continue
             lines.append(
-                f"| {name} | {data} | {label}: {s['test_set']} | {s['n_models']} | "
+                f"| {name_cells} | {data} | {label}: {s['test_set']} | {s['n_models']} | "
                 f"{s['iou']:.3f} | {s['mean_shape_iou']:.3f} | "
                 f"{s[psnr]:.2f} (t = {m['color_t']:g}) | "
                 f"{s['mean_color_psnr_rgb']:.2f} | "
@@ -401,8 +413,7 @@ def readme(manifest: dict) -> str:
     for name, m in manifest["models"].items():
         t = m["training"]
         lines.append(f"**{name}** (shape seed {t['shape']['seed']}, color seed "
-                     f"{t['color']['seed']}, {t['shape']['steps']} steps of batch "
-                     f"{t['shape']['batch_size']} per network; "
+                     f"{t['color']['seed']}, {_schedule_text(t)}; "
                      + (f"chosen on the {t['chosen_on']}" if t["validation"] else t["chosen_on"])
                      + f"; published at git {m['git_revision']}"
                      + (f" as `{t['renamed_from']}`" if t.get("renamed_from") else "") + "):")

@@ -138,7 +138,7 @@ def test_a_zoo_model_renames_with_its_files_unchanged(tmp_path, monkeypatch, cap
     model = pretrained.get(f"{old}-32")
     assert model.files == files and not (zoo / old).exists()
     pretrained.verify(model)
-    assert f"| {old}-32 |" in (zoo / "README.md").read_text()
+    assert f"| {old}-32 | " in (zoo / "README.md").read_text()
     assert f"as `{old}`" in (zoo / "README.md").read_text()
     assert Reconstructor.from_pretrained(f"{old}-32").preset.name == model.preset
     capsys.readouterr()
