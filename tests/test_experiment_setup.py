@@ -1,8 +1,11 @@
 """What an experiment's options make of the presets, without training: --color-batch-size
 changes the color network's batch and steps (same samples) and leaves the others' run dirs."""
+import json
+
 from im2avatar_tf.cli import build_parser
 
 from experiments import _common as common
+from experiments import _report as report
 from tests._toy_data import write_toy_dataset
 
 
@@ -22,3 +25,12 @@ def test_color_batch_size_keeps_the_samples_and_only_the_color_run_dir(tmp_path)
     assert changed == {"seed": 1, "batch_size": 40, "steps": 810}  # 540 x 60 = 810 x 40 samples
     assert common.network_changes(small, "shape", seeded) == seeded
     assert common.network_changes(plain, "color", seeded) == seeded
+    # the reports say so: the context line, and each curve in its own run's optimizer steps
+    assert report.batch_text(plain) == "batch 60"
+    assert report.batch_text(small) == ("batch 60 (the color networks: 40, 810 optimizer steps, "
+                                        "the same samples)")
+    color_dir = tmp_path / "color-run"
+    color_dir.mkdir()
+    (color_dir / "config.json").write_text(json.dumps({"train": {"batch_size": 40}}))
+    assert report.run_batch_size(color_dir, 60) == 40
+    assert report.run_batch_size(tmp_path / "no-run", 60) == 60

@@ -342,6 +342,7 @@ def test_int8_publishing_measures_its_cost_and_refuses_a_costly_one(model_dir, t
         assert any(k.endswith(pretrained.SCALE_SUFFIX) for k in data.files)
     readme = (zoo / "README.md").read_text()
     assert "MiB, int8" in readme and "weights int8 per channel" in readme
+    assert "| car | tiny (64 px -> 32³) |" in readme  # each model's preset and resolution
 
     monkeypatch.setattr(publishing, "QUANTIZATION_LIMITS", {"iou": -1.0, "psnr_rgb": -1.0})
     with pytest.raises(publishing.QuantizationTooCostly, match="--weights float16"):
@@ -366,3 +367,13 @@ def test_a_lost_metric_counts_as_a_costly_quantization(monkeypatch):
                                       Path("toy"), "car", None, 1.0, "int8")
     assert ok["iou"]["cost"] == pytest.approx(0.005)
     assert ok["psnr_rgb"]["cost"] == pytest.approx(0.1)
+
+
+def test_the_zoo_readme_states_each_networks_own_schedule():
+    from im2avatar_tf import publish as publishing
+
+    same = {n: {"steps": 1000, "batch_size": 32} for n in ("shape", "color")}
+    assert publishing._schedule_text(same) == "1000 steps of batch 32 per network"
+    own = {"shape": {"steps": 540, "batch_size": 60}, "color": {"steps": 810, "batch_size": 40}}
+    assert publishing._schedule_text(own) == ("shape 540 steps of batch 60, "
+                                              "color 810 steps of batch 40")
