@@ -11,6 +11,7 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
+from im2avatar_tf.config import read_preset
 from im2avatar_tf.io import save_figure
 
 from ._common import (IN_DISTRIBUTION, Setup, add_arguments, add_real_test_argument,
@@ -83,8 +84,8 @@ def schedule_text(preset) -> str:
 def run_batch_size(run_dir: Path, default: int) -> int:
     """The batch a run dir's network trained with (its config.json), else `default`."""
     try:
-        return int(json.loads((Path(run_dir) / "config.json").read_text())["train"]["batch_size"])
-    except (OSError, ValueError, KeyError, TypeError):
+        return read_preset(run_dir).train.batch_size
+    except (OSError, ValueError):
         return default
 
 

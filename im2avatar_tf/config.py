@@ -12,6 +12,7 @@ import dataclasses
 import json
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Dict, Optional, Tuple
 
 # ShapeNet synset ids of the paper's categories (the released layout names folders by them).
@@ -217,6 +218,23 @@ class Preset:
     @classmethod
     def from_dict(cls, d: dict) -> "Preset":
         return _from_dict(cls, d)
+
+
+CONFIG_FILE = "config.json"
+
+
+def read_preset(folder, missing: str = "") -> Preset:
+    """The Preset a folder keeps in its config.json: a run dir, a model dir, an export or a zoo
+    model all hold one. `missing` says, when there is none, what the folder should have been
+    made by; an unreadable file is a ValueError naming it."""
+    path = Path(folder) / CONFIG_FILE
+    if not path.exists():
+        raise FileNotFoundError(f"{path} not found" + (f": {missing}" if missing else ""))
+    try:
+        return Preset.from_dict(json.loads(path.read_text()))
+    except (ValueError, KeyError, TypeError) as e:
+        raise ValueError(f"{path} is not a readable configuration ({e}); it is written by "
+                         f"the command that made {Path(folder).name}, so make that again") from e
 
 
 def _replace_nested(obj, changes: dict):

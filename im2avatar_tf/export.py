@@ -32,14 +32,13 @@ from pathlib import Path
 from typing import Optional, Tuple
 
 from .colors import RELEASED_T
-from .config import Preset
+from .config import CONFIG_FILE, Preset, read_preset
 from .io import atomic_dir, atomic_write_text, save_keras
 
 SAVED_MODEL_DIR = "saved_model"
 KERAS_FILE = "im2avatar.keras"
 ONNX_FILE = "im2avatar.onnx"
 ONNX_PACKAGES = "tf2onnx==1.17.0 onnxruntime==1.32.0"  # pinned in requirements.txt
-CONFIG_FILE = "config.json"
 COLORS_FILE = "colors.json"
 
 
@@ -126,7 +125,7 @@ def onnx_session(path: os.PathLike):
 def load_onnx(path: os.PathLike) -> Tuple[Preset, object]:
     """-> (preset, `onnx_session`) for an ONNX export (config.json beside the file)."""
     path = Path(path)
-    return _read_preset(path.parent / CONFIG_FILE), onnx_session(path)
+    return _read_preset(path.parent), onnx_session(path)
 
 
 def read_color_t(folder: os.PathLike) -> float:
@@ -225,7 +224,7 @@ def load_saved_model(path: os.PathLike) -> Tuple[Preset, object]:
     import tensorflow as tf
 
     path = Path(path)
-    return _read_preset(path / CONFIG_FILE), tf.saved_model.load(str(path))
+    return _read_preset(path), tf.saved_model.load(str(path))
 
 
 def load_keras_file(path: os.PathLike) -> Tuple[Preset, object]:
@@ -235,7 +234,7 @@ def load_keras_file(path: os.PathLike) -> Tuple[Preset, object]:
     from . import models  # noqa: F401  (registers the custom layers)
 
     path = Path(path)
-    preset = _read_preset(path.parent / CONFIG_FILE)
+    preset = _read_preset(path.parent)
     try:
         return preset, keras.saving.load_model(path, compile=False)
     except Exception:
@@ -246,8 +245,6 @@ def load_keras_file(path: os.PathLike) -> Tuple[Preset, object]:
                          f"`python run.py export`") from None
 
 
-def _read_preset(path: Path) -> Preset:
-    if not path.exists():
-        raise FileNotFoundError(f"{path} not found: an exported model keeps its config.json "
-                                f"beside it; export again with `python run.py export`")
-    return Preset.from_dict(json.loads(path.read_text()))
+def _read_preset(folder: Path) -> Preset:
+    return read_preset(folder, "an exported model keeps its config.json beside it; export "
+                               "again with `python run.py export`")

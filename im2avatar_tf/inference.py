@@ -18,7 +18,6 @@ that evaluation scores.
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import warnings
 from pathlib import Path
@@ -27,7 +26,7 @@ from typing import Dict, List, Optional, Tuple, Union
 import numpy as np
 
 from .colors import COLOR_KEYS, RELEASED_T
-from .config import Preset
+from .config import CONFIG_FILE, Preset, read_preset
 from .forward import NETWORKS, Forward, keras_forward, network_outputs
 from .framing import crop_to_foreground, has_foreground
 from .images import SquashedImageWarning, preprocess, read_image, squash_warning
@@ -151,7 +150,7 @@ class Im2Avatar:
 
         entry = pretrained.get(name)
         pretrained.verify(entry)
-        preset = Preset.from_dict(json.loads((entry.folder / "config.json").read_text()))
+        preset = read_preset(entry.folder)
         networks = [pretrained.load_weights(pretrained.build_network(n, preset),
                                             entry.folder / f"{n}.weights.npz") for n in NETWORKS]
         return cls(preset, *networks, source=f"pretrained {name!r}", color_t=entry.color_t,
@@ -163,7 +162,7 @@ class Im2Avatar:
 
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(folder / "config.json", self.preset.to_json())
+        atomic_write_text(folder / CONFIG_FILE, self.preset.to_json())
         for name, network in self.networks.items():
             save_keras(network, folder / f"{name}.keras")
         return folder

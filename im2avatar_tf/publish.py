@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from . import pretrained
-from .config import get_preset
+from .config import CONFIG_FILE, get_preset, read_preset
 from .forward import NETWORKS
 from .pretrained import ZooModel
 
@@ -217,8 +217,9 @@ def training_data(roots: Sequence[Path], category: str, resolution: int) -> List
 def _schedule(run_dir: Path) -> dict:
     """How a run dir's network was trained: its schedule (config.json) and the command, git
     revision and versions that trained it (run.json)."""
-    train = json.loads((Path(run_dir) / "config.json").read_text())["train"]
-    out = {k: train.get(k) for k in ("seed", "steps", "epochs", "batch_size", "learning_rate")}
+    train = read_preset(run_dir).train
+    out = {k: getattr(train, k) for k in ("seed", "steps", "epochs", "batch_size",
+                                          "learning_rate")}
     run = Path(run_dir) / "run.json"
     if run.exists():
         made = json.loads(run.read_text())
@@ -259,7 +260,7 @@ def publish(name: str, category: str, shape_dirs: Sequence[Path], color_dirs: Se
     roots = [data, *map(Path, extra)]
 
     with atomic_dir(zoo / name) as folder:
-        atomic_write_text(folder / "config.json", preset.to_json())
+        atomic_write_text(folder / CONFIG_FILE, preset.to_json())
         nets, reference = {}, {}  # as stored; the same in float16 (to cost an int8 model)
         for network, d in zip(NETWORKS, (shape_dir, color_dir)):
             trained = load_network(Path(d) / f"{network}.keras")

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Dict, Iterator, List, Optional
 
 import numpy as np
 
-from .config import Preset, TrainConfig
+from .config import CONFIG_FILE, Preset, TrainConfig, read_preset
 from .io import atomic_dir, atomic_write_text, save_keras
 
 if TYPE_CHECKING:  # imported where used: taking a lock needs no TensorFlow
@@ -304,12 +304,12 @@ class RunDir:
         trained the run dir's networks. Reusing a finished network leaves run.json alone, so it
         keeps naming who trained it (the zoo's manifest reads it). Remembers whether this call
         began the run (`fresh`: no config.json before)."""
-        self.fresh = not (self.path / "config.json").exists()
+        config_path = self.path / CONFIG_FILE
+        self.fresh = not config_path.exists()
         self.path.mkdir(parents=True, exist_ok=True)
-        config_path = self.path / "config.json"
         if not self.fresh:
             # compared as Presets: fields added since the run dir was made take their defaults
-            existing = Preset.from_dict(json.loads(config_path.read_text()))
+            existing = read_preset(self.path)
             if not same_training(existing, preset):
                 raise ValueError(f"{self.path} was made with a different configuration "
                                  f"(see {config_path}); use a new --out folder or delete it")

@@ -88,3 +88,22 @@ def test_a_failed_write_during_training_names_the_file(tmp_path):
     assert (f"error: [Errno 27] cannot write {out}/checkpoints/shape/epoch_00001/"
             f"network.weights.h5: File too large") in proc.stderr, proc.stderr[-2000:]
     assert not out.exists()
+
+
+def test_config_json_is_read_in_one_place_and_a_damaged_one_is_named(tmp_path):
+    """A run dir, a model dir, an export and a zoo model all keep their Preset in config.json,
+    read by `config.read_preset`: it round-trips, and a missing or truncated file is an error
+    naming the file and what makes it, not a JSONDecodeError from deep inside a resume."""
+    from im2avatar_tf.config import read_preset
+    from im2avatar_tf.models import load_preset
+    from im2avatar_tf.rundir import RunDir
+
+    preset = get_preset("tiny")
+    run = RunDir(tmp_path / "run", "shape")
+    run.open(preset, trains=False)
+    assert read_preset(run.path) == preset and run.fresh
+    (run.path / "config.json").write_text('{"model": {"image_size"')  # cut off mid-write
+    with pytest.raises(ValueError, match=r"run/config\.json is not a readable configuration"):
+        RunDir(tmp_path / "run", "shape").open(preset, trains=False)
+    with pytest.raises(FileNotFoundError, match=r"elsewhere/config\.json not found: a model dir"):
+        load_preset(tmp_path / "elsewhere")

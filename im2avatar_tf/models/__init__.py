@@ -6,7 +6,6 @@ needs no flags repeated (`inference.Im2Avatar.from_dir` reads one whole).
 """
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
@@ -56,11 +55,8 @@ def keras_file_problem(path: os.PathLike):
 
 def load_preset(model_dir: os.PathLike):
     """The Preset a model dir was trained with (its config.json)."""
-    from ..config import Preset
+    from ..config import read_preset
 
-    path = Path(model_dir) / "config.json"
-    if not path.exists():
-        raise FileNotFoundError(f"{path} not found: a model dir holds config.json, shape.keras "
-                                f"and color.keras (written by `python run.py train`)")
-    return Preset.from_dict(json.loads(path.read_text()))
+    return read_preset(model_dir, "a model dir holds config.json, shape.keras and color.keras "
+                                  "(written by `python run.py train`)")
 
