@@ -217,14 +217,41 @@ def wide_and_painted(tmp_path_factory):
     # compare them with `wide` on that pair alone
     alone = plan_mod.Plan(bodies=6, styles=16, seed=0, train=[(s, b)], test=[],
                           held_out_bodies=[], held_out_styles=[])
+    plans = {"wide": p, "poses": alone, "clothes": alone}
+    roots = {name: tmp_path_factory.mktemp(name) for name in plans}
+    # The meshes of all three in one generator process, through its command line: each process
+    # spends most of its time importing torch and anny (about 40 of 60 s here), and
+    # `build_human` then finds the meshes done. Its own subprocess: tests/test_building_human.py.
+    _generate_in_one_process([
+        ["--out", str(roots[name] / "_meshes"), "--bodies", "6", "--seed", "0", "--variety",
+         name, "--outfits", "16", "--jsonl",
+         "--pairs", ",".join(f"{ps}:{pb}" for ps, pb in plan.pairs)]
+        for name, plan in plans.items()])
     out = {}
-    for name in ("wide", "poses", "clothes"):
-        root = tmp_path_factory.mktemp(name)
+    for name, plan in plans.items():
+        root = roots[name]
         summary = human.build_human(root, bodies=6, styles=16, options=BuildOptions(
             resolution=32, background=WHITE_RGB), progress=False, mesh_dir=root / "_meshes",
-            plan=p if name == "wide" else alone, variety=name)
+            plan=plan, variety=name)
         out[name] = (root, summary, (s, b), other)
     return out
+
+
+def _generate_in_one_process(runs) -> None:
+    """Run the human generator's command line once per argument list, all in one subprocess
+    (torch stays out of the test process, as it stays out of `build_human`'s)."""
+    import subprocess
+    import sys
+
+    script = ("import json, sys\n"
+              "from im2avatar_tf.commands.human_generator import main\n"
+              "for argv in json.loads(sys.argv[1]):\n"
+              "    assert main(argv) == 0, argv\n")
+    done = subprocess.run([sys.executable, "-c", script, json.dumps(runs)], env=human.cache_env(),
+                          cwd=str(human.REPO), capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert sum(line.startswith("{") for line in done.stdout.splitlines()) == \
+        sum(len(argv[-1].split(",")) for argv in runs)
 
 
 @needs_extra
@@ -284,7 +311,6 @@ def test_skirt_mesh_fills_between_the_legs(wide_and_painted):
     assert outfit.bottom in ("skirt", "dress")
     # and the voxels there wear the skirt's fabric (its colors at random points)
     from im2avatar_tf.building.sources.human_gen.plan import clothes_name, mesh_name
-    from im2avatar_tf.io import read_h5
 
     color = read_h5(root / clothes_name(s) / mesh_name(b) / f"{mesh_name(b)}.h5")
     occ = color[..., 0] > -0.5
@@ -363,7 +389,6 @@ def test_shell_is_offset_and_closed_by_its_rim():
 @pytest.mark.slow
 def test_a_person_rebuilds_from_its_metadata(wide_and_painted, tmp_path):
     """meta.json's `rebuild` command, run as is, writes the same mesh byte for byte."""
-    import os
     import shlex
     import subprocess
     import sys
