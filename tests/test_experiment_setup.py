@@ -31,6 +31,8 @@ def test_color_batch_size_keeps_the_samples_and_only_the_color_run_dir(tmp_path)
                                         "the same samples)")
     color_dir = tmp_path / "color-run"
     color_dir.mkdir()
-    (color_dir / "config.json").write_text(json.dumps({"train": {"batch_size": 40}}))
+    (color_dir / "config.json").write_text(small.preset.replace(train={"batch_size": 40}).to_json())
     assert report.run_batch_size(color_dir, 60) == 40
+    (color_dir / "config.json").write_text(json.dumps({"train": {"batch_size": 40}}))  # no Preset
+    assert report.run_batch_size(color_dir, 60) == 60
     assert report.run_batch_size(tmp_path / "no-run", 60) == 60
