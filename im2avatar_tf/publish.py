@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from . import pretrained
-from .config import CONFIG_FILE, get_preset, read_preset
+from .config import CONFIG_FILE, read_preset
 from .forward import NETWORKS
 from .pretrained import ZooModel
 
@@ -330,7 +330,7 @@ def _write_manifest(zoo: Path, manifest: dict) -> None:
 
     manifest["models"] = dict(sorted(manifest["models"].items()))
     atomic_write_text(zoo / pretrained.MANIFEST, json.dumps(manifest, indent=1) + "\n")
-    atomic_write_text(zoo / "README.md", readme(manifest))
+    atomic_write_text(zoo / "README.md", readme(manifest, zoo))
 
 
 def rename(old: str, new: str, zoo: Optional[Path] = None) -> ZooModel:
@@ -373,8 +373,9 @@ def rename(old: str, new: str, zoo: Optional[Path] = None) -> ZooModel:
     return ZooModel(name=new, **entry)
 
 
-def readme(manifest: dict) -> str:
-    """pretrained/README.md: the manifest as a page (written with it; the manifest rules)."""
+def readme(manifest: dict, zoo: Path) -> str:
+    """pretrained/README.md: the manifest as a page (written with it; the manifest rules).
+    Each model's sizes come from its own config.json, the file loading it reads."""
     lines = ["# Pretrained models (the zoo)", "",
              "Made by `python run.py publish-model` from `manifest.json`, which holds everything "
              "below plus each file's sha256, the validation scores that chose the networks and "
@@ -396,7 +397,7 @@ def readme(manifest: dict) -> str:
         dtype = m["training"].get("weights_dtype", "float16")
         size = f"{size:.1f} MiB" + ("" if dtype == "float16" else f", {dtype}")
         psnr = f"psnr_rgb_t{m['color_t']:g}"
-        preset = get_preset(m["preset"]).model
+        preset = read_preset(zoo / name, "the folder publish-model writes").model
         name_cells = f"{name} | {m['preset']} ({preset.image_size} px -> {preset.volume_size}³)"
         for label, s in m["metrics"].items():
             if not s.get("n_models"):
