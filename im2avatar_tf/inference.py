@@ -21,7 +21,7 @@ import dataclasses
 import os
 import warnings
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Dict, List, Optional, Tuple, Union
 
 import numpy as np
 
@@ -31,6 +31,9 @@ from .forward import NETWORKS, Forward, keras_forward, network_outputs
 from .framing import crop_to_foreground, has_foreground
 from .images import SquashedImageWarning, preprocess, read_image, squash_warning
 from .result import DEFAULT_THRESHOLD, Result, check_threshold, save_png  # noqa: F401 (API)
+
+if TYPE_CHECKING:
+    import PIL.Image
 
 ImageLike = Union[str, os.PathLike, np.ndarray, "PIL.Image.Image"]
 

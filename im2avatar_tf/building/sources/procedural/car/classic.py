@@ -186,7 +186,7 @@ def build(p: dict) -> Assembly:
     head = a.tile("headlight", tx.fill(p["headlight"]))
     tail = a.tile("taillight", tx.fill(p["taillight"]))
     grille = a.tile("grille", tx.stripes(tx.shade(c["trim"], 0.6), tx.shade(c["trim"], 1.8), 8, "v", 0.35))
-    zb, yb = body[0][:, 0], body[0][:, 1]
+    yb = body[0][:, 1]
     ytop = body[1][:, 1]
     y_front_lo, y_front_hi = yb[-1], ytop[-1]
     y_rear_lo, y_rear_hi = yb[0], ytop[0]

@@ -91,7 +91,8 @@ def _open_wheel(p: dict) -> Assembly:
     details.add_wheels(a, wheel, [(zf, p["wheel_front"], p["tire_front"], half),
                                   (zr, p["wheel_rear"], p["tire_rear"], half)])
     trim = details.trim_tile(a, p, seed + 3)
-    frame = a.tile("frame", tx.fill(p["colors"]["frame"]))
+    # no part wears it, but its place in the atlas keeps built datasets' textures unchanged
+    a.tile("frame", tx.fill(p["colors"]["frame"]))
     for zw, R, tw in ((zf, p["wheel_front"], p["tire_front"]), (zr, p["wheel_rear"], p["tire_rear"])):
         for sx in (-1, 1):  # wishbones: body to hub, upper and lower
             for dy in (-0.08, 0.08):
