@@ -178,16 +178,78 @@ Predictor = Callable[[ModelEntry, np.ndarray], Prediction]
 
 def network_predictor(shape_model, color_model=None) -> Predictor:
     """The two-network design: occupancy from the shape network, colors from the color network
-    (none without one), through inference's forward pass."""
+    (none without one), through inference's forward pass. The occupancy is remembered
+    (`OccupancyMemo`): an experiment scores one shape network's voxels several times."""
     from .forward import keras_forward
 
-    forward = keras_forward(shape_model, color_model)
+    shape_forward = keras_forward(shape_model)
+    colors = keras_forward(None, color_model) if color_model is not None else None
 
     def predict(entry, inputs):
-        out = forward(inputs)
-        return Prediction(out["occupancy"],
-                          pack_color_prediction(out) if color_model is not None else None)
+        occupancy = OccupancyMemo.of(shape_model).get(
+            inputs, lambda: shape_forward(inputs)["occupancy"])
+        return Prediction(occupancy,
+                          pack_color_prediction(colors(inputs)) if colors is not None else None)
     return predict
+
+
+class OccupancyMemo:
+    """A shape network's occupancy (V, R, R, R, 1) by its input batch, kept while the network
+    lives: one experiment scores the same voxels for IoU, under the color network and under
+    the mean color, so the network runs once per test model instead of three times. A batch is
+    known by a digest of its bytes and its shape (the same images give the same occupancy: the
+    network runs in inference mode), and a memo is emptied when the network's weights are
+    found changed since it was filled (trained further, say). The memos of all
+    live networks keep at most `MAX_BYTES`; beyond that the network runs each time, as
+    without a memo."""
+
+    MAX_BYTES = 4 * 2**30  # about 340 models of 12 views at 64^3 (12.6 MB each)
+    _memos = None  # a weakref.WeakKeyDictionary: shape network -> its OccupancyMemo
+
+    def __init__(self, weights: bytes):
+        self.weights = weights  # the digest of the network's weights the kept arrays are of
+        self._kept: Dict[bytes, np.ndarray] = {}
+        self.nbytes = 0
+
+    @classmethod
+    def of(cls, shape_model) -> "OccupancyMemo":
+        """The memo of `shape_model` as its weights are now, made on first use; it goes when
+        the network goes (it holds no reference to it)."""
+        import weakref
+
+        if cls._memos is None:
+            cls._memos = weakref.WeakKeyDictionary()
+        weights = _digest(*shape_model.get_weights())
+        memo = cls._memos.get(shape_model)
+        if memo is None or memo.weights != weights:
+            memo = cls._memos[shape_model] = cls(weights)
+        return memo
+
+    def get(self, inputs: np.ndarray, compute: Callable[[], np.ndarray]) -> np.ndarray:
+        """The occupancy of `inputs`: kept, or `compute()`d (and kept while there is room)."""
+        key = _digest(inputs)
+        found = self._kept.get(key)
+        if found is not None:
+            return found
+        occupancy = compute()
+        kept = sum(m.nbytes for m in OccupancyMemo._memos.values())
+        if kept + occupancy.nbytes <= self.MAX_BYTES:
+            occupancy.setflags(write=False)  # shared by every caller
+            self._kept[key] = occupancy
+            self.nbytes += occupancy.nbytes
+        return occupancy
+
+
+def _digest(*arrays: np.ndarray) -> bytes:
+    """A digest of arrays' shapes, types and bytes."""
+    import hashlib
+
+    digest = hashlib.blake2b(digest_size=16)
+    for a in arrays:
+        a = np.ascontiguousarray(a)
+        digest.update(repr((a.shape, a.dtype.str)).encode())
+        digest.update(a.tobytes())
+    return digest.digest()
 
 
 def pooled_predictor(predict: Predictor, factor: int) -> Predictor:

@@ -22,11 +22,14 @@ NETWORKS = ("shape", "color")  # the two networks of the design, in training ord
 def network_outputs(shape_model, color_model, images) -> dict:
     """THE forward pass: the shape and color networks (inference mode) on preprocessed images
     (N, S, S, 3) -> float32 {"occupancy": sigmoid of the shape logits (N, R, R, R, 1), and the
-    color network's COLOR_KEYS outputs}; occupancy only when `color_model` is None. Built of
-    Keras ops, so it runs eagerly, in a tf.function, in the SavedModel and on Keras inputs."""
+    color network's COLOR_KEYS outputs}; occupancy only when `color_model` is None, colors
+    only when `shape_model` is. Built of Keras ops, so it runs eagerly, in a tf.function, in
+    the SavedModel and on Keras inputs."""
     from keras import ops
 
-    out = {"occupancy": ops.sigmoid(ops.cast(shape_model(images, training=False), "float32"))}
+    out = {}
+    if shape_model is not None:
+        out["occupancy"] = ops.sigmoid(ops.cast(shape_model(images, training=False), "float32"))
     if color_model is not None:
         color = color_model(images, training=False)
         out.update({key: ops.cast(color[key], "float32") for key in COLOR_KEYS})

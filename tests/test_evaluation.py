@@ -381,3 +381,58 @@ def test_evaluate_command_scores_the_weights_as_the_zoo_would_store_them(model_d
     assert main(["evaluate", "--predictions", str(tmp_path), "--data", str(toy),
                  "--weights", "int8"]) == 1
     assert "--weights applies to --model" in capsys.readouterr().err
+
+
+def test_a_shape_network_runs_once_per_test_model_across_scorings(model_dir, tmp_path,
+                                                                  monkeypatch):
+    """IoU, the color network's PSNR and the mean color's all score the shape network's voxels:
+    with the occupancy memo the network runs once per test model, and every record equals
+    the memo-less run's; new weights (the network trained further) are not answered from the
+    memo, and the memo goes with its network."""
+    import gc
+
+    import pandas as pd
+
+    from im2avatar_tf import forward
+    from im2avatar_tf.models import load_network, load_preset
+
+    preset = load_preset(model_dir)
+    toy = write_toy_dataset(tmp_path / "toy", categories=("car",),
+                            resolution=preset.model.volume_size,
+                            split_sizes={"train": 2, "test": 3})
+    shape_runs = []
+    keras_forward = forward.keras_forward
+
+    def counting(shape_model, color_model=None, fold=False):
+        run = keras_forward(shape_model, color_model, fold)
+        if color_model is None:
+            return lambda batch: shape_runs.append(len(batch)) or run(batch)
+        return run
+    monkeypatch.setattr(forward, "keras_forward", counting)
+
+    def scorings(shape, color):
+        kw = dict(image_size=preset.model.image_size, resolution=preset.model.volume_size,
+                  progress=False)
+        iou = ev.evaluate(ev.network_predictor(shape), toy, "test", ["car"], **kw)
+        psnr = ev.evaluate(ev.network_predictor(shape, color), toy, "test", ["car"], **kw)
+        base = ev.score_baselines(toy, "test", ["car"], shape=shape, **kw)
+        return pd.concat([iou.records, psnr.records, base.color.records], ignore_index=True)
+
+    shape, color = (load_network(model_dir / f"{n}.keras") for n in ("shape", "color"))
+    remembered = scorings(shape, color)
+    assert shape_runs == [12, 12, 12]  # three test models of 12 views, each run once
+    monkeypatch.setattr(ev.OccupancyMemo, "MAX_BYTES", 0)  # nothing kept: the old behaviour
+    shape_runs.clear()
+    pd.testing.assert_frame_equal(remembered, scorings(load_network(model_dir / "shape.keras"),
+                                                       color))
+    assert len(shape_runs) == 9
+    monkeypatch.undo()
+    monkeypatch.setattr(forward, "keras_forward", counting)
+    shape_runs.clear()
+    shape.set_weights([w * 1.5 for w in shape.get_weights()])
+    iou = ev.evaluate(ev.network_predictor(shape), toy, "test", ["car"], progress=False,
+                      image_size=preset.model.image_size, resolution=preset.model.volume_size)
+    assert shape_runs == [12, 12, 12] and iou.n_models == 3
+    del shape
+    gc.collect()
+    assert not any(m.nbytes for m in ev.OccupancyMemo._memos.values())
