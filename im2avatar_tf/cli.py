@@ -18,6 +18,7 @@ COMMANDS = {
     "quickstart": "quickstart",
     "list": "list_experiments",
     "train": "train",
+    "runs": "list_runs",
     "evaluate": "evaluate",
     "precise-bn": "precise_bn",
     "bn-probe": "bn_probe",

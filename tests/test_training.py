@@ -1,6 +1,7 @@
 """The trainer: released schedules, over-fitting a fixed batch, exact resume (the mirrored
 strategy: tests/test_distributed.py, against one device)."""
 import json
+import os
 import sys
 
 import numpy as np
@@ -8,8 +9,10 @@ import pytest
 import keras
 import tensorflow as tf
 
+from im2avatar_tf.cli import main
 from im2avatar_tf.config import get_preset
 from im2avatar_tf.recipe import StaircaseDecay, bn_decay, learning_rate
+from im2avatar_tf.rundir import lock_folder
 from im2avatar_tf.training import train
 
 
@@ -214,6 +217,10 @@ def test_a_run_killed_between_epoch_checkpoints_resumes_from_the_timed_one(tmp_p
         train(preset, "r2n2", _dataset_fn(data, 4), tmp_path, verbose=0, callbacks=[KillDuring(epoch=2)])
     folder = tmp_path / "checkpoints" / "r2n2"
     assert sorted(p.name for p in folder.iterdir()) == ["epoch_00001", "epoch_00002"]  # keep 2
+    _assert_runs_says(tmp_path, capsys, "r2n2: stopped (its command resumes it), 2/4 epochs "
+                                        "(16 samples of batch 4)")
+    with lock_folder(tmp_path):  # as the training process holds it
+        _assert_runs_says(tmp_path, capsys, f"r2n2: training (process {os.getpid()}), 2/4")
     # What a save killed by SIGTERM leaves (io.atomic_dir's folder): gone after the resume.
     (folder / ".epoch_00003.k2j4.tmp").mkdir()
     (folder / ".epoch_00003.k2j4.tmp" / "network.weights.h5").write_bytes(b"half")
@@ -225,6 +232,19 @@ def test_a_run_killed_between_epoch_checkpoints_resumes_from_the_timed_one(tmp_p
     log = (tmp_path / "log_r2n2.csv").read_text().splitlines()
     assert [row.split(",")[0] for row in log[1:]] == ["1", "2", "3", "4"]
     assert not list(folder.glob(".epoch_*")) and not (tmp_path / ".lock").exists()
+    _assert_runs_says(tmp_path, capsys, "r2n2: finished, 4/4 epochs (32 samples of batch 4)")
+    assert main(["runs", str(tmp_path), "--csv", str(tmp_path / "runs.csv")]) == 0
+    row = (tmp_path / "runs.csv").read_text().splitlines()
+    assert row[0].startswith("path,network,preset,batch_size,epochs_done,epochs_planned,samples")
+    assert ",r2n2,tiny,4,4,4,32," in row[1]
+
+
+def _assert_runs_says(folder, capsys, expected: str) -> None:
+    """`python run.py runs FOLDER` prints `expected` in the line of its one training."""
+    capsys.readouterr()
+    assert main(["runs", str(folder)]) == 0
+    out = capsys.readouterr().out
+    assert expected in out, out
 
 
 @pytest.mark.parametrize("minutes, saved", [(2, [2, 4, 5]), (0, [5])])
@@ -281,7 +301,6 @@ def test_mixed_bfloat16_training_runs_and_keeps_float32_outputs(tmp_path):
 def test_train_command_writes_a_model_dir_that_records_the_background(tmp_path):
     """`python run.py train` end to end on a tiny dataset in the released layout: shape and
     color networks land in one model dir whose config remembers the views' background."""
-    from im2avatar_tf.cli import main
     from im2avatar_tf.inference import Im2Avatar
     from tests._toy_data import write_toy_dataset
 
@@ -306,7 +325,6 @@ def test_validation_losses_are_logged_every_n_epochs(tmp_path, capsys):
     its own. Without a validation split, training goes on with a note."""
     import pandas as pd
 
-    from im2avatar_tf.cli import main
     from tests._toy_data import write_toy_dataset
 
     data = write_toy_dataset(tmp_path / "data", categories=("car",), resolution=32,
