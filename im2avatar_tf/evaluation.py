@@ -29,6 +29,7 @@ and evaluated back (`PredictionFiles`), so third-party evaluators and ours read 
 from __future__ import annotations
 
 import math
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -199,11 +200,11 @@ class OccupancyMemo:
     the mean color, so the network runs once per test model instead of three times. A batch is
     known by a digest of its bytes and its shape (the same images give the same occupancy: the
     network runs in inference mode), and a memo is emptied when the network's weights are
-    found changed since it was filled (trained further, say). The memos of all
-    live networks keep at most `MAX_BYTES`; beyond that the network runs each time, as
-    without a memo."""
+    found changed since it was filled (trained further, say). The memos of all live networks
+    keep at most `MAX_BYTES` (a fifth of the machine's memory, at most 4 GiB: 340 models of
+    12 views at 64^3); beyond that the network runs each time, as without a memo."""
 
-    MAX_BYTES = 4 * 2**30  # about 340 models of 12 views at 64^3 (12.6 MB each)
+    MAX_BYTES = min(4 * 2**30, os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 5)
     _memos = None  # a weakref.WeakKeyDictionary: shape network -> its OccupancyMemo
 
     def __init__(self, weights: bytes):
