@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import List, Optional
 
 from .config import CONFIG_FILE, read_preset
-from .rundir import finished_marker
+from .rundir import RunDir, lock_pid
 
 LOG_PREFIX = "log_"
 
@@ -61,7 +61,7 @@ def run_status(run_dir: os.PathLike, network: str) -> RunStatus:
     run_dir = Path(run_dir)
     preset = read_preset(run_dir, "the folder is not a run dir")
     train = preset.train
-    rows = _log_rows(run_dir / f"{LOG_PREFIX}{network}.csv")
+    rows = _log_rows(RunDir(run_dir, network).log_path)
     seconds = [float(r["seconds"]) for r in rows if r.get("seconds")]
     samples = [int(float(r["samples"])) for r in rows if r.get("samples")]
     speeds = [(b - a) / s for a, b, s in zip([0] + samples, samples, seconds) if s > 0]
@@ -99,21 +99,18 @@ def _log_rows(path: Path) -> List[dict]:
 
 
 def _state(run_dir: Path, network: str) -> str:
-    marker = finished_marker(run_dir, network)
-    if marker.exists() and (run_dir / f"{network}.keras").exists():
-        done = json.loads(marker.read_text())
+    run = RunDir(run_dir, network)
+    if run.finished():
+        done = json.loads(run.done_marker.read_text())
         return "finished" + ("" if done["epochs"] == done["of"] else
                              f" (stopped early at {done['epochs']} of {done['of']})")
-    pid = _lock_holder(run_dir / ".lock")
+    pid = _live(lock_pid(run_dir / ".lock"))
     return f"training (process {pid})" if pid else "stopped (its command resumes it)"
 
 
-def _lock_holder(lock: Path) -> Optional[int]:
-    """The PID in a run dir's lock file while that process lives (`rundir.lock_folder` writes
-    it; a killed process leaves the file behind)."""
-    try:
-        pid = int(lock.read_text().split()[0])
-    except (OSError, ValueError, IndexError):
+def _live(pid: Optional[int]) -> Optional[int]:
+    """`pid` while that process lives (a killed training leaves its `.lock` behind)."""
+    if pid is None:
         return None
     try:
         os.kill(pid, 0)  # signal 0: only asks whether it exists

@@ -159,7 +159,7 @@ def _acquire(lock_path: Path) -> int:
             os.close(fd)
             if e.errno not in (errno.EAGAIN, errno.EACCES):
                 raise
-            holder = _read_pid(lock_path)
+            holder = lock_pid(lock_path)
             raise RunDirBusyError(
                 f"{lock_path.parent} is in use by process {holder or '(unknown)'}, which is "
                 f"training in it; wait for it to end (or stop it), or use another --out") from None
@@ -174,8 +174,9 @@ def _acquire(lock_path: Path) -> int:
         os.close(fd)
 
 
-def _read_pid(lock_path: Path) -> Optional[int]:
-    with contextlib.suppress(OSError, ValueError):
+def lock_pid(lock_path: Path) -> Optional[int]:
+    """The PID a run dir's `.lock` names (None: no file, or none readable)."""
+    with contextlib.suppress(OSError, ValueError, IndexError):
         return int(lock_path.read_text().split()[0])
     return None
 
